@@ -1,0 +1,35 @@
+# go-gnutls. `make demo` shows TCP Fast Open end to end; `make test` runs the tests.
+# Both install what they need first (Debian packages, Go modules).
+
+GO      ?= go
+SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_PKGS := gcc pkg-config libgnutls28-dev gnutls-bin openssl iproute2 ca-certificates make
+BIN     := bin
+
+.PHONY: all deps build test vet demo clean
+
+all: build
+
+# Installs only the packages that are missing, so repeated runs are quick.
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@$(GO) mod download
+
+build: deps
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# The tests need root (network namespaces); with CI set, a test that would skip fails instead.
+test: deps vet
+	$(GO) test -race -count=1 ./...
+
+clean:
+	rm -rf $(BIN)
