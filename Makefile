@@ -33,3 +33,5 @@ test: deps vet
 
 clean:
 	rm -rf $(BIN)
+
+-include docker/docker.mk bench/bench.mk

@@ -1,0 +1,55 @@
+package gnutls
+
+// The callbacks GnuTLS calls for a transport set with Session.SetTransport.
+// This file's preamble only declares: cgo copies it into two C files.
+
+// #cgo pkg-config: gnutls
+// #include <gnutls/gnutls.h>
+// #include <sys/types.h>
+// #include <errno.h>
+import "C"
+
+import "unsafe"
+
+//export goGnutlsPull
+func goGnutlsPull(ptr C.gnutls_transport_ptr_t, data unsafe.Pointer, n C.size_t) C.ssize_t {
+	t := restoreTransport(unsafe.Pointer(ptr))
+	got, errno := t.pull(unsafe.Slice((*byte)(data), int(n)))
+	if errno != 0 {
+		C.gnutls_transport_set_errno(t.session, C.int(errno))
+		return -1
+	}
+	return C.ssize_t(got)
+}
+
+//export goGnutlsVecPush
+func goGnutlsVecPush(ptr C.gnutls_transport_ptr_t, iov unsafe.Pointer, iovcnt C.int) C.ssize_t {
+	t := restoreTransport(unsafe.Pointer(ptr))
+	vec := unsafe.Slice((*C.giovec_t)(iov), int(iovcnt))
+	bufs := make([][]byte, 0, len(vec))
+	for _, v := range vec {
+		if v.iov_len > 0 {
+			bufs = append(bufs, unsafe.Slice((*byte)(v.iov_base), int(v.iov_len)))
+		}
+	}
+	sent, errno := t.push(bufs)
+	if errno != 0 {
+		C.gnutls_transport_set_errno(t.session, C.int(errno))
+		return -1
+	}
+	return C.ssize_t(sent)
+}
+
+//export goGnutlsPullTimeout
+func goGnutlsPullTimeout(ptr C.gnutls_transport_ptr_t, ms C.uint) C.int {
+	t := restoreTransport(unsafe.Pointer(ptr))
+	ready, errno := t.pullTimeout(uint(ms))
+	if errno != 0 {
+		C.gnutls_transport_set_errno(t.session, C.int(errno))
+		return -1
+	}
+	if ready {
+		return 1
+	}
+	return 0
+}

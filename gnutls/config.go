@@ -1,0 +1,353 @@
+package gnutls
+
+import (
+	"container/list"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// ClientAuthType is a server's policy for client certificates.
+type ClientAuthType int
+
+// Client certificate policies, as in crypto/tls (GnuTLS verifies a given
+// certificate against ClientCAFile/ClientCAPEM in the Verify cases).
+const (
+	NoClientCert ClientAuthType = iota
+	RequestClientCert
+	RequireAnyClientCert
+	VerifyClientCertIfGiven
+	RequireAndVerifyClientCert
+)
+
+// Config configures a client or server. After its first use it must not be
+// modified (Clone makes a copy that may be).
+type Config struct {
+	// ServerName is sent as SNI and checked against the server's
+	// certificate. Dial fills it from the address when empty.
+	ServerName string
+	// VerifyHostname, when set, is the name checked instead of ServerName.
+	VerifyHostname string
+	// DisableSNI sends no server name (it is never sent for an IP address).
+	DisableSNI bool
+	// InsecureSkipVerify accepts any certificate the server presents.
+	InsecureSkipVerify bool
+
+	// RootCAFile and RootCAPEM hold the CAs a client trusts; with neither,
+	// the system's trust store is used.
+	RootCAFile string
+	RootCAPEM  []byte
+	// CRLFile and CRLPEM hold revocation lists checked during verification.
+	CRLFile string
+	CRLPEM  []byte
+
+	// Certificates are presented to the peer: a server's certificate, or a
+	// client certificate. Only the first is used.
+	Certificates []tls.Certificate
+
+	// ClientAuth is a server's client certificate policy; ClientCAFile and
+	// ClientCAPEM hold the CAs it trusts for them.
+	ClientAuth   ClientAuthType
+	ClientCAFile string
+	ClientCAPEM  []byte
+
+	// NextProtos are the ALPN protocols, in preference order.
+	NextProtos []string
+
+	// Priority is a GnuTLS priority string; empty means the system default.
+	Priority string
+
+	// FastOpen makes Dial use TCP Fast Open: the ClientHello travels in the
+	// SYN once the kernel holds a cookie for the server. For Listen it
+	// enables fast open on the listening socket.
+	FastOpen bool
+	// FastOpenBlackhole is how long Dial skips fast open to a destination
+	// after a SYN carrying data was lost there (RFC 7413, section 4.1.3:
+	// some middleboxes drop such SYNs). Zero means DefaultFastOpenBlackhole;
+	// negative disables the cache.
+	FastOpenBlackhole time.Duration
+
+	// ClientSessionCache, when set, keeps sessions so that later
+	// connections to the same server and address resume them.
+	ClientSessionCache ClientSessionCache
+	// SessionTicketsDisabled stops a server from issuing session tickets.
+	SessionTicketsDisabled bool
+
+	mu        sync.Mutex
+	creds     *Credentials
+	credsErr  error
+	ticketKey *ticketKey
+	blackhole blackholeCache
+}
+
+// DefaultFastOpenBlackhole is how long Dial avoids fast open to a
+// destination after a SYN with data was lost (Linux uses one hour for its
+// own detector, off by default since 5.14).
+const DefaultFastOpenBlackhole = time.Hour
+
+// Clone returns a copy of c's settings, free to be modified.
+func (c *Config) Clone() *Config {
+	if c == nil {
+		return nil
+	}
+	return &Config{
+		ServerName: c.ServerName, VerifyHostname: c.VerifyHostname, DisableSNI: c.DisableSNI,
+		InsecureSkipVerify: c.InsecureSkipVerify, RootCAFile: c.RootCAFile, RootCAPEM: c.RootCAPEM,
+		CRLFile: c.CRLFile, CRLPEM: c.CRLPEM, Certificates: c.Certificates, ClientAuth: c.ClientAuth,
+		ClientCAFile: c.ClientCAFile, ClientCAPEM: c.ClientCAPEM, NextProtos: c.NextProtos,
+		Priority: c.Priority, FastOpen: c.FastOpen, FastOpenBlackhole: c.FastOpenBlackhole,
+		ClientSessionCache: c.ClientSessionCache, SessionTicketsDisabled: c.SessionTicketsDisabled,
+	}
+}
+
+// credentials builds the Config's credentials once and shares them.
+func (c *Config) credentials(isClient bool) (*Credentials, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.creds != nil || c.credsErr != nil {
+		return c.creds, c.credsErr
+	}
+	c.creds, c.credsErr = c.buildCredentials(isClient)
+	return c.creds, c.credsErr
+}
+
+func (c *Config) buildCredentials(isClient bool) (*Credentials, error) {
+	cr, err := NewCredentials()
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Credentials, error) {
+		cr.Close()
+		return nil, err
+	}
+	caFile, caPEM := c.RootCAFile, c.RootCAPEM
+	if !isClient {
+		caFile, caPEM = c.ClientCAFile, c.ClientCAPEM
+	}
+	if caFile != "" {
+		if _, err := cr.AddTrustFile(caFile); err != nil {
+			return fail(err)
+		}
+	}
+	if len(caPEM) > 0 {
+		if _, err := cr.AddTrustPEM(caPEM); err != nil {
+			return fail(err)
+		}
+	}
+	if isClient && caFile == "" && len(caPEM) == 0 && !c.InsecureSkipVerify {
+		if _, err := cr.SetSystemTrust(); err != nil {
+			return fail(err)
+		}
+	}
+	if c.CRLFile != "" {
+		if _, err := cr.AddCRLFile(c.CRLFile); err != nil {
+			return fail(err)
+		}
+	}
+	if len(c.CRLPEM) > 0 {
+		if _, err := cr.AddCRLPEM(c.CRLPEM); err != nil {
+			return fail(err)
+		}
+	}
+	if len(c.Certificates) > 0 {
+		certPEM, keyPEM, err := certificatePEM(c.Certificates[0])
+		if err != nil {
+			return fail(err)
+		}
+		if err := cr.AddKeyPairPEM(certPEM, keyPEM); err != nil {
+			return fail(err)
+		}
+	} else if !isClient {
+		return fail(errNoCertificate)
+	}
+	return cr, nil
+}
+
+// certificatePEM encodes a crypto/tls certificate for GnuTLS.
+func certificatePEM(cert tls.Certificate) (certPEM, keyPEM []byte, err error) {
+	if len(cert.Certificate) == 0 || cert.PrivateKey == nil {
+		return nil, nil, errors.New("gnutls: Certificates[0] needs a chain and a private key")
+	}
+	for _, der := range cert.Certificate {
+		certPEM = append(certPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gnutls: Certificates[0] private key: %w", err)
+	}
+	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), nil
+}
+
+func (c *Config) serverTicketKey() (*ticketKey, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ticketKey == nil {
+		k, err := newTicketKey()
+		if err != nil {
+			return nil, err
+		}
+		c.ticketKey = k
+	}
+	return c.ticketKey, nil
+}
+
+// newSession makes a session configured by c.
+func (c *Config) newSession(isClient bool, serverName string) (*Session, error) {
+	flags := InitServer
+	if isClient {
+		flags = InitClient
+		if serverName == "" && c.VerifyHostname == "" && !c.InsecureSkipVerify {
+			return nil, errors.New("gnutls: either ServerName or InsecureSkipVerify must be set in the Config")
+		}
+	}
+	creds, err := c.credentials(isClient)
+	if err != nil {
+		return nil, err
+	}
+	s, err := NewSession(flags)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.configure(s, creds, isClient, serverName); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *Config) configure(s *Session, creds *Credentials, isClient bool, serverName string) error {
+	if c.Priority != "" {
+		if err := s.SetPriority(c.Priority); err != nil {
+			return err
+		}
+	}
+	if err := s.SetCredentials(creds); err != nil {
+		return err
+	}
+	if err := s.SetALPN(c.NextProtos); err != nil {
+		return err
+	}
+	if !isClient {
+		switch c.ClientAuth {
+		case RequestClientCert, VerifyClientCertIfGiven:
+			if err := s.RequestClientCert(false); err != nil {
+				return err
+			}
+		case RequireAnyClientCert, RequireAndVerifyClientCert:
+			if err := s.RequestClientCert(true); err != nil {
+				return err
+			}
+		}
+		if c.ClientAuth == VerifyClientCertIfGiven || c.ClientAuth == RequireAndVerifyClientCert {
+			if err := s.VerifyPeer(""); err != nil {
+				return err
+			}
+		}
+		if !c.SessionTicketsDisabled {
+			k, err := c.serverTicketKey()
+			if err != nil {
+				return err
+			}
+			return s.enableTickets(k)
+		}
+		return nil
+	}
+	if name := serverName; name != "" && !c.DisableSNI {
+		if _, err := netip.ParseAddr(name); err != nil {
+			if err := s.SetServerName(name); err != nil {
+				return err
+			}
+		}
+	}
+	if !c.InsecureSkipVerify {
+		name := c.VerifyHostname
+		if name == "" {
+			name = serverName
+		}
+		return s.VerifyPeer(name)
+	}
+	return nil
+}
+
+// sessionCacheKey names a server for the session cache: the name it is
+// verified under and its address.
+func (c *Config) sessionCacheKey(serverName string, addr net.Addr) string {
+	if c.ClientSessionCache == nil {
+		return ""
+	}
+	a := ""
+	if addr != nil {
+		a = addr.String()
+	}
+	return serverName + "|" + a
+}
+
+// resume offers a cached session, if any.
+func (c *Config) resume(s *Session, key string) {
+	if c.ClientSessionCache == nil {
+		return
+	}
+	if data, ok := c.ClientSessionCache.Get(key); ok {
+		s.SetSessionData(data) // a stale entry just means a full handshake
+	}
+}
+
+// ClientSessionCache keeps sessions for resumption, keyed by server. It
+// must be safe for concurrent use.
+type ClientSessionCache interface {
+	Get(key string) (data []byte, ok bool)
+	Put(key string, data []byte)
+}
+
+// NewLRUClientSessionCache returns a ClientSessionCache holding at most
+// capacity sessions (64 when capacity < 1), dropping the least recently used.
+func NewLRUClientSessionCache(capacity int) ClientSessionCache {
+	if capacity < 1 {
+		capacity = 64
+	}
+	return &lruCache{cap: capacity, m: map[string]*list.Element{}, l: list.New()}
+}
+
+type lruCache struct {
+	mu  sync.Mutex
+	cap int
+	m   map[string]*list.Element
+	l   *list.List
+}
+
+type lruEntry struct {
+	key  string
+	data []byte
+}
+
+func (c *lruCache) Get(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[key]; ok {
+		c.l.MoveToFront(e)
+		return e.Value.(*lruEntry).data, true
+	}
+	return nil, false
+}
+
+func (c *lruCache) Put(key string, data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[key]; ok {
+		e.Value.(*lruEntry).data = data
+		c.l.MoveToFront(e)
+		return
+	}
+	c.m[key] = c.l.PushFront(&lruEntry{key, data})
+	if c.l.Len() > c.cap {
+		last := c.l.Back()
+		c.l.Remove(last)
+		delete(c.m, last.Value.(*lruEntry).key)
+	}
+}

@@ -1,0 +1,499 @@
+package gnutls
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Conn is a TLS connection over GnuTLS; it implements net.Conn. One
+// goroutine may Read while another Writes; Close may be called from any
+// goroutine and ends a blocked Read, Write or Handshake promptly.
+//
+// When the underlying connection is a socket (a *net.TCPConn, a
+// *net.UnixConn, or the socket Dial makes for fast open), GnuTLS reads and
+// writes its file descriptor itself and every wait happens on the Go
+// netpoller, so a blocked Read holds no OS thread. Any other net.Conn is
+// driven through Go callbacks.
+type Conn struct {
+	conn     net.Conn
+	raw      syscall.RawConn // set when GnuTLS uses the socket directly
+	sess     *Session
+	config   *Config
+	isClient bool
+	// serverName is the client's SNI and verified name.
+	serverName string
+	setupErr   error // from building the session, reported by Handshake
+
+	handshakeMu   sync.Mutex
+	handshakeErr  error
+	handshakeDone atomic.Bool
+	connecting    bool // fast open: the TCP connection is not yet made
+
+	in  sync.Mutex
+	out sync.Mutex
+	// writeErr is permanent: after a failed or timed-out write the record
+	// stream is in an unknown state, as in crypto/tls.
+	writeErr error
+
+	// activeCall: bit 0 is set by Close; the rest counts Writes in flight.
+	activeCall atomic.Int32
+	closeErr   error
+	closeOnce  sync.Once
+
+	cacheKey     string
+	sessionSaved bool
+	fastOpen     FastOpenState
+	waits        atomic.Int64 // netpoller waits, for tests
+}
+
+// Client returns a client-side TLS connection over conn. The handshake runs
+// on the first Read or Write, or with Handshake. config must set ServerName
+// or InsecureSkipVerify.
+func Client(conn net.Conn, config *Config) *Conn {
+	name := ""
+	if config != nil {
+		name = config.ServerName
+	}
+	return newConn(conn, config, true, name)
+}
+
+// Server returns a server-side TLS connection over conn. config must hold
+// at least one certificate.
+func Server(conn net.Conn, config *Config) *Conn {
+	return newConn(conn, config, false, "")
+}
+
+// newConn makes the session at once; an error is kept for Handshake.
+// serverName is what a client sends and verifies.
+func newConn(conn net.Conn, config *Config, isClient bool, serverName string) *Conn {
+	if config == nil {
+		config = &Config{}
+	}
+	c := &Conn{conn: conn, config: config, isClient: isClient, serverName: serverName}
+	c.setupErr = c.setup()
+	return c
+}
+
+// socketConn is what a socket-backed connection offers.
+type socketConn interface {
+	SyscallConn() (syscall.RawConn, error)
+}
+
+func (c *Conn) setup() error {
+	s, err := c.config.newSession(c.isClient, c.serverName)
+	if err != nil {
+		return err
+	}
+	c.sess = s
+	if c.isClient {
+		c.cacheKey = c.config.sessionCacheKey(c.serverName, c.conn.RemoteAddr())
+		c.config.resume(s, c.cacheKey)
+	}
+	sc, ok := c.conn.(socketConn)
+	if ok {
+		if fc, isFast := c.conn.(*fastOpenConn); isFast {
+			c.raw = fc.raw
+			c.connecting = true
+			return s.SetFastOpen(fc.fd, fc.sa, 0)
+		}
+		switch c.conn.(type) {
+		case *net.TCPConn, *net.UnixConn:
+			raw, err := sc.SyscallConn()
+			if err != nil {
+				return err
+			}
+			var fd int
+			if err := raw.Control(func(f uintptr) { fd = int(f) }); err != nil {
+				return err
+			}
+			c.raw = raw
+			return s.SetTransportInt(fd)
+		}
+	}
+	return s.SetTransport(c.conn)
+}
+
+// isAgain reports whether err asks to call again (GNUTLS_E_AGAIN, GNUTLS_E_INTERRUPTED).
+func isAgain(err error) bool {
+	e, ok := err.(*Error)
+	return ok && (e.Code == ErrAgain || e.Code == ErrInterrupted)
+}
+
+// run calls op until it completes. On a socket, GNUTLS_E_AGAIN is answered by
+// waiting on the netpoller in the direction GnuTLS names
+// (gnutls_record_get_direction); write names the direction expected first.
+// Before calling op again after a wait for writing, writability is
+// confirmed with poll(2): on the fast-open path GnuTLS's retry is a second
+// sendmsg(MSG_FASTOPEN), which fails for good (EALREADY) while the SYN is
+// still unanswered, and the poller can wake early for an event that
+// predates the wait.
+func (c *Conn) run(write bool, op func() error) error {
+	if c.raw == nil {
+		err := op()
+		if isAgain(err) {
+			if terr := c.sess.tr.takeErr(); terr != nil {
+				return c.opError(write, terr)
+			}
+		}
+		return err
+	}
+	var opErr error
+	check := false
+	for {
+		done := false
+		f := func(fd uintptr) bool {
+			if check {
+				ok, err := c.ready(int(fd), write)
+				if err != nil {
+					opErr, done = err, true
+					return true
+				}
+				if !ok {
+					return false
+				}
+			}
+			opErr = op()
+			if !isAgain(opErr) {
+				done = true
+				return true
+			}
+			c.waits.Add(1)
+			w := c.sess.Direction()
+			check = w || c.connecting
+			if w == write {
+				return false
+			}
+			write = w
+			return true
+		}
+		var err error
+		if write {
+			err = c.raw.Write(f)
+		} else {
+			err = c.raw.Read(f)
+		}
+		if done {
+			return opErr
+		}
+		if err != nil {
+			return c.opError(write, err)
+		}
+	}
+}
+
+// ready polls fd without blocking. While a fast-open connection is being
+// made, a failed connect shows here as SO_ERROR, returned as a dial error.
+func (c *Conn) ready(fd int, write bool) (bool, error) {
+	ev := int16(unix.POLLIN)
+	if write {
+		ev = unix.POLLOUT
+	}
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: ev}}
+	if _, err := unix.Poll(pfd, 0); err != nil && err != unix.EINTR {
+		return false, os.NewSyscallError("poll", err)
+	}
+	if c.connecting && pfd[0].Revents&(unix.POLLERR|unix.POLLHUP|unix.POLLOUT) != 0 {
+		if soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && soerr != 0 {
+			return false, &net.OpError{Op: "dial", Net: "tcp", Addr: c.conn.RemoteAddr(), Err: os.NewSyscallError("connect", unix.Errno(soerr))}
+		}
+	}
+	return pfd[0].Revents != 0, nil
+}
+
+// opError wraps a transport error as net does, so that errors.Is matches
+// os.ErrDeadlineExceeded and net.ErrClosed and net.Error's Timeout works.
+func (c *Conn) opError(write bool, err error) error {
+	if errors.Is(err, os.ErrClosed) {
+		err = net.ErrClosed
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return err
+	}
+	op := "read"
+	if write {
+		op = "write"
+	}
+	return &net.OpError{Op: op, Net: c.conn.LocalAddr().Network(), Source: c.conn.LocalAddr(), Addr: c.conn.RemoteAddr(), Err: err}
+}
+
+// Handshake runs the TLS handshake if it has not run yet.
+func (c *Conn) Handshake() error { return c.HandshakeContext(context.Background()) }
+
+// HandshakeContext runs the handshake if it has not run yet. If ctx ends
+// first, the connection is closed and ctx's error returned, as in crypto/tls.
+func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
+	if c.handshakeDone.Load() {
+		return nil
+	}
+	c.handshakeMu.Lock()
+	defer c.handshakeMu.Unlock()
+	if c.handshakeDone.Load() {
+		return nil
+	}
+	if c.handshakeErr != nil {
+		return c.handshakeErr
+	}
+	if c.setupErr != nil {
+		return c.setupErr
+	}
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { c.conn.Close() })
+		defer func() {
+			if !stop() && err != nil {
+				err = &net.OpError{Op: "handshake", Net: c.conn.LocalAddr().Network(), Addr: c.conn.RemoteAddr(), Err: ctx.Err()}
+				c.handshakeErr = err
+			}
+		}()
+	}
+	c.in.Lock()
+	defer c.in.Unlock()
+	c.out.Lock()
+	defer c.out.Unlock()
+
+	err = c.run(c.isClient, c.sess.Handshake)
+	if c.sess.tfo {
+		c.fastOpen = c.fastOpenReport()
+	}
+	c.connecting = false
+	if err != nil {
+		c.handshakeErr = err
+		return err
+	}
+	c.handshakeDone.Store(true)
+	c.saveSession()
+	return nil
+}
+
+// fastOpenReport reads TCP_INFO while the socket is held open.
+func (c *Conn) fastOpenReport() FastOpenState {
+	st := FastOpenState{Requested: true}
+	if c.raw == nil {
+		return c.sess.FastOpenReport()
+	}
+	c.raw.Control(func(fd uintptr) { st = fastOpenReport(int(fd), c.sess.tfoSysctl, st) })
+	return st
+}
+
+// saveSession stores the session for resumption, once it can resume:
+// under TLS 1.3 after a ticket arrived, which Read notices.
+func (c *Conn) saveSession() {
+	if !c.isClient || c.sessionSaved || c.config.ClientSessionCache == nil {
+		return
+	}
+	if c.sess.Version() == 0x0304 && !c.sess.TicketReceived() {
+		return
+	}
+	if data, err := c.sess.SessionData(); err == nil {
+		c.config.ClientSessionCache.Put(c.cacheKey, data)
+		c.sessionSaved = true
+	}
+}
+
+// Read reads application data; a clean close_notify is io.EOF.
+func (c *Conn) Read(b []byte) (int, error) {
+	if err := c.Handshake(); err != nil {
+		return 0, err
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	c.in.Lock()
+	defer c.in.Unlock()
+	var n int
+	for {
+		err := c.run(false, func() (err error) {
+			n, err = c.sess.Read(b)
+			return err
+		})
+		if e, ok := err.(*Error); ok && e.Code == errRehandshake {
+			continue // renegotiation is refused by ignoring the request
+		}
+		if !c.sessionSaved && c.isClient {
+			c.saveSession()
+		}
+		return n, err
+	}
+}
+
+// Write writes application data, as many records as b needs.
+func (c *Conn) Write(b []byte) (int, error) {
+	for {
+		x := c.activeCall.Load()
+		if x&1 != 0 {
+			return 0, net.ErrClosed
+		}
+		if c.activeCall.CompareAndSwap(x, x+2) {
+			break
+		}
+	}
+	defer c.activeCall.Add(-2)
+	if err := c.Handshake(); err != nil {
+		return 0, err
+	}
+	c.out.Lock()
+	defer c.out.Unlock()
+	if c.writeErr != nil {
+		return 0, c.writeErr
+	}
+	n := 0
+	for n < len(b) {
+		var m int
+		err := c.run(true, func() (err error) {
+			m, err = c.sess.Write(b[n:])
+			return err
+		})
+		n += m
+		if err != nil {
+			c.writeErr = err
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// CloseWrite sends close_notify; the connection can still be read. As in
+// crypto/tls, the underlying connection's write side stays open.
+func (c *Conn) CloseWrite() error {
+	if !c.handshakeDone.Load() {
+		return errors.New("gnutls: CloseWrite before the handshake completed")
+	}
+	c.out.Lock()
+	defer c.out.Unlock()
+	return c.bye()
+}
+
+func (c *Conn) bye() error {
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	err := c.run(true, func() error { return c.sess.Bye(true) })
+	if err == nil {
+		c.writeErr = errors.New("gnutls: write after CloseWrite")
+	}
+	return err
+}
+
+// closeNotifyTimeout bounds the close_notify that Close sends.
+const closeNotifyTimeout = 5 * time.Second
+
+// Close sends close_notify (when the handshake is done and no Write is in
+// flight), closes the underlying connection and frees the GnuTLS session.
+// A second Close returns net.ErrClosed.
+func (c *Conn) Close() error {
+	var x int32
+	for {
+		x = c.activeCall.Load()
+		if x&1 != 0 {
+			return net.ErrClosed
+		}
+		if c.activeCall.CompareAndSwap(x, x|1) {
+			break
+		}
+	}
+	var alertErr error
+	if x == 0 && c.handshakeDone.Load() && c.out.TryLock() {
+		c.conn.SetWriteDeadline(time.Now().Add(closeNotifyTimeout))
+		if c.writeErr == nil {
+			alertErr = c.bye()
+		}
+		c.out.Unlock()
+	}
+	err := c.conn.Close()
+	// Closing the transport woke every wait; take the locks so that no C
+	// call runs on the session while it is freed.
+	c.handshakeMu.Lock()
+	c.in.Lock()
+	c.out.Lock()
+	if c.sess != nil {
+		c.sess.Close()
+	}
+	c.out.Unlock()
+	c.in.Unlock()
+	c.handshakeMu.Unlock()
+	if err != nil {
+		return err
+	}
+	if alertErr != nil {
+		return errors.Join(errors.New("gnutls: close_notify not sent (the connection was closed anyway)"), alertErr)
+	}
+	return nil
+}
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.conn.LocalAddr() }
+
+// RemoteAddr returns the remote network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
+
+// SetDeadline sets the read and write deadlines of the underlying connection.
+// A Write that times out leaves the connection unable to write.
+func (c *Conn) SetDeadline(t time.Time) error { return c.conn.SetDeadline(t) }
+
+// SetReadDeadline sets the read deadline; a timed-out Read can be retried.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the write deadline.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
+
+// NetConn returns the underlying connection.
+func (c *Conn) NetConn() net.Conn { return c.conn }
+
+// Session returns the GnuTLS session, for what Conn does not wrap. It must
+// not be used for I/O, and it is freed by Close.
+func (c *Conn) Session() *Session { return c.sess }
+
+// ConnectionState describes the connection, after the handshake.
+type ConnectionState struct {
+	Version            uint16 // as in crypto/tls: tls.VersionTLS13
+	HandshakeComplete  bool
+	DidResume          bool
+	CipherSuite        uint16 // IANA id, as in crypto/tls
+	NegotiatedProtocol string // ALPN
+	ServerName         string // SNI: sent by the client, received by the server
+	PeerCertificates   []*x509.Certificate
+	// VerifyStatus is the verification result of the peer's chain (0:
+	// trusted or not verified).
+	VerifyStatus      CertStatus
+	EarlyDataAccepted bool
+	FastOpen          FastOpenState
+	KTLSRecv          bool
+	KTLSSend          bool
+	// Info names the negotiated algorithms as GnuTLS does.
+	Info Info
+}
+
+// ConnectionState returns the connection's state.
+func (c *Conn) ConnectionState() ConnectionState {
+	c.handshakeMu.Lock()
+	defer c.handshakeMu.Unlock()
+	st := ConnectionState{HandshakeComplete: c.handshakeDone.Load(), FastOpen: c.fastOpen}
+	if c.sess == nil || !st.HandshakeComplete {
+		return st
+	}
+	s := c.sess
+	st.Version = s.Version()
+	st.DidResume = s.Resumed()
+	st.Info = s.Info()
+	st.CipherSuite = st.Info.SuiteID
+	st.NegotiatedProtocol = s.ALPN()
+	if c.isClient {
+		st.ServerName = c.serverName
+	} else {
+		st.ServerName = s.ServerName()
+	}
+	st.PeerCertificates, _ = s.PeerCertificates()
+	st.VerifyStatus = s.VerifyStatus()
+	st.EarlyDataAccepted = s.EarlyDataAccepted()
+	st.KTLSRecv, st.KTLSSend = s.KTLS()
+	return st
+}

@@ -1,0 +1,212 @@
+package gnutls
+
+// #cgo pkg-config: gnutls
+// #cgo CFLAGS: -I${SRCDIR}/../include
+// #include "go_gnutls.h"
+import "C"
+
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+var liveCredentials atomic.Int64
+
+// Credentials are X.509 certificate credentials
+// (gnutls_certificate_credentials_t): a trust store, CRLs, and the
+// certificate and key this side presents. Configure them before handing
+// them to sessions; sessions keep them alive, so Close frees them only
+// once the last session using them is closed.
+type Credentials struct {
+	*credState
+}
+
+type credState struct {
+	mu     sync.Mutex
+	ptr    C.gnutls_certificate_credentials_t
+	refs   int  // sessions using them
+	closed bool // Close was called
+}
+
+// NewCredentials returns empty certificate credentials.
+func NewCredentials() (*Credentials, error) {
+	st := &credState{}
+	if err := check("allocate credentials", C.gnutls_certificate_allocate_credentials(&st.ptr)); err != nil {
+		return nil, err
+	}
+	liveCredentials.Add(1)
+	c := &Credentials{st}
+	runtime.AddCleanup(c, func(st *credState) {
+		st.mu.Lock()
+		st.closed = true
+		st.maybeFree()
+		st.mu.Unlock()
+	}, st)
+	return c, nil
+}
+
+func (st *credState) maybeFree() {
+	if st.closed && st.refs == 0 && st.ptr != nil {
+		C.gnutls_certificate_free_credentials(st.ptr)
+		st.ptr = nil
+		liveCredentials.Add(-1)
+	}
+}
+
+func (st *credState) acquire() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		return net.ErrClosed
+	}
+	st.refs++
+	return nil
+}
+
+func (st *credState) release() {
+	st.mu.Lock()
+	st.refs--
+	st.maybeFree()
+	st.mu.Unlock()
+}
+
+// Close frees the credentials once no session uses them. It is idempotent.
+func (c *Credentials) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.maybeFree()
+	c.mu.Unlock()
+	return nil
+}
+
+// load runs f on the C credentials; f returns a GnuTLS count or code.
+func (c *Credentials) load(what string, f func(C.gnutls_certificate_credentials_t) C.int) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, net.ErrClosed
+	}
+	r := f(c.ptr)
+	if r < 0 {
+		return 0, fmt.Errorf("gnutls: %s: %w", what, &Error{Op: "load credentials", Code: ErrorCode(r)})
+	}
+	return int(r), nil
+}
+
+// loadCerts is load for calls that return how many certificates they
+// added; none is an error.
+func (c *Credentials) loadCerts(what string, f func(C.gnutls_certificate_credentials_t) C.int) (int, error) {
+	n, err := c.load(what, f)
+	if err == nil && n == 0 {
+		return 0, fmt.Errorf("gnutls: %s: no certificate found", what)
+	}
+	return n, err
+}
+
+func withCString(s string, f func(*C.char) C.int) C.int {
+	cs := C.CString(s)
+	defer C.free(unsafe.Pointer(cs))
+	return f(cs)
+}
+
+// withBytes hands f a C copy of b (GnuTLS parses it before returning).
+func withBytes(b []byte, f func(unsafe.Pointer, C.uint) C.int) C.int {
+	if len(b) == 0 {
+		return f(nil, 0)
+	}
+	p := C.CBytes(b)
+	defer C.free(p)
+	return f(p, C.uint(len(b)))
+}
+
+// SetSystemTrust adds the system's trusted CAs and returns how many.
+func (c *Credentials) SetSystemTrust() (int, error) {
+	return c.loadCerts("system trust store", func(p C.gnutls_certificate_credentials_t) C.int {
+		return C.gnutls_certificate_set_x509_system_trust(p)
+	})
+}
+
+// AddTrustFile adds the CAs of a PEM file and returns how many.
+func (c *Credentials) AddTrustFile(path string) (int, error) {
+	return c.loadCerts(fmt.Sprintf("CA file %q", path), func(p C.gnutls_certificate_credentials_t) C.int {
+		return withCString(path, func(cs *C.char) C.int {
+			return C.gnutls_certificate_set_x509_trust_file(p, cs, C.GNUTLS_X509_FMT_PEM)
+		})
+	})
+}
+
+// AddTrustPEM adds the CAs of PEM data and returns how many.
+func (c *Credentials) AddTrustPEM(pem []byte) (int, error) {
+	return c.loadCerts("CA PEM", func(p C.gnutls_certificate_credentials_t) C.int {
+		return withBytes(pem, func(b unsafe.Pointer, n C.uint) C.int { return C.go_gnutls_trust_mem(p, b, n) })
+	})
+}
+
+// AddCRLFile adds the CRLs of a PEM file and returns how many.
+func (c *Credentials) AddCRLFile(path string) (int, error) {
+	return c.loadCerts(fmt.Sprintf("CRL file %q", path), func(p C.gnutls_certificate_credentials_t) C.int {
+		return withCString(path, func(cs *C.char) C.int {
+			return C.gnutls_certificate_set_x509_crl_file(p, cs, C.GNUTLS_X509_FMT_PEM)
+		})
+	})
+}
+
+// AddCRLPEM adds the CRLs of PEM data and returns how many.
+func (c *Credentials) AddCRLPEM(pem []byte) (int, error) {
+	return c.loadCerts("CRL PEM", func(p C.gnutls_certificate_credentials_t) C.int {
+		return withBytes(pem, func(b unsafe.Pointer, n C.uint) C.int { return C.go_gnutls_crl_mem(p, b, n) })
+	})
+}
+
+// AddKeyPairFiles adds a certificate chain and its private key, both PEM
+// files, to present to the peer.
+func (c *Credentials) AddKeyPairFiles(certFile, keyFile string) error {
+	_, err := c.load(fmt.Sprintf("certificate %q with key %q", certFile, keyFile), func(p C.gnutls_certificate_credentials_t) C.int {
+		return withCString(certFile, func(cf *C.char) C.int {
+			return withCString(keyFile, func(kf *C.char) C.int {
+				return C.gnutls_certificate_set_x509_key_file2(p, cf, kf, C.GNUTLS_X509_FMT_PEM, nil, 0)
+			})
+		})
+	})
+	return err
+}
+
+// AddKeyPairPEM adds a PEM certificate chain (leaf first) and its PEM
+// private key, to present to the peer.
+func (c *Credentials) AddKeyPairPEM(certPEM, keyPEM []byte) error {
+	_, err := c.load("certificate and key PEM", func(p C.gnutls_certificate_credentials_t) C.int {
+		return withBytes(certPEM, func(cb unsafe.Pointer, cn C.uint) C.int {
+			return withBytes(keyPEM, func(kb unsafe.Pointer, kn C.uint) C.int {
+				return C.go_gnutls_key_pair_mem(p, cb, cn, kb, kn)
+			})
+		})
+	})
+	return err
+}
+
+// ticketKey is a server's session ticket key, in C memory.
+type ticketKey struct{ ptr *C.gnutls_datum_t }
+
+func newTicketKey() (*ticketKey, error) {
+	k := &ticketKey{}
+	if err := check("generate ticket key", C.go_gnutls_ticket_key(&k.ptr)); err != nil {
+		return nil, err
+	}
+	runtime.AddCleanup(k, func(p *C.gnutls_datum_t) { C.go_gnutls_ticket_key_free(p) }, k.ptr)
+	return k, nil
+}
+
+// enableTickets lets a server session issue session tickets with key.
+func (s *Session) enableTickets(k *ticketKey) error {
+	return s.call(func(p C.gnutls_session_t) error {
+		if err := check("enable session tickets", C.gnutls_session_ticket_enable_server(p, k.ptr)); err != nil {
+			return err
+		}
+		s.key = k
+		return nil
+	})
+}

@@ -1,0 +1,293 @@
+package gnutls
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Dialer dials TLS connections. Its DialContext fits
+// http.Transport.DialTLSContext.
+type Dialer struct {
+	// NetDialer supplies the timeout, deadline, local address, keep-alive
+	// and resolver; nil means a zero net.Dialer.
+	NetDialer *net.Dialer
+	// Config is the TLS configuration; nil means the zero Config.
+	Config *Config
+}
+
+// Dial connects to addr on the named network ("tcp", "tcp4", "tcp6") and
+// completes the handshake.
+func Dial(network, addr string, config *Config) (*Conn, error) {
+	return DialWithDialer(new(net.Dialer), network, addr, config)
+}
+
+// DialWithDialer is Dial with a net.Dialer's timeout, deadline and local
+// address.
+func DialWithDialer(nd *net.Dialer, network, addr string, config *Config) (*Conn, error) {
+	return dial(context.Background(), nd, network, addr, config)
+}
+
+// Dial is DialContext with a background context.
+func (d *Dialer) Dial(network, addr string) (net.Conn, error) {
+	return d.DialContext(context.Background(), network, addr)
+}
+
+// DialContext connects and completes the handshake; the returned
+// net.Conn is a *Conn. ctx bounds the whole of it.
+func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	nd := d.NetDialer
+	if nd == nil {
+		nd = new(net.Dialer)
+	}
+	c, err := dial(ctx, nd, network, addr, d.Config)
+	if err != nil {
+		return nil, err // not a typed nil
+	}
+	return c, nil
+}
+
+func dial(ctx context.Context, nd *net.Dialer, network, addr string, config *Config) (*Conn, error) {
+	if config == nil {
+		config = &Config{}
+	}
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	default:
+		if config.FastOpen {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("gnutls: fast open needs a tcp network, not %q", network)}
+		}
+	}
+	if nd.Timeout != 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, nd.Timeout)
+		defer cancel()
+	}
+	if !nd.Deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, nd.Deadline)
+		defer cancel()
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	serverName := config.ServerName
+	if serverName == "" {
+		serverName = host
+	}
+	var nc net.Conn
+	if config.FastOpen {
+		nc, err = dialFastOpen(ctx, nd, network, addr, config)
+	} else {
+		nc, err = nd.DialContext(ctx, network, addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	skipped := ""
+	if sc, ok := nc.(*skippedConn); ok {
+		nc, skipped = sc.Conn, sc.why
+	}
+	c := newConn(nc, config, true, serverName)
+	if skipped != "" {
+		c.fastOpen = FastOpenState{Requested: true, Reason: skipped}
+	}
+	if err := c.HandshakeContext(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if c.fastOpen.Fail == FastOpenFailSYNRetransmited {
+		config.blackhole.mark(c.conn.RemoteAddr(), config.FastOpenBlackhole)
+	}
+	return c, nil
+}
+
+// fastOpenConn is a TCP socket that Dial made unconnected for
+// SetFastOpen: GnuTLS connects it with the first flight. It implements
+// net.Conn over the socket.
+type fastOpenConn struct {
+	f       *os.File
+	raw     syscall.RawConn
+	fd      int
+	sa      unix.Sockaddr
+	raddr   *net.TCPAddr
+
+	laddrOnce sync.Once
+	laddr     net.Addr
+}
+
+// dialFastOpen makes the socket for the first address addr resolves to.
+// When the blackhole cache holds that address, it connects without fast
+// open and says why.
+func dialFastOpen(ctx context.Context, nd *net.Dialer, network, addr string, config *Config) (net.Conn, error) {
+	ap, err := resolve(ctx, nd, network, addr)
+	if err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	raddr := net.TCPAddrFromAddrPort(ap)
+	if until, ok := config.blackhole.blocked(raddr); ok {
+		nc, err := nd.DialContext(ctx, network, ap.String())
+		if err != nil {
+			return nil, err
+		}
+		// A plain connection: the report says fast open was skipped.
+		return &skippedConn{Conn: nc, why: fmt.Sprintf("skipped: a SYN with data to %s was lost recently; fast open is off for it until %s", ap, until.Format(time.TimeOnly))}, nil
+	}
+	family := unix.AF_INET6
+	var sa unix.Sockaddr
+	if ap.Addr().Is4() || ap.Addr().Is4In6() {
+		family = unix.AF_INET
+		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
+	} else {
+		sa6 := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+		if z := ap.Addr().Zone(); z != "" {
+			if ifi, err := net.InterfaceByName(z); err == nil {
+				sa6.ZoneId = uint32(ifi.Index)
+			}
+		}
+		sa = sa6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: os.NewSyscallError("socket", err)}
+	}
+	if err := setupDialSocket(fd, nd); err != nil {
+		unix.Close(fd)
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), "tcp:"+ap.String())
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &fastOpenConn{f: f, raw: raw, fd: fd, sa: sa, raddr: raddr}, nil
+}
+
+// setupDialSocket applies what net.Dialer would: TCP_NODELAY (Go's
+// default), keep-alive, and the local address.
+func setupDialSocket(fd int, nd *net.Dialer) error {
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+		return os.NewSyscallError("setsockopt TCP_NODELAY", err)
+	}
+	if nd.KeepAlive >= 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1); err != nil {
+			return os.NewSyscallError("setsockopt SO_KEEPALIVE", err)
+		}
+	}
+	if la, ok := nd.LocalAddr.(*net.TCPAddr); ok && la != nil {
+		ap := la.AddrPort()
+		var sa unix.Sockaddr
+		if ap.Addr().Is4() {
+			sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+		} else {
+			sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+		}
+		if err := unix.Bind(fd, sa); err != nil {
+			return os.NewSyscallError("bind", err)
+		}
+	}
+	return nil
+}
+
+// resolve returns the first address of host for the network.
+func resolve(ctx context.Context, nd *net.Dialer, network, addr string) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	pn, err := net.LookupPort("tcp", port)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	r := nd.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	want := map[string]string{"tcp": "ip", "tcp4": "ip4", "tcp6": "ip6"}[network]
+	ips, err := r.LookupNetIP(ctx, want, host)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	if len(ips) == 0 {
+		return netip.AddrPort{}, &net.DNSError{Err: "no suitable address", Name: host, IsNotFound: true}
+	}
+	return netip.AddrPortFrom(ips[0], uint16(pn)), nil
+}
+
+func (c *fastOpenConn) Read(b []byte) (int, error)  { return c.f.Read(b) }
+func (c *fastOpenConn) Write(b []byte) (int, error) { return c.f.Write(b) }
+func (c *fastOpenConn) Close() error                { return c.f.Close() }
+func (c *fastOpenConn) RemoteAddr() net.Addr        { return c.raddr }
+
+// LocalAddr is known once the connection is made.
+func (c *fastOpenConn) LocalAddr() net.Addr {
+	var sa unix.Sockaddr
+	c.raw.Control(func(fd uintptr) { sa, _ = unix.Getsockname(int(fd)) })
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		if a.Port != 0 {
+			c.laddrOnce.Do(func() { c.laddr = &net.TCPAddr{IP: a.Addr[:], Port: a.Port} })
+		}
+	case *unix.SockaddrInet6:
+		if a.Port != 0 {
+			c.laddrOnce.Do(func() { c.laddr = &net.TCPAddr{IP: a.Addr[:], Port: a.Port} })
+		}
+	}
+	if c.laddr == nil {
+		return &net.TCPAddr{}
+	}
+	return c.laddr
+}
+func (c *fastOpenConn) SetDeadline(t time.Time) error      { return c.f.SetDeadline(t) }
+func (c *fastOpenConn) SetReadDeadline(t time.Time) error  { return c.f.SetReadDeadline(t) }
+func (c *fastOpenConn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }
+
+// SyscallConn gives access to the socket.
+func (c *fastOpenConn) SyscallConn() (syscall.RawConn, error) { return c.raw, nil }
+
+// skippedConn is a plain connection made instead of a fast-open one.
+type skippedConn struct {
+	net.Conn
+	why string
+}
+
+// blackholeCache remembers destinations where a SYN carrying data was lost.
+type blackholeCache struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+func (b *blackholeCache) mark(addr net.Addr, d time.Duration) {
+	if d < 0 || addr == nil {
+		return
+	}
+	if d == 0 {
+		d = DefaultFastOpenBlackhole
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.until == nil {
+		b.until = map[string]time.Time{}
+	}
+	b.until[addr.String()] = time.Now().Add(d)
+}
+
+func (b *blackholeCache) blocked(addr net.Addr) (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	until, ok := b.until[addr.String()]
+	if ok && time.Now().After(until) {
+		delete(b.until, addr.String())
+		return time.Time{}, false
+	}
+	return until, ok
+}

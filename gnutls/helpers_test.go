@@ -1,0 +1,89 @@
+package gnutls
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+
+	"github.com/go-gnutls/go-gnutls/internal/testpki"
+)
+
+// pki is one CA and a certificate for localhost, 127.0.0.1 and ::1,
+// shared by the tests of this package.
+var pki = func() struct {
+	ca   *testpki.CA
+	leaf *testpki.Leaf
+} {
+	ca := testpki.NewCA("go-gnutls test CA")
+	return struct {
+		ca   *testpki.CA
+		leaf *testpki.Leaf
+	}{ca, ca.Issue(testpki.Options{}, "localhost", "127.0.0.1", "::1")}
+}()
+
+func clientConfig() *Config {
+	return &Config{ServerName: "localhost", RootCAPEM: pki.ca.PEM}
+}
+
+func serverConfig() *Config {
+	return &Config{Certificates: []tls.Certificate{pki.leaf.TLS}}
+}
+
+// goTLSServer starts a crypto/tls echo server; cfg may adjust its config.
+func goTLSServer(t testing.TB, cfg func(*tls.Config)) string {
+	t.Helper()
+	tc := &tls.Config{Certificates: []tls.Certificate{pki.leaf.TLS}}
+	if cfg != nil {
+		cfg(tc)
+	}
+	l, err := tls.Listen("tcp", "127.0.0.1:0", tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// echo writes msg and expects it back.
+func echo(t testing.TB, c net.Conn, msg string) {
+	t.Helper()
+	if _, err := io.WriteString(c, msg); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	buf := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if string(buf) != msg {
+		t.Fatalf("echo: got %q, want %q", buf, msg)
+	}
+}
+
+// isClosedOrEOF reports an error a closed peer may give.
+func isClosedOrEOF(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, os.ErrClosed)
+}
+
+func newPool(certs ...*x509.Certificate) *x509.CertPool {
+	p := x509.NewCertPool()
+	for _, c := range certs {
+		p.AddCert(c)
+	}
+	return p
+}

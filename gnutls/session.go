@@ -1,0 +1,606 @@
+package gnutls
+
+// #cgo pkg-config: gnutls
+// #cgo CFLAGS: -I${SRCDIR}/../include
+// #include "go_gnutls.h"
+import "C"
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// InitFlags are gnutls_init flags.
+type InitFlags uint32
+
+// Flags for NewSession. Exactly one of InitClient and InitServer must be given.
+const (
+	InitClient          = InitFlags(C.GNUTLS_CLIENT)
+	InitServer          = InitFlags(C.GNUTLS_SERVER)
+	InitNonBlock        = InitFlags(C.GNUTLS_NONBLOCK)
+	InitNoSignal        = InitFlags(C.GNUTLS_NO_SIGNAL)
+	InitEnableEarlyData = InitFlags(C.GNUTLS_ENABLE_EARLY_DATA)
+	InitNoTickets       = InitFlags(C.GNUTLS_NO_TICKETS)
+)
+
+// Errors of the Session API that are not GnuTLS codes.
+var (
+	ErrBadFlags = errors.New("gnutls: NewSession needs exactly one of InitClient and InitServer")
+	// ErrTransportSet: a transport was set already; GnuTLS allows one, and
+	// after SetFastOpen none at all.
+	ErrTransportSet = errors.New("gnutls: the session's transport is already set")
+	// ErrNoTransport: Handshake, Read or Write before any transport was set.
+	ErrNoTransport = errors.New("gnutls: no transport set on the session")
+)
+
+// liveSessions counts sessions not yet freed; leakedSessions counts those
+// freed by the cleanup because nobody called Close.
+var liveSessions, leakedSessions atomic.Int64
+
+type transportKind int
+
+const (
+	noTransport transportKind = iota
+	intTransport
+	callbackTransport
+	fastOpenTransport
+)
+
+// Session is a GnuTLS session (gnutls_session_t). One goroutine may read
+// (Read) while another writes (Write); other methods must not run
+// concurrently with Handshake. Close may be called at any time, from any
+// goroutine, and more than once: it waits for a C call in progress and
+// frees the session, after which every method returns net.ErrClosed.
+type Session struct {
+	*sessionState
+}
+
+// sessionState owns the C session. It is what the cleanup frees, so it must
+// not refer to its Session.
+type sessionState struct {
+	mu     sync.RWMutex       // write-locked by Close; read-locked around C calls
+	ptr    C.gnutls_session_t // nil once freed
+	flags  InitFlags
+	kind   transportKind
+	fd     int // for intTransport and fastOpenTransport
+	handle unsafe.Pointer
+	tr     *transport
+	creds  *Credentials
+	key    *ticketKey // keeps the server's ticket key alive
+	verify unsafe.Pointer // C memory gnutls_session_set_verify_cert2 refers to
+	tfo    bool // SetFastOpen was called
+	// tfoSysctl is net.ipv4.tcp_fastopen when SetFastOpen was called.
+	tfoSysctl int
+}
+
+// NewSession returns a session with the system's default priorities
+// (gnutls_set_default_priority) and GnuTLS's own timeouts off, so deadlines
+// belong to the caller. InitNoSignal is always added: a write to a closed
+// socket returns EPIPE instead of raising SIGPIPE.
+func NewSession(flags InitFlags) (*Session, error) {
+	if (flags&InitClient != 0) == (flags&InitServer != 0) {
+		return nil, ErrBadFlags
+	}
+	flags |= InitNoSignal
+	st := &sessionState{flags: flags, fd: -1}
+	if r := C.gnutls_init(&st.ptr, C.uint(flags)); r < 0 {
+		return nil, &Error{Op: "init", Code: ErrorCode(r)}
+	}
+	liveSessions.Add(1)
+	if r := C.gnutls_set_default_priority(st.ptr); r < 0 {
+		st.free()
+		return nil, &Error{Op: "set default priority", Code: ErrorCode(r)}
+	}
+	C.gnutls_handshake_set_timeout(st.ptr, 0)
+	s := &Session{st}
+	runtime.AddCleanup(s, func(st *sessionState) {
+		if st.free() {
+			leakedSessions.Add(1)
+		}
+	}, st)
+	return s, nil
+}
+
+// free releases the C session and what C holds of Go; it reports whether
+// there was anything to free.
+func (st *sessionState) free() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ptr == nil {
+		return false
+	}
+	C.gnutls_deinit(st.ptr)
+	st.ptr = nil
+	C.free(st.verify)
+	st.verify = nil
+	dropHandle(st.handle)
+	st.handle = nil
+	if st.creds != nil {
+		st.creds.release()
+		st.creds = nil
+	}
+	liveSessions.Add(-1)
+	return true
+}
+
+// Close frees the session. It does not send close_notify (see Bye) and
+// does not close the transport.
+func (s *Session) Close() error {
+	s.free()
+	return nil
+}
+
+// call runs f with the session locked against Close; it returns
+// net.ErrClosed after Close.
+func (s *Session) call(f func(p C.gnutls_session_t) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.ptr == nil {
+		return net.ErrClosed
+	}
+	return f(s.ptr)
+}
+
+// check turns a negative GnuTLS return into an *Error.
+func check(op string, r C.int) error {
+	if r < 0 {
+		return &Error{Op: op, Code: ErrorCode(r)}
+	}
+	return nil
+}
+
+// IsServer reports whether the session was made with InitServer.
+func (s *Session) IsServer() bool { return s.flags&InitServer != 0 }
+
+// SetPriority sets the priority string (gnutls_priority_set_direct), such
+// as "NORMAL:-VERS-TLS1.2". A bad string is an error naming where it fails.
+func (s *Session) SetPriority(priority string) error {
+	return s.call(func(p C.gnutls_session_t) error {
+		cs := C.CString(priority)
+		defer C.free(unsafe.Pointer(cs))
+		var pos C.int
+		if r := C.go_gnutls_priority_set(p, cs, &pos); r < 0 {
+			e := &Error{Op: "set priority", Code: ErrorCode(r)}
+			if pos >= 0 && int(pos) <= len(priority) {
+				return fmt.Errorf("%w: priority %q is invalid at %q", e, priority, priority[pos:])
+			}
+			return fmt.Errorf("%w: priority %q", e, priority)
+		}
+		return nil
+	})
+}
+
+// SetCredentials attaches certificate credentials. The session keeps them
+// alive until it is closed.
+func (s *Session) SetCredentials(c *Credentials) error {
+	if err := c.acquire(); err != nil {
+		return err
+	}
+	err := s.call(func(p C.gnutls_session_t) error {
+		if err := check("set credentials", C.gnutls_credentials_set(p, C.GNUTLS_CRD_CERTIFICATE, unsafe.Pointer(c.ptr))); err != nil {
+			return err
+		}
+		if s.creds != nil {
+			s.creds.release()
+		}
+		s.creds = c
+		return nil
+	})
+	if err != nil {
+		c.release()
+	}
+	return err
+}
+
+// SetServerName sets the SNI host name sent in the ClientHello.
+func (s *Session) SetServerName(name string) error {
+	return s.call(func(p C.gnutls_session_t) error {
+		cs := C.CString(name)
+		defer C.free(unsafe.Pointer(cs))
+		return check("set server name", C.gnutls_server_name_set(p, C.GNUTLS_NAME_DNS, unsafe.Pointer(cs), C.size_t(len(name))))
+	})
+}
+
+// ServerName returns the SNI name the client sent (server sessions).
+func (s *Session) ServerName() string {
+	var name string
+	s.call(func(p C.gnutls_session_t) error {
+		buf := make([]byte, 256)
+		n := C.size_t(len(buf))
+		if C.go_gnutls_server_name(p, (*C.char)(unsafe.Pointer(&buf[0])), &n) == 0 && n > 0 {
+			name = string(buf[:n])
+		}
+		return nil
+	})
+	return name
+}
+
+// VerifyPeer makes the handshake verify the peer's certificate chain
+// against the credentials' trust store, that the certificate may serve
+// TLS servers (for a client session) or clients (for a server session),
+// and, when hostname is not empty, that it is for hostname
+// (gnutls_session_set_verify_cert2). A rejected peer fails the handshake
+// with an *Error holding a *CertificateVerificationError.
+func (s *Session) VerifyPeer(hostname string) error {
+	return s.call(func(p C.gnutls_session_t) error {
+		var cs *C.char
+		if hostname != "" {
+			cs = C.CString(hostname)
+			defer C.free(unsafe.Pointer(cs))
+		}
+		clientPurpose := C.int(0)
+		if s.IsServer() {
+			clientPurpose = 1
+		}
+		v := C.go_gnutls_set_verify(p, cs, clientPurpose)
+		if v == nil {
+			return &Error{Op: "set verification", Code: ErrorCode(C.GNUTLS_E_MEMORY_ERROR)}
+		}
+		C.free(s.verify)
+		s.verify = unsafe.Pointer(v)
+		return nil
+	})
+}
+
+// SetALPN sets the application protocols to offer (client) or accept (server).
+func (s *Session) SetALPN(protos []string) error {
+	if len(protos) == 0 {
+		return nil
+	}
+	if len(protos) > 16 {
+		return fmt.Errorf("gnutls: at most 16 ALPN protocols, got %d", len(protos))
+	}
+	packed := make([]byte, 0, 64)
+	lens := make([]C.int, len(protos))
+	for i, p := range protos {
+		if len(p) == 0 || len(p) > 255 {
+			return fmt.Errorf("gnutls: ALPN protocol %q must be 1 to 255 bytes", p)
+		}
+		packed = append(packed, p...)
+		lens[i] = C.int(len(p))
+	}
+	return s.call(func(p C.gnutls_session_t) error {
+		cp := C.CBytes(packed)
+		defer C.free(cp)
+		return check("set ALPN", C.go_gnutls_alpn_set(p, (*C.char)(cp), &lens[0], C.int(len(lens))))
+	})
+}
+
+// ALPN returns the negotiated application protocol, or "".
+func (s *Session) ALPN() string {
+	var proto string
+	s.call(func(p C.gnutls_session_t) error {
+		var cp *C.char
+		var n C.uint
+		if C.go_gnutls_alpn_get(p, &cp, &n) == 0 {
+			proto = C.GoStringN(cp, C.int(n))
+		}
+		return nil
+	})
+	return proto
+}
+
+// RequestClientCert makes a server ask for (require=false) or demand
+// (require=true) a client certificate.
+func (s *Session) RequestClientCert(require bool) error {
+	return s.call(func(p C.gnutls_session_t) error {
+		req := C.gnutls_certificate_request_t(C.GNUTLS_CERT_REQUEST)
+		if require {
+			req = C.GNUTLS_CERT_REQUIRE
+		}
+		C.gnutls_certificate_server_set_request(p, req)
+		return nil
+	})
+}
+
+// SetTransportInt makes GnuTLS read and write the file descriptor itself
+// (gnutls_transport_set_int). The caller keeps ownership of fd.
+func (s *Session) SetTransportInt(fd int) error {
+	return s.call(func(p C.gnutls_session_t) error {
+		if s.kind != noTransport {
+			return ErrTransportSet
+		}
+		C.gnutls_transport_set_int2(p, C.int(fd), C.int(fd))
+		s.kind, s.fd = intTransport, fd
+		return nil
+	})
+}
+
+// SetTransport makes GnuTLS read from and write to rw through Go callbacks.
+// An error rw returns reaches the caller of Handshake, Read or Write
+// intact; an error matching syscall.EAGAIN is GnuTLS's would-block.
+func (s *Session) SetTransport(rw io.ReadWriter) error {
+	if rw == nil {
+		return errors.New("gnutls: SetTransport with a nil io.ReadWriter")
+	}
+	return s.call(func(p C.gnutls_session_t) error {
+		if s.kind != noTransport {
+			return ErrTransportSet
+		}
+		s.tr = &transport{session: p, rw: rw}
+		s.handle = saveHandle(s.tr)
+		C.go_gnutls_set_callbacks(p, s.handle)
+		s.kind = callbackTransport
+		return nil
+	})
+}
+
+// Handshake runs the TLS handshake once (gnutls_handshake). On a
+// non-blocking transport it returns ErrAgain; Direction then tells what to
+// wait for before calling it again.
+func (s *Session) Handshake() error {
+	return s.call(func(p C.gnutls_session_t) error {
+		if s.kind == noTransport {
+			return ErrNoTransport
+		}
+		r, errno := C.go_gnutls_handshake(p)
+		if r < 0 {
+			return s.codeError("handshake", r, errno)
+		}
+		return nil
+	})
+}
+
+// Direction reports whether the last call that returned ErrAgain was
+// blocked on writing (true) or reading (false): gnutls_record_get_direction.
+func (s *Session) Direction() (write bool) {
+	s.call(func(p C.gnutls_session_t) error {
+		write = C.gnutls_record_get_direction(p) == 1
+		return nil
+	})
+	return write
+}
+
+// Read reads application data (gnutls_record_recv). A clean close_notify
+// from the peer is io.EOF.
+func (s *Session) Read(b []byte) (int, error) {
+	var n int
+	err := s.call(func(p C.gnutls_session_t) error {
+		if s.kind == noTransport {
+			return ErrNoTransport
+		}
+		var r C.ssize_t
+		var errno error
+		if len(b) == 0 {
+			r, errno = C.go_gnutls_recv(p, nil, 0)
+		} else {
+			r, errno = C.go_gnutls_recv(p, unsafe.Pointer(&b[0]), C.size_t(len(b)))
+		}
+		switch {
+		case r > 0:
+			n = int(r)
+		case r == 0:
+			if len(b) > 0 {
+				return io.EOF
+			}
+		default:
+			return s.codeError("read", C.int(r), errno)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Write sends application data (gnutls_record_send): at most one record
+// per call, so n may be less than len(b). After ErrAgain the same data must
+// be offered again.
+func (s *Session) Write(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	var n int
+	err := s.call(func(p C.gnutls_session_t) error {
+		if s.kind == noTransport {
+			return ErrNoTransport
+		}
+		r, errno := C.go_gnutls_send(p, unsafe.Pointer(&b[0]), C.size_t(len(b)))
+		if r < 0 {
+			return s.codeError("write", C.int(r), errno)
+		}
+		n = int(r)
+		return nil
+	})
+	return n, err
+}
+
+// Bye sends close_notify (gnutls_bye). With closeWrite it returns once the
+// alert is sent (GNUTLS_SHUT_WR); otherwise it also waits for the peer's.
+func (s *Session) Bye(closeWrite bool) error {
+	how := C.int(C.GNUTLS_SHUT_RDWR)
+	if closeWrite {
+		how = C.GNUTLS_SHUT_WR
+	}
+	return s.call(func(p C.gnutls_session_t) error {
+		if s.kind == noTransport {
+			return ErrNoTransport
+		}
+		if r, errno := C.go_gnutls_bye(p, how); r < 0 {
+			return s.codeError("bye", r, errno)
+		}
+		return nil
+	})
+}
+
+// Pending returns how many decrypted bytes wait in GnuTLS's buffer.
+func (s *Session) Pending() int {
+	var n int
+	s.call(func(p C.gnutls_session_t) error {
+		n = int(C.gnutls_record_check_pending(p))
+		return nil
+	})
+	return n
+}
+
+// Info names of the negotiated parameters.
+type Info struct {
+	Version     string // "TLS1.3"
+	Cipher      string // "AES-128-GCM"
+	KeyExchange string // "ECDHE-RSA"; empty under TLS 1.3
+	MAC         string
+	Group       string // "X25519"
+	Suite       string // GnuTLS's suite name, "TLS_AES_128_GCM_SHA256"
+	SuiteID     uint16 // IANA id, 0x1301
+	Description string // gnutls_session_get_desc: "(TLS1.3)-(ECDHE-X25519)-..."
+}
+
+// Info describes the negotiated session.
+func (s *Session) Info() Info {
+	var in Info
+	s.call(func(p C.gnutls_session_t) error {
+		str := func(cs *C.char) string {
+			if cs == nil {
+				return ""
+			}
+			return C.GoString(cs)
+		}
+		v := C.gnutls_protocol_get_version(p)
+		in.Version = str(C.gnutls_protocol_get_name(v))
+		in.Cipher = str(C.gnutls_cipher_get_name(C.gnutls_cipher_get(p)))
+		in.MAC = str(C.gnutls_mac_get_name(C.gnutls_mac_get(p)))
+		if v != C.GNUTLS_TLS1_3 {
+			in.KeyExchange = str(C.gnutls_kx_get_name(C.gnutls_kx_get(p)))
+		}
+		in.Group = str(C.gnutls_group_get_name(C.gnutls_group_get(p)))
+		in.Suite = str(C.gnutls_ciphersuite_get(p))
+		var id [2]C.uchar
+		if C.go_gnutls_suite_id(p, &id[0]) == 0 {
+			in.SuiteID = uint16(id[0])<<8 | uint16(id[1])
+		}
+		if d := C.gnutls_session_get_desc(p); d != nil {
+			in.Description = C.GoString(d)
+			C.go_gnutls_free(unsafe.Pointer(d))
+		}
+		return nil
+	})
+	return in
+}
+
+// Version returns the negotiated protocol as crypto/tls numbers it
+// (tls.VersionTLS13 is 0x0304), or 0.
+func (s *Session) Version() uint16 {
+	var v uint16
+	s.call(func(p C.gnutls_session_t) error {
+		switch C.gnutls_protocol_get_version(p) {
+		case C.GNUTLS_TLS1_0:
+			v = 0x0301
+		case C.GNUTLS_TLS1_1:
+			v = 0x0302
+		case C.GNUTLS_TLS1_2:
+			v = 0x0303
+		case C.GNUTLS_TLS1_3:
+			v = 0x0304
+		}
+		return nil
+	})
+	return v
+}
+
+// Resumed reports whether the handshake resumed an earlier session.
+func (s *Session) Resumed() bool {
+	var r bool
+	s.call(func(p C.gnutls_session_t) error {
+		r = C.gnutls_session_is_resumed(p) != 0
+		return nil
+	})
+	return r
+}
+
+// SessionFlags returns gnutls_session_get_flags (GNUTLS_SFLAGS_*).
+func (s *Session) sessionFlags() uint32 {
+	var f uint32
+	s.call(func(p C.gnutls_session_t) error {
+		f = uint32(C.gnutls_session_get_flags(p))
+		return nil
+	})
+	return f
+}
+
+// EarlyDataAccepted reports whether the server accepted the client's
+// TLS 1.3 early data.
+func (s *Session) EarlyDataAccepted() bool {
+	return s.sessionFlags()&C.GNUTLS_SFLAGS_EARLY_DATA != 0
+}
+
+// TicketReceived reports whether a TLS 1.3 session ticket has arrived, so
+// SessionData can resume.
+func (s *Session) TicketReceived() bool {
+	return s.sessionFlags()&C.GNUTLS_SFLAGS_SESSION_TICKET != 0
+}
+
+// SessionData returns what SetSessionData needs to resume this session
+// (gnutls_session_get_data2). Under TLS 1.3 it resumes only after a ticket
+// was received (TicketReceived).
+func (s *Session) SessionData() ([]byte, error) {
+	var data []byte
+	err := s.call(func(p C.gnutls_session_t) error {
+		var cp *C.uchar
+		var n C.uint
+		if err := check("get session data", C.go_gnutls_get_data(p, &cp, &n)); err != nil {
+			return err
+		}
+		data = C.GoBytes(unsafe.Pointer(cp), C.int(n))
+		C.go_gnutls_free(unsafe.Pointer(cp))
+		return nil
+	})
+	return data, err
+}
+
+// SetSessionData offers an earlier session for resumption (client).
+func (s *Session) SetSessionData(data []byte) error {
+	if len(data) == 0 {
+		return errors.New("gnutls: SetSessionData with no data")
+	}
+	return s.call(func(p C.gnutls_session_t) error {
+		cp := C.CBytes(data)
+		defer C.free(cp)
+		return check("set session data", C.go_gnutls_set_data(p, cp, C.size_t(len(data))))
+	})
+}
+
+// PeerCertificatesDER returns the peer's chain, leaf first, as DER.
+func (s *Session) PeerCertificatesDER() [][]byte {
+	var out [][]byte
+	s.call(func(p C.gnutls_session_t) error {
+		var n C.uint
+		d := C.go_gnutls_peers(p, &n)
+		if d == nil {
+			return nil
+		}
+		for _, c := range unsafe.Slice(d, int(n)) {
+			out = append(out, C.GoBytes(unsafe.Pointer(c.data), C.int(c.size)))
+		}
+		return nil
+	})
+	return out
+}
+
+// PeerCertificates parses the peer's chain.
+func (s *Session) PeerCertificates() ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	for _, der := range s.PeerCertificatesDER() {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return certs, fmt.Errorf("gnutls: peer certificate: %w", err)
+		}
+		certs = append(certs, c)
+	}
+	return certs, nil
+}
+
+// VerifyStatus returns the result of the handshake's certificate
+// verification; zero means trusted.
+func (s *Session) VerifyStatus() CertStatus {
+	var st CertStatus
+	s.call(func(p C.gnutls_session_t) error {
+		st = CertStatus(C.gnutls_session_get_verify_cert_status(p))
+		return nil
+	})
+	return st
+}

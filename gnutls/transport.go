@@ -1,0 +1,146 @@
+package gnutls
+
+// #cgo pkg-config: gnutls
+// #cgo CFLAGS: -I${SRCDIR}/../include
+// #include "go_gnutls.h"
+import "C"
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	pointer "github.com/mattn/go-pointer"
+)
+
+// liveHandles counts Go values currently reachable from C.
+var liveHandles atomic.Int64
+
+// saveHandle hands v to C as an opaque key (a real C pointer, so the cgo
+// pointer rules hold). Every key is released with dropHandle.
+func saveHandle(v any) unsafe.Pointer {
+	liveHandles.Add(1)
+	return pointer.Save(v)
+}
+
+func dropHandle(p unsafe.Pointer) {
+	if p != nil {
+		pointer.Unref(p)
+		liveHandles.Add(-1)
+	}
+}
+
+func restoreTransport(p unsafe.Pointer) *transport { return pointer.Restore(p).(*transport) }
+
+// transport is what the GnuTLS callbacks of a Session.SetTransport session
+// reach: the Go reader/writer and the error it last returned, kept for the
+// caller of Handshake, Read or Write. It must not refer to the Session, so
+// that a forgotten Session can still be collected.
+type transport struct {
+	session C.gnutls_session_t
+	rw      io.ReadWriter
+	err     error  // the last error of rw, for the caller
+	peek    []byte // read by pullTimeout, handed out by the next pull
+}
+
+// takeErr returns and clears the transport's stored error.
+func (t *transport) takeErr() error {
+	if t == nil {
+		return nil
+	}
+	err := t.err
+	t.err = nil
+	return err
+}
+
+// fail stores err for the caller and picks the errno GnuTLS sees: EAGAIN for
+// would-block and timeouts (so the session stays usable), EINTR as is, the
+// system errno behind err when there is one, EIO otherwise.
+func (t *transport) fail(err error) syscall.Errno {
+	var en syscall.Errno
+	switch {
+	case errors.Is(err, syscall.EAGAIN):
+		return syscall.EAGAIN
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		t.err = err
+		return syscall.EAGAIN
+	case errors.As(err, &en) && en != 0:
+		t.err = err
+		if en == syscall.EINTR {
+			return syscall.EINTR
+		}
+		return en
+	}
+	t.err = err
+	return syscall.EIO
+}
+
+func (t *transport) pull(p []byte) (int, syscall.Errno) {
+	if len(t.peek) > 0 {
+		n := copy(p, t.peek)
+		t.peek = t.peek[n:]
+		return n, 0
+	}
+	n, err := t.rw.Read(p)
+	if n > 0 || err == nil || err == io.EOF {
+		return n, 0 // 0 bytes with io.EOF is the peer closing
+	}
+	return 0, t.fail(err)
+}
+
+func (t *transport) push(bufs [][]byte) (int, syscall.Errno) {
+	var n int64
+	var err error
+	if _, ok := t.rw.(net.Conn); ok && len(bufs) > 1 {
+		nb := net.Buffers(bufs)
+		n, err = nb.WriteTo(t.rw)
+	} else {
+		for _, b := range bufs {
+			var m int
+			m, err = t.rw.Write(b)
+			n += int64(m)
+			if err != nil {
+				break
+			}
+		}
+	}
+	if n > 0 || err == nil {
+		t.err = err // reported on the next call if any
+		return int(n), 0
+	}
+	return 0, t.fail(err)
+}
+
+// pullTimeout waits up to ms for data. GnuTLS calls it only when a GnuTLS
+// timeout is set (none is by default); without a way to wait on rw with a
+// deadline it reports data as ready and lets the next pull block.
+func (t *transport) pullTimeout(ms uint) (bool, syscall.Errno) {
+	if len(t.peek) > 0 {
+		return true, 0
+	}
+	d, ok := t.rw.(interface{ SetReadDeadline(time.Time) error })
+	if !ok || ms == uint(C.GNUTLS_INDEFINITE_TIMEOUT) {
+		return true, 0
+	}
+	if err := d.SetReadDeadline(time.Now().Add(time.Duration(ms) * time.Millisecond)); err != nil {
+		return false, t.fail(err)
+	}
+	defer d.SetReadDeadline(time.Time{})
+	buf := make([]byte, 4096)
+	n, err := t.rw.Read(buf)
+	t.peek = buf[:n]
+	switch {
+	case n > 0 || err == io.EOF:
+		return true, 0
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return false, 0
+	case err != nil:
+		return false, t.fail(err)
+	}
+	return false, 0
+}

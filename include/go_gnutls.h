@@ -1,0 +1,263 @@
+/* C side of go-gnutls: small static inline shims over GnuTLS, one prefix
+ * (go_gnutls_). Go files include this header and nothing else of GnuTLS,
+ * except callbacks.go, whose preamble may only declare. */
+#ifndef GO_GNUTLS_H
+#define GO_GNUTLS_H
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <gnutls/socket.h>
+
+/* gnutls_transport_is_ktls_enabled and gnutls_ciphersuite_get arrived in 3.7.3. */
+#if GNUTLS_VERSION_NUMBER < 0x030703
+#error "go-gnutls needs GnuTLS 3.7.3 or newer (Debian 12: libgnutls28-dev 3.7.9)"
+#endif
+
+/* Go callbacks (callbacks.go). */
+extern ssize_t goGnutlsPull(gnutls_transport_ptr_t ptr, void *data, size_t n);
+extern ssize_t goGnutlsVecPush(gnutls_transport_ptr_t ptr, void *iov, int iovcnt);
+extern int goGnutlsPullTimeout(gnutls_transport_ptr_t ptr, unsigned int ms);
+
+static inline void go_gnutls_set_callbacks(gnutls_session_t s, void *handle)
+{
+	gnutls_transport_set_ptr(s, handle);
+	gnutls_transport_set_pull_function(s, (gnutls_pull_func)goGnutlsPull);
+	gnutls_transport_set_vec_push_function(s, (gnutls_vec_push_func)goGnutlsVecPush);
+	gnutls_transport_set_pull_timeout_function(s, (gnutls_pull_timeout_func)goGnutlsPullTimeout);
+}
+
+static inline void go_gnutls_free(void *p) { gnutls_free(p); }
+
+static inline size_t go_gnutls_iov_len(void *iov, int i) { return ((giovec_t *)iov)[i].iov_len; }
+static inline void *go_gnutls_iov_base(void *iov, int i) { return ((giovec_t *)iov)[i].iov_base; }
+
+/* The record and handshake calls clear errno first, so that after a
+ * GNUTLS_E_PUSH_ERROR or GNUTLS_E_PULL_ERROR the errno the caller reads is the
+ * one the failed system call set. */
+static inline int go_gnutls_handshake(gnutls_session_t s)
+{
+	errno = 0;
+	return gnutls_handshake(s);
+}
+
+static inline ssize_t go_gnutls_recv(gnutls_session_t s, void *p, size_t n)
+{
+	errno = 0;
+	return gnutls_record_recv(s, p, n);
+}
+
+static inline ssize_t go_gnutls_send(gnutls_session_t s, const void *p, size_t n)
+{
+	errno = 0;
+	return gnutls_record_send(s, p, n);
+}
+
+static inline int go_gnutls_bye(gnutls_session_t s, int how)
+{
+	errno = 0;
+	return gnutls_bye(s, (gnutls_close_request_t)how);
+}
+
+static inline ssize_t go_gnutls_send_early(gnutls_session_t s, const void *p, size_t n)
+{
+	errno = 0;
+	return gnutls_record_send_early_data(s, p, n);
+}
+
+static inline int go_gnutls_priority_set(gnutls_session_t s, const char *prio, int *errpos)
+{
+	const char *err = NULL;
+	int ret = gnutls_priority_set_direct(s, prio, &err);
+	*errpos = (ret < 0 && err != NULL) ? (int)(err - prio) : -1;
+	return ret;
+}
+
+/* gnutls_transport_set_fastopen with the address built here; the Go side
+ * has checked the rules of the man page before calling. */
+static inline void go_gnutls_set_fastopen4(gnutls_session_t s, int fd, const unsigned char ip[4], int port)
+{
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	memcpy(&sa.sin_addr, ip, 4);
+	gnutls_transport_set_fastopen(s, fd, (struct sockaddr *)&sa, sizeof sa, 0);
+}
+
+static inline void go_gnutls_set_fastopen6(gnutls_session_t s, int fd, const unsigned char ip[16], int port, unsigned int scope)
+{
+	struct sockaddr_in6 sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sin6_family = AF_INET6;
+	sa.sin6_port = htons((uint16_t)port);
+	sa.sin6_scope_id = scope;
+	memcpy(&sa.sin6_addr, ip, 16);
+	gnutls_transport_set_fastopen(s, fd, (struct sockaddr *)&sa, sizeof sa, 0);
+}
+
+/* TCP_INFO fields the Go side needs; tcpi_fastopen_client_fail is a bit-field. */
+static inline int go_gnutls_tcp_info(int fd, unsigned *state, unsigned *options, unsigned *tfo_fail)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	memset(&ti, 0, sizeof ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -errno;
+	*state = ti.tcpi_state;
+	*options = ti.tcpi_options;
+	*tfo_fail = ti.tcpi_fastopen_client_fail;
+	return 0;
+}
+
+static inline int go_gnutls_alpn_set(gnutls_session_t s, const char *packed, const int *lens, int n)
+{
+	gnutls_datum_t d[16];
+	int i, off = 0;
+	if (n > 16)
+		return GNUTLS_E_INVALID_REQUEST;
+	for (i = 0; i < n; i++) {
+		d[i].data = (unsigned char *)packed + off;
+		d[i].size = (unsigned)lens[i];
+		off += lens[i];
+	}
+	return gnutls_alpn_set_protocols(s, d, (unsigned)n, 0);
+}
+
+static inline int go_gnutls_alpn_get(gnutls_session_t s, const char **p, unsigned *n)
+{
+	gnutls_datum_t d;
+	int ret = gnutls_alpn_get_selected_protocol(s, &d);
+	if (ret < 0)
+		return ret;
+	*p = (const char *)d.data;
+	*n = d.size;
+	return 0;
+}
+
+static inline const gnutls_datum_t *go_gnutls_peers(gnutls_session_t s, unsigned *n)
+{
+	return gnutls_certificate_get_peers(s, n);
+}
+
+static inline int go_gnutls_get_data(gnutls_session_t s, unsigned char **p, unsigned *n)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int ret = gnutls_session_get_data2(s, &d);
+	*p = d.data;
+	*n = d.size;
+	return ret;
+}
+
+static inline int go_gnutls_status_print(unsigned status, char **out)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int ret = gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &d, 0);
+	*out = (char *)d.data;
+	return ret;
+}
+
+/* The IANA id of the negotiated suite, found in GnuTLS's own table. */
+static inline int go_gnutls_suite_id(gnutls_session_t s, unsigned char id[2])
+{
+	gnutls_kx_algorithm_t kx = gnutls_kx_get(s), skx;
+	gnutls_cipher_algorithm_t c = gnutls_cipher_get(s), sc;
+	gnutls_mac_algorithm_t m = gnutls_mac_get(s), sm;
+	gnutls_protocol_t v = gnutls_protocol_get_version(s), sv;
+	size_t i;
+	const char *name;
+	for (i = 0; (name = gnutls_cipher_suite_info(i, id, &skx, &sc, &sm, &sv)) != NULL; i++) {
+		if (sc != c || sm != m)
+			continue;
+		if (v == GNUTLS_TLS1_3 ? skx == GNUTLS_KX_UNKNOWN : skx == kx)
+			return 0;
+	}
+	return -1;
+}
+
+static inline int go_gnutls_ticket_key(gnutls_datum_t **out)
+{
+	gnutls_datum_t *k = calloc(1, sizeof *k);
+	int ret;
+	if (k == NULL)
+		return GNUTLS_E_MEMORY_ERROR;
+	ret = gnutls_session_ticket_key_generate(k);
+	if (ret < 0) {
+		free(k);
+		return ret;
+	}
+	*out = k;
+	return 0;
+}
+
+static inline void go_gnutls_ticket_key_free(gnutls_datum_t *k)
+{
+	gnutls_memset(k->data, 0, k->size);
+	gnutls_free(k->data);
+	free(k);
+}
+
+static inline int go_gnutls_key_pair_mem(gnutls_certificate_credentials_t c,
+	const void *cert, unsigned cert_len, const void *key, unsigned key_len)
+{
+	gnutls_datum_t cd = { (unsigned char *)cert, cert_len };
+	gnutls_datum_t kd = { (unsigned char *)key, key_len };
+	return gnutls_certificate_set_x509_key_mem2(c, &cd, &kd, GNUTLS_X509_FMT_PEM, NULL, 0);
+}
+
+static inline int go_gnutls_trust_mem(gnutls_certificate_credentials_t c, const void *p, unsigned n)
+{
+	gnutls_datum_t d = { (unsigned char *)p, n };
+	return gnutls_certificate_set_x509_trust_mem(c, &d, GNUTLS_X509_FMT_PEM);
+}
+
+static inline int go_gnutls_crl_mem(gnutls_certificate_credentials_t c, const void *p, unsigned n)
+{
+	gnutls_datum_t d = { (unsigned char *)p, n };
+	return gnutls_certificate_set_x509_crl_mem(c, &d, GNUTLS_X509_FMT_PEM);
+}
+
+/* Verification data must outlive the session (gnutls_session_set_verify_cert2):
+ * one allocation holds the typed data and copies of the strings. */
+struct go_gnutls_verify {
+	gnutls_typed_vdata_st data[2];
+	char strings[];
+};
+
+static inline struct go_gnutls_verify *go_gnutls_set_verify(gnutls_session_t s, const char *hostname, int client_purpose)
+{
+	const char *purpose = client_purpose ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER;
+	size_t hl = hostname ? strlen(hostname) + 1 : 0, pl = strlen(purpose) + 1;
+	struct go_gnutls_verify *v = calloc(1, sizeof *v + hl + pl);
+	unsigned n = 0;
+	if (v == NULL)
+		return NULL;
+	memcpy(v->strings, purpose, pl);
+	v->data[n].type = GNUTLS_DT_KEY_PURPOSE_OID;
+	v->data[n++].data = (unsigned char *)v->strings;
+	if (hostname) {
+		memcpy(v->strings + pl, hostname, hl);
+		v->data[n].type = GNUTLS_DT_DNS_HOSTNAME;
+		v->data[n++].data = (unsigned char *)v->strings + pl;
+	}
+	gnutls_session_set_verify_cert2(s, v->data, n, 0);
+	return v;
+}
+
+static inline int go_gnutls_set_data(gnutls_session_t s, const void *p, size_t n)
+{
+	return gnutls_session_set_data(s, p, n);
+}
+
+static inline int go_gnutls_server_name(gnutls_session_t s, char *buf, size_t *n)
+{
+	unsigned type;
+	return gnutls_server_name_get(s, buf, n, &type, 0);
+}
+
+#endif
