@@ -114,11 +114,11 @@ func dial(ctx context.Context, nd *net.Dialer, network, addr string, config *Con
 // SetFastOpen: GnuTLS connects it with the first flight. It implements
 // net.Conn over the socket.
 type fastOpenConn struct {
-	f       *os.File
-	raw     syscall.RawConn
-	fd      int
-	sa      unix.Sockaddr
-	raddr   *net.TCPAddr
+	f     *os.File
+	raw   syscall.RawConn
+	fd    int
+	sa    unix.Sockaddr
+	raddr *net.TCPAddr
 
 	laddrOnce sync.Once
 	laddr     net.Addr

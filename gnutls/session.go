@@ -73,9 +73,9 @@ type sessionState struct {
 	handle unsafe.Pointer
 	tr     *transport
 	creds  *Credentials
-	key    *ticketKey // keeps the server's ticket key alive
+	key    *ticketKey     // keeps the server's ticket key alive
 	verify unsafe.Pointer // C memory gnutls_session_set_verify_cert2 refers to
-	tfo    bool // SetFastOpen was called
+	tfo    bool           // SetFastOpen was called
 	// tfoSysctl is net.ipv4.tcp_fastopen when SetFastOpen was called.
 	tfoSysctl int
 }
