@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# Shared by docker/build.sh and docker/test.sh: cleanup on exit, the Docker
+# daemon, and the base images (local stand-ins when they cannot be pulled).
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+GO=${GO:-go}
+IMAGE=${IMAGE:-go-gnutls/gnutls-cli-go:dev}
+DOCKERD_LOG=${DOCKERD_LOG:-/tmp/go-gnutls-dockerd.log}
+DOCKERD_PID=
+export DOCKER_BUILDKIT=0 # the classic builder uses local base images without asking a registry
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# defer CMD ARGS...: run the command on exit, in reverse order of registration.
+CLEANUP=()
+defer() { local c; printf -v c '%q ' "$@"; CLEANUP+=("$c"); }
+run_cleanup() {
+	local i
+	for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do eval "${CLEANUP[i]}" >/dev/null 2>&1 || true; done
+}
+trap run_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Base image names: the defaults of the Dockerfile's ARGs (one source of truth).
+dockerfile_arg() { sed -n "s/^ARG $1=//p" "$ROOT/Dockerfile"; }
+GO_IMAGE=${GO_IMAGE:-$(dockerfile_arg GO_IMAGE)}
+BASE_IMAGE=${BASE_IMAGE:-$(dockerfile_arg BASE_IMAGE)}
+
+# Uses the running daemon, or starts one that is stopped on exit: with the
+# default storage driver, else vfs; without iptables rules when iptables does
+# not work (containers on one bridge network need none).
+start_dockerd() {
+	docker info >/dev/null 2>&1 && return
+	local opts=() driver
+	iptables -t nat -nL >/dev/null 2>&1 || opts+=(--iptables=false)
+	defer stop_dockerd
+	for driver in "" vfs; do
+		log "starting dockerd ${driver:+--storage-driver=$driver }${opts[*]} (log: $DOCKERD_LOG)"
+		dockerd ${driver:+--storage-driver="$driver"} "${opts[@]}" >>"$DOCKERD_LOG" 2>&1 &
+		DOCKERD_PID=$!
+		if wait_dockerd && storage_works; then return; fi
+		stop_dockerd
+	done
+	die "dockerd does not work, see $DOCKERD_LOG"
+}
+
+wait_dockerd() {
+	local _
+	for _ in $(seq 60); do
+		docker info >/dev/null 2>&1 && return
+		kill -0 "$DOCKERD_PID" 2>/dev/null || return 1
+		sleep 1
+	done
+	return 1
+}
+
+stop_dockerd() {
+	[ -n "$DOCKERD_PID" ] || return 0
+	kill "$DOCKERD_PID" 2>/dev/null || true
+	wait "$DOCKERD_PID" || true
+	DOCKERD_PID=
+}
+
+# Imports an empty layer and mounts a container on it: what the driver needs from the kernel.
+storage_works() {
+	local img=go-gnutls-probe:$$ id ok=1
+	tar -cf - -T /dev/null | docker import - "$img" >/dev/null || return 1
+	id=$(docker create "$img" probe) && docker cp /etc/hostname "$id:/probe" && ok=0
+	[ -z "$id" ] || docker rm "$id" >/dev/null
+	docker rmi "$img" >/dev/null
+	return "$ok"
+}
+
+# The files that exist, each followed by an empty line (deb822 stanzas end there).
+cat_files() {
+	local f
+	for f; do if [ -f "$f" ]; then cat "$f" && echo; fi; done
+}
+
+# "URI SUITE" of each enabled Debian bookworm source of apt (one-line and deb822 formats).
+debian_sources() {
+	{
+		cat_files /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
+			awk '$1 == "deb" { sub(/^deb[ \t]+(\[[^]]*\][ \t]+)?/, ""); if (/[ \t]main([ \t]|$)/) print $1, $2 }'
+		cat_files /etc/apt/sources.list.d/*.sources | awk -v RS= '{
+			delete f; n = split($0, line, "\n")
+			for (i = 1; i <= n; i++) if (line[i] !~ /^#/ && match(line[i], /:[ \t]*/))
+				f[tolower(substr(line[i], 1, RSTART - 1))] = substr(line[i], RSTART + RLENGTH)
+			if (f["enabled"] == "no" || f["types"] !~ /(^| )deb( |$)/ || f["components"] !~ /(^| )main( |$)/) next
+			nu = split(f["uris"], u, " "); ns = split(f["suites"], s, " ")
+			for (i = 1; i <= nu; i++) for (j = 1; j <= ns; j++) print u[i], s[j]
+		}'
+	} | awk '$2 ~ /^bookworm(-updates|-security)?$/' | sort -u
+}
+
+# Makes sure IMAGE exists: present, pulled, or built here as a stand-in.
+ensure_base() {
+	docker image inspect "$1" >/dev/null 2>&1 && return
+	timeout 120 docker pull -q "$1" >/dev/null 2>&1 && return
+	log "$1 cannot be pulled: building a local stand-in"
+	case $1 in
+	golang:*) standin_golang "$1" ;;
+	*) standin_debian "$1" ;;
+	esac
+}
+
+# Debian bookworm (minbase) from the mirror apt uses, with apt's Debian sources.
+standin_debian() {
+	local sources mirror root
+	sources=$(debian_sources)
+	mirror=$(awk '$2 == "bookworm" { print $1; exit }' <<<"$sources")
+	[ -n "$mirror" ] || die "no Debian bookworm mirror in the apt sources"
+	root=$(mktemp -d)
+	defer rm -rf "$root"
+	debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1 ||
+		die "debootstrap failed, see $root.log"
+	rm -f "$root.log"
+	awk '{ print "deb", $1, $2, "main" }' <<<"$sources" >"$root/etc/apt/sources.list"
+	tar -C "$root" --exclude='./dev/*' --exclude='./var/cache/apt/archives/*.deb' \
+		--exclude='./var/lib/apt/lists/*' -c . | docker import --change 'CMD ["bash"]' - "$1" >/dev/null
+}
+
+# The Debian stand-in with a C toolchain, libgnutls28-dev and this machine's Go.
+standin_golang() {
+	ensure_base "$BASE_IMAGE"
+	docker build --network host -t "$1" -f - "$("$GO" env GOROOT)" <<-EOF
+		FROM $BASE_IMAGE
+		RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev pkg-config libgnutls28-dev && rm -rf /var/lib/apt/lists/*
+		COPY . /usr/local/go
+		ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	EOF
+}
