@@ -28,22 +28,31 @@ GO_IMAGE=${GO_IMAGE:-$(dockerfile_arg GO_IMAGE)}
 BASE_IMAGE=${BASE_IMAGE:-$(dockerfile_arg BASE_IMAGE)}
 
 # Uses the running daemon, or starts one that is stopped on exit: with the
-# default storage driver, else vfs; without iptables rules when iptables does
-# not work (containers on one bridge network need none).
+# default storage driver, else vfs. When iptables does not work, dockerd runs
+# without it and bridged traffic bypasses iptables (no rules to let it through).
 start_dockerd() {
 	docker info >/dev/null 2>&1 && return
-	local opts=() driver
-	iptables -t nat -nL >/dev/null 2>&1 || opts+=(--iptables=false)
+	local args opts=() driver nf=/proc/sys/net/bridge/bridge-nf-call-iptables
+	if ! iptables -t nat -nL >/dev/null 2>&1; then
+		opts+=(--iptables=false)
+		if [ -w "$nf" ]; then
+			defer write_file "$nf" "$(cat "$nf")"
+			write_file "$nf" 0
+		fi
+	fi
 	defer stop_dockerd
 	for driver in "" vfs; do
-		log "starting dockerd ${driver:+--storage-driver=$driver }${opts[*]} (log: $DOCKERD_LOG)"
-		dockerd ${driver:+--storage-driver="$driver"} "${opts[@]}" >>"$DOCKERD_LOG" 2>&1 &
+		args=(${driver:+--storage-driver="$driver"} "${opts[@]}")
+		log "starting dockerd${args[*]:+ ${args[*]}} (log: $DOCKERD_LOG)"
+		dockerd "${args[@]}" >>"$DOCKERD_LOG" 2>&1 &
 		DOCKERD_PID=$!
 		if wait_dockerd && storage_works; then return; fi
 		stop_dockerd
 	done
 	die "dockerd does not work, see $DOCKERD_LOG"
 }
+
+write_file() { printf '%s\n' "$2" >"$1"; }
 
 wait_dockerd() {
 	local _

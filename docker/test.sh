@@ -65,10 +65,10 @@ cli() {
 	local name=$1 where=$2 ca=$3 cmd
 	shift 3
 	case $where in
-	exec) cmd=(docker exec -i "$RUN-client" gnutls-cli-go) ;;
+	exec) cmd=(timeout 60 docker exec -i "$RUN-client" gnutls-cli-go) ;;
 	run)
 		defer docker rm -f "$RUN-$name"
-		cmd=(docker run --rm -i --name "$RUN-$name" "${CLIENT_OPTS[@]}" "$IMAGE")
+		cmd=(timeout 60 docker run --rm -i --name "$RUN-$name" "${CLIENT_OPTS[@]}" "$IMAGE")
 		;;
 	esac
 	[ -f "$work/$name.in" ] || : >"$work/$name.in"
