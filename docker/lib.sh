@@ -126,8 +126,19 @@ standin_debian() {
 		die "debootstrap failed, see $root.log"
 	rm -f "$root.log"
 	awk '{ print "deb", $1, $2, "main" }' <<<"$sources" >"$root/etc/apt/sources.list"
-	tar -C "$root" --exclude='./dev/*' --exclude='./var/cache/apt/archives/*.deb' \
-		--exclude='./var/lib/apt/lists/*' -c . | docker import --change 'CMD ["bash"]' - "$1" >/dev/null
+	# As in the official slim images: apt keeps no caches, dpkg installs no documentation.
+	cat >"$root/etc/apt/apt.conf.d/docker-clean" <<-'EOF'
+		DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
+		APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
+		Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";
+	EOF
+	printf 'path-exclude /usr/share/%s/*\n' doc info locale man >"$root/etc/dpkg/dpkg.cfg.d/docker"
+	echo 'path-include /usr/share/doc/*/copyright' >>"$root/etc/dpkg/dpkg.cfg.d/docker"
+	rm -rf "${root:?}"/usr/share/{info,locale,man}/*
+	find "$root/usr/share/doc" -type f ! -name copyright -delete
+	tar -C "$root" --exclude='./dev/*' --exclude='./var/cache/apt/*.bin' \
+		--exclude='./var/cache/apt/archives/*.deb' --exclude='./var/lib/apt/lists/*' -c . |
+		docker import --change 'CMD ["bash"]' - "$1" >/dev/null
 }
 
 # The Debian stand-in with a C toolchain, libgnutls28-dev and this machine's Go.
