@@ -131,49 +131,54 @@ func isAgain(err error) bool {
 // run calls op until it completes. On a socket, GNUTLS_E_AGAIN is answered by
 // waiting on the netpoller in the direction GnuTLS names
 // (gnutls_record_get_direction); write names the direction expected first.
-// Before calling op again after a wait for writing, writability is
-// confirmed with poll(2): on the fast-open path GnuTLS's retry is a second
-// sendmsg(MSG_FASTOPEN), which fails for good (EALREADY) while the SYN is
-// still unanswered, and the poller can wake early for an event that
-// predates the wait.
+//
+// The poller is edge-triggered, so a wait is safe only when a system call
+// of op itself found the socket empty (errno EAGAIN): GnuTLS also returns
+// GNUTLS_E_AGAIN after handling a post-handshake message, with more data
+// possibly queued already. Then, and after switching direction, poll(2)
+// looks at the socket's level first. It does too before op runs again
+// after a wait for writing: on the fast-open path GnuTLS's retry is a
+// second sendmsg(MSG_FASTOPEN), which fails for good (EALREADY) while the
+// SYN is unanswered.
 func (c *Conn) run(write bool, op func() error) error {
 	if c.raw == nil {
-		err := op()
-		if isAgain(err) {
-			if terr := c.sess.tr.takeErr(); terr != nil {
-				return c.opError(write, terr)
-			}
-		}
-		return err
+		return c.runCallbacks(op)
 	}
 	var opErr error
 	check := false
 	for {
 		done := false
 		f := func(fd uintptr) bool {
-			if check {
-				ok, err := c.ready(int(fd), write)
-				if err != nil {
-					opErr, done = err, true
+			for {
+				if check {
+					ok, err := c.ready(int(fd), write)
+					if err != nil {
+						opErr, done = err, true
+						return true
+					}
+					if !ok {
+						c.waits.Add(1)
+						return false
+					}
+					check = false
+				}
+				opErr = op()
+				if !isAgain(opErr) {
+					done = true
 					return true
 				}
-				if !ok {
-					return false
+				if w := c.sess.Direction(); w != write {
+					write, check = w, true
+					return true
 				}
-			}
-			opErr = op()
-			if !isAgain(opErr) {
-				done = true
-				return true
-			}
-			c.waits.Add(1)
-			w := c.sess.Direction()
-			check = w || c.connecting
-			if w == write {
+				if opErr.(*Error).errno != syscall.EAGAIN {
+					check = true
+					continue
+				}
+				check = write || c.connecting
+				c.waits.Add(1)
 				return false
 			}
-			write = w
-			return true
 		}
 		var err error
 		if write {
@@ -186,6 +191,26 @@ func (c *Conn) run(write bool, op func() error) error {
 		}
 		if err != nil {
 			return c.opError(write, err)
+		}
+	}
+}
+
+// runCallbacks is run for a Go callback transport, where op blocks in the
+// transport itself. GNUTLS_E_AGAIN reaches the caller only when the
+// transport reported would-block; a deadline is the transport's error.
+func (c *Conn) runCallbacks(op func() error) error {
+	t := c.sess.tr
+	for {
+		t.wouldBlock = false
+		err := op()
+		if !isAgain(err) {
+			return err
+		}
+		if terr := t.takeErr(); terr != nil {
+			return c.opError(false, terr)
+		}
+		if t.wouldBlock {
+			return err
 		}
 	}
 }

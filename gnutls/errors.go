@@ -77,6 +77,8 @@ type Error struct {
 	// Err is the transport's own error behind a push or pull failure
 	// (a syscall.Errno or the error a callback transport returned).
 	Err error
+
+	errno syscall.Errno // errno after the failed call, 0 if none was set
 }
 
 func (e *Error) Error() string {
@@ -210,6 +212,7 @@ func (s CertStatus) Has(f CertStatus) bool { return s&f == f }
 // system call left behind, used only for push and pull failures.
 func (s *Session) codeError(op string, code C.int, errno error) error {
 	e := &Error{Op: op, Code: ErrorCode(code)}
+	e.errno, _ = errno.(syscall.Errno)
 	switch e.Code {
 	case ErrFatalAlertReceived, ErrWarningAlertReceived:
 		e.Alert = &AlertError{
@@ -222,8 +225,8 @@ func (s *Session) codeError(op string, code C.int, errno error) error {
 	case ErrPush, ErrPull:
 		if err := s.tr.takeErr(); err != nil {
 			e.Err = err
-		} else if en, ok := errno.(syscall.Errno); ok && en != 0 {
-			e.Err = en
+		} else if e.errno != 0 {
+			e.Err = e.errno
 		}
 	}
 	return e

@@ -87,3 +87,17 @@ func newPool(certs ...*x509.Certificate) *x509.CertPool {
 	}
 	return p
 }
+
+// serveEcho accepts until l is closed and echoes on each connection.
+func serveEcho(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			io.Copy(c, c)
+		}()
+	}
+}

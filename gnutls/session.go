@@ -53,6 +53,15 @@ const (
 	fastOpenTransport
 )
 
+func (k transportKind) String() string {
+	return [...]string{"none", "a file descriptor", "Go callbacks", "fast open"}[k]
+}
+
+// transportSet is ErrTransportSet with what was set.
+func (st *sessionState) transportSet() error {
+	return fmt.Errorf("%w (to %s)", ErrTransportSet, st.kind)
+}
+
 // Session is a GnuTLS session (gnutls_session_t). One goroutine may read
 // (Read) while another writes (Write); other methods must not run
 // concurrently with Handshake. Close may be called at any time, from any
@@ -305,7 +314,7 @@ func (s *Session) RequestClientCert(require bool) error {
 func (s *Session) SetTransportInt(fd int) error {
 	return s.call(func(p C.gnutls_session_t) error {
 		if s.kind != noTransport {
-			return ErrTransportSet
+			return s.transportSet()
 		}
 		C.gnutls_transport_set_int2(p, C.int(fd), C.int(fd))
 		s.kind, s.fd = intTransport, fd
@@ -322,7 +331,7 @@ func (s *Session) SetTransport(rw io.ReadWriter) error {
 	}
 	return s.call(func(p C.gnutls_session_t) error {
 		if s.kind != noTransport {
-			return ErrTransportSet
+			return s.transportSet()
 		}
 		s.tr = &transport{session: p, rw: rw}
 		s.handle = saveHandle(s.tr)

@@ -59,7 +59,7 @@ func (s *Session) SetFastOpen(fd int, addr unix.Sockaddr, flags uint) error {
 	}
 	return s.call(func(p C.gnutls_session_t) error {
 		if s.kind != noTransport {
-			return ErrTransportSet
+			return s.transportSet()
 		}
 		switch a := addr.(type) {
 		case *unix.SockaddrInet4:

@@ -46,6 +46,8 @@ type transport struct {
 	rw      io.ReadWriter
 	err     error  // the last error of rw, for the caller
 	peek    []byte // read by pullTimeout, handed out by the next pull
+	// wouldBlock: the last GNUTLS_E_AGAIN came from rw, not from GnuTLS.
+	wouldBlock bool
 }
 
 // takeErr returns and clears the transport's stored error.
@@ -65,6 +67,7 @@ func (t *transport) fail(err error) syscall.Errno {
 	var en syscall.Errno
 	switch {
 	case errors.Is(err, syscall.EAGAIN):
+		t.wouldBlock = true
 		return syscall.EAGAIN
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		t.err = err

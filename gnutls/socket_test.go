@@ -1,0 +1,184 @@
+package gnutls
+
+import (
+	"errors"
+	"net"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func newClient(t *testing.T) *Session {
+	t.Helper()
+	s, err := NewSession(InitClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func socket(t *testing.T, domain, typ, proto int) int {
+	t.Helper()
+	fd, err := unix.Socket(domain, typ|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
+
+var loop4 = &unix.SockaddrInet4{Port: 9, Addr: [4]byte{127, 0, 0, 1}}
+
+// Each rule of gnutls_transport_set_fastopen(3), broken once.
+func TestSetFastOpenContract(t *testing.T) {
+	tcp4 := func(t *testing.T) int { return socket(t, unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP) }
+	cases := []struct {
+		name string
+		run  func(t *testing.T) error
+		want error
+	}{
+		{"flags not zero", func(t *testing.T) error {
+			return newClient(t).SetFastOpen(tcp4(t), loop4, 1)
+		}, ErrFastOpenFlags},
+		{"server session", func(t *testing.T) error {
+			s, err := NewSession(InitServer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			return s.SetFastOpen(tcp4(t), loop4, 0)
+		}, ErrFastOpenServer},
+		{"unix address", func(t *testing.T) error {
+			return newClient(t).SetFastOpen(tcp4(t), &unix.SockaddrUnix{Name: "/tmp/x"}, 0)
+		}, ErrFastOpenFamily},
+		{"nil address", func(t *testing.T) error {
+			return newClient(t).SetFastOpen(tcp4(t), nil, 0)
+		}, ErrFastOpenFamily},
+		{"IPv6 address on an IPv4 socket", func(t *testing.T) error {
+			return newClient(t).SetFastOpen(tcp4(t), &unix.SockaddrInet6{Port: 9, Addr: [16]byte{15: 1}}, 0)
+		}, ErrFastOpenFamily},
+		{"AF_UNIX stream socket", func(t *testing.T) error {
+			return newClient(t).SetFastOpen(socket(t, unix.AF_UNIX, unix.SOCK_STREAM, 0), loop4, 0)
+		}, ErrFastOpenSocket},
+		{"UDP socket", func(t *testing.T) error {
+			return newClient(t).SetFastOpen(socket(t, unix.AF_INET, unix.SOCK_DGRAM, 0), loop4, 0)
+		}, ErrFastOpenSocket},
+		{"not a socket", func(t *testing.T) error {
+			var p [2]int
+			if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(p[0])
+			defer unix.Close(p[1])
+			return newClient(t).SetFastOpen(p[0], loop4, 0)
+		}, ErrFastOpenSocket},
+		{"closed fd", func(t *testing.T) error {
+			fd := tcp4(t)
+			return newClient(t).SetFastOpen(fd+1000, loop4, 0)
+		}, ErrFastOpenSocket},
+		{"listening socket", func(t *testing.T) error {
+			fd := tcp4(t)
+			if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Listen(fd, 1); err != nil {
+				t.Fatal(err)
+			}
+			return newClient(t).SetFastOpen(fd, loop4, 0)
+		}, ErrFastOpenSocket},
+		{"connected socket", func(t *testing.T) error {
+			l, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			fd := tcp4(t)
+			port := l.Addr().(*net.TCPAddr).Port
+			if err := unix.Connect(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+				t.Fatal(err)
+			}
+			return newClient(t).SetFastOpen(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}, 0)
+		}, ErrFastOpenConnected},
+		{"transport fd set before", func(t *testing.T) error {
+			s, fd := newClient(t), tcp4(t)
+			if err := s.SetTransportInt(fd); err != nil {
+				t.Fatal(err)
+			}
+			return s.SetFastOpen(fd, loop4, 0)
+		}, ErrTransportSet},
+		{"callbacks set before", func(t *testing.T) error {
+			s := newClient(t)
+			a, b := net.Pipe()
+			defer a.Close()
+			defer b.Close()
+			if err := s.SetTransport(a); err != nil {
+				t.Fatal(err)
+			}
+			return s.SetFastOpen(tcp4(t), loop4, 0)
+		}, ErrTransportSet},
+		{"called twice", func(t *testing.T) error {
+			s, fd := newClient(t), tcp4(t)
+			if err := s.SetFastOpen(fd, loop4, 0); err != nil {
+				t.Fatal(err)
+			}
+			return s.SetFastOpen(fd, loop4, 0)
+		}, ErrTransportSet},
+		{"fd set after", func(t *testing.T) error {
+			s, fd := newClient(t), tcp4(t)
+			if err := s.SetFastOpen(fd, loop4, 0); err != nil {
+				t.Fatal(err)
+			}
+			return s.SetTransportInt(fd)
+		}, ErrTransportSet},
+		{"callbacks set after", func(t *testing.T) error {
+			s := newClient(t)
+			if err := s.SetFastOpen(tcp4(t), loop4, 0); err != nil {
+				t.Fatal(err)
+			}
+			a, b := net.Pipe()
+			defer a.Close()
+			defer b.Close()
+			return s.SetTransport(a)
+		}, ErrTransportSet},
+		{"closed session", func(t *testing.T) error {
+			s := newClient(t)
+			s.Close()
+			return s.SetFastOpen(tcp4(t), loop4, 0)
+		}, net.ErrClosed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.run(t)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// The good case is accepted for both families.
+func TestSetFastOpenAccepts(t *testing.T) {
+	s := newClient(t)
+	if err := s.SetFastOpen(socket(t, unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP), loop4, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !s.FastOpenReport().Requested {
+		t.Fatal("report does not say fast open was requested")
+	}
+	s6 := newClient(t)
+	if err := s6.SetFastOpen(socket(t, unix.AF_INET6, unix.SOCK_STREAM, 0), &unix.SockaddrInet6{Port: 9, Addr: [16]byte{15: 1}}, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFastOpenSupported(t *testing.T) {
+	client, server, v, err := FastOpenSupported()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if client != (v&1 != 0) || server != (v&2 != 0) {
+		t.Fatalf("client %v server %v from %d", client, server, v)
+	}
+}
