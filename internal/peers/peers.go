@@ -1,0 +1,139 @@
+// Package peers starts real TLS servers for tests: GnuTLS's gnutls-serv and
+// OpenSSL's s_server, on loopback ports, stopped when the test ends.
+package peers
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
+	"github.com/go-gnutls/go-gnutls/internal/testpki"
+)
+
+// Server is a running peer.
+type Server struct {
+	Addr   string // host:port
+	CAFile string // the CA that issued its certificate
+	cmd    *exec.Cmd
+	out    *syncBuffer
+}
+
+// Output returns what the server printed so far.
+func (s *Server) Output() string { return s.out.String() }
+
+// Files writes ca, the leaf's certificate and key into a temporary
+// directory of t.
+func Files(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf) (caFile, certFile, keyFile string) {
+	t.Helper()
+	caFile, certFile, keyFile, err := testpki.Files(t.TempDir(), ca, leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return caFile, certFile, keyFile
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// GnutlsServ starts `gnutls-serv --echo` with the certificate for
+// localhost and 127.0.0.1 issued by ca, plus extra arguments.
+func GnutlsServ(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, extra ...string) *Server {
+	t.Helper()
+	bin := testenv.LookPath(t, "gnutls-serv")
+	caFile, certFile, keyFile := Files(t, ca, leaf)
+	port := FreePort(t)
+	args := append([]string{"--echo", "-p", strconv.Itoa(port), "--x509certfile", certFile, "--x509keyfile", keyFile}, extra...)
+	return start(t, caFile, port, bin, args...)
+}
+
+// OpenSSL starts `openssl s_server -rev` (it sends each line back
+// reversed) with the certificate issued by ca, plus extra arguments.
+func OpenSSL(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, extra ...string) *Server {
+	t.Helper()
+	bin := testenv.LookPath(t, "openssl")
+	caFile, certFile, keyFile := Files(t, ca, leaf)
+	port := FreePort(t)
+	args := append([]string{"s_server", "-rev", "-accept", "127.0.0.1:" + strconv.Itoa(port), "-cert", certFile, "-key", keyFile}, extra...)
+	return start(t, caFile, port, bin, args...)
+}
+
+func start(t testing.TB, caFile string, port int, bin string, args ...string) *Server {
+	t.Helper()
+	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), CAFile: caFile, out: &syncBuffer{}}
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	s.cmd.Dir = filepath.Dir(caFile)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	exited := make(chan struct{})
+	go func() { s.cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		s.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(2 * time.Second):
+			s.cmd.Process.Kill()
+			<-exited
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+		if err == nil {
+			c.Close()
+			return s
+		}
+		select {
+		case <-exited:
+			t.Fatalf("%s %v exited: %s", filepath.Base(bin), args, s.Output())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not listen on %s within 10s: %s", filepath.Base(bin), s.Addr, s.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Reverse is what `openssl s_server -rev` answers to a line.
+func Reverse(line string) string {
+	r := []byte(line)
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
+	}
+	return string(r)
+}
+
