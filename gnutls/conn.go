@@ -292,6 +292,7 @@ func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
 	c.connecting = false
 	if err != nil {
 		c.handshakeErr = err
+		c.sendAlertFor(err)
 		return err
 	}
 	c.handshakeDone.Store(true)
@@ -300,6 +301,14 @@ func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
 }
 
 // fastOpenReport reads TCP_INFO while the socket is held open.
+// sendAlertFor tells the peer why the handshake failed, when GnuTLS has an
+// alert for it. The connection is unusable after a failed handshake, so its
+// write deadline is shortened: a peer that does not read cannot hold us.
+func (c *Conn) sendAlertFor(err error) {
+	c.conn.SetWriteDeadline(time.Now().Add(alertTimeout))
+	c.run(true, func() error { return c.sess.SendAlertFor(err) })
+}
+
 func (c *Conn) fastOpenReport() FastOpenState {
 	st := FastOpenState{Requested: true}
 	if c.raw == nil {
@@ -410,6 +419,9 @@ func (c *Conn) bye() error {
 
 // closeNotifyTimeout bounds the close_notify that Close sends.
 const closeNotifyTimeout = 5 * time.Second
+
+// alertTimeout bounds sending the alert for a failed handshake.
+const alertTimeout = time.Second
 
 // Close sends close_notify (when the handshake is done and no Write is in
 // flight), closes the underlying connection and frees the GnuTLS session.

@@ -419,6 +419,25 @@ func (s *Session) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// SendAlertFor sends the alert that tells the peer why the handshake failed
+// with err (gnutls_alert_send_appropriate). It does nothing for errors that
+// have no alert, such as transport failures or an alert the peer sent.
+func (s *Session) SendAlertFor(err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Err != nil || e.Alert != nil || !e.Code.Fatal() {
+		return nil
+	}
+	return s.call(func(p C.gnutls_session_t) error {
+		if s.kind == noTransport {
+			return ErrNoTransport
+		}
+		if r, errno := C.go_gnutls_alert_send_appropriate(p, C.int(e.Code)); r < 0 {
+			return s.codeError("send alert", r, errno)
+		}
+		return nil
+	})
+}
+
 // Bye sends close_notify (gnutls_bye). With closeWrite it returns once the
 // alert is sent (GNUTLS_SHUT_WR); otherwise it also waits for the peer's.
 func (s *Session) Bye(closeWrite bool) error {

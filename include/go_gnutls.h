@@ -64,6 +64,12 @@ static inline int go_gnutls_bye(gnutls_session_t s, int how)
 	return gnutls_bye(s, (gnutls_close_request_t)how);
 }
 
+static inline int go_gnutls_alert_send_appropriate(gnutls_session_t s, int err)
+{
+	errno = 0;
+	return gnutls_alert_send_appropriate(s, err);
+}
+
 static inline ssize_t go_gnutls_send_early(gnutls_session_t s, const void *p, size_t n)
 {
 	errno = 0;

@@ -136,4 +136,3 @@ func Reverse(line string) string {
 	}
 	return string(r)
 }
-
