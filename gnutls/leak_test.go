@@ -1,0 +1,86 @@
+package gnutls
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestMain fails the run when a GnuTLS session, a handle given to C or a
+// credentials object is still alive once every test has finished, or when
+// a session was freed by its cleanup instead of Close.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if err := waitForBaseline(resources{}, 5*time.Second, false); err != nil {
+			fmt.Fprintln(os.Stderr, "leak check:", err)
+			code = 1
+		}
+		if n := leakedSessions.Load() - expectedLeaks.Load(); n != 0 {
+			fmt.Fprintf(os.Stderr, "leak check: %d sessions were freed by the garbage collector, not Close\n", n)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// expectedLeaks counts sessions tests drop on purpose.
+var expectedLeaks atomic.Int64
+
+// resources is what a test must give back.
+type resources struct {
+	sessions, handles, credentials int64
+	fds, goroutines                int
+}
+
+func snapshot() resources {
+	fds, _ := os.ReadDir("/proc/self/fd")
+	return resources{
+		sessions:    liveSessions.Load(),
+		handles:     liveHandles.Load(),
+		credentials: liveCredentials.Load(),
+		fds:         len(fds),
+		goroutines:  runtime.NumGoroutine(),
+	}
+}
+
+func (r resources) exceeds(base resources, withProcess bool) bool {
+	if r.sessions > base.sessions || r.handles > base.handles || r.credentials > base.credentials {
+		return true
+	}
+	return withProcess && (r.fds > base.fds || r.goroutines > base.goroutines)
+}
+
+// waitForBaseline collects garbage until the counters are back at base, or
+// timeout passes. withProcess also compares open fds and goroutines.
+func waitForBaseline(base resources, timeout time.Duration, withProcess bool) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		runtime.GC()
+		now := snapshot()
+		if !now.exceeds(base, withProcess) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("resources not given back: now %+v, baseline %+v", now, base)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkLeaks makes t fail unless the sessions, handles, credentials, fds
+// and goroutines alive at its start are all that is alive at its end
+// (after its own cleanups).
+func checkLeaks(t testing.TB) {
+	t.Helper()
+	base := snapshot()
+	t.Cleanup(func() {
+		if err := waitForBaseline(base, 5*time.Second, true); err != nil {
+			buf := make([]byte, 1<<16)
+			t.Errorf("%v\n%s", err, buf[:runtime.Stack(buf, true)])
+		}
+	})
+}
