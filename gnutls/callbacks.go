@@ -12,18 +12,18 @@ import "C"
 import "unsafe"
 
 //export goGnutlsPull
-func goGnutlsPull(ptr C.gnutls_transport_ptr_t, data unsafe.Pointer, n C.size_t) C.ssize_t {
+func goGnutlsPull(ptr C.gnutls_transport_ptr_t, data unsafe.Pointer, n C.size_t, errp *C.int) C.ssize_t {
 	t := restoreTransport(unsafe.Pointer(ptr))
 	got, errno := t.pull(unsafe.Slice((*byte)(data), int(n)))
 	if errno != 0 {
-		C.gnutls_transport_set_errno(t.session, C.int(errno))
+		*errp = C.int(errno)
 		return -1
 	}
 	return C.ssize_t(got)
 }
 
 //export goGnutlsVecPush
-func goGnutlsVecPush(ptr C.gnutls_transport_ptr_t, iov unsafe.Pointer, iovcnt C.int) C.ssize_t {
+func goGnutlsVecPush(ptr C.gnutls_transport_ptr_t, iov unsafe.Pointer, iovcnt C.int, errp *C.int) C.ssize_t {
 	t := restoreTransport(unsafe.Pointer(ptr))
 	vec := unsafe.Slice((*C.giovec_t)(iov), int(iovcnt))
 	bufs := make([][]byte, 0, len(vec))
@@ -34,18 +34,18 @@ func goGnutlsVecPush(ptr C.gnutls_transport_ptr_t, iov unsafe.Pointer, iovcnt C.
 	}
 	sent, errno := t.push(bufs)
 	if errno != 0 {
-		C.gnutls_transport_set_errno(t.session, C.int(errno))
+		*errp = C.int(errno)
 		return -1
 	}
 	return C.ssize_t(sent)
 }
 
 //export goGnutlsPullTimeout
-func goGnutlsPullTimeout(ptr C.gnutls_transport_ptr_t, ms C.uint) C.int {
+func goGnutlsPullTimeout(ptr C.gnutls_transport_ptr_t, ms C.uint, errp *C.int) C.int {
 	t := restoreTransport(unsafe.Pointer(ptr))
 	ready, errno := t.pullTimeout(uint(ms))
 	if errno != 0 {
-		C.gnutls_transport_set_errno(t.session, C.int(errno))
+		*errp = C.int(errno)
 		return -1
 	}
 	if ready {

@@ -22,7 +22,8 @@ import (
 // *net.UnixConn, or the socket Dial makes for fast open), GnuTLS reads and
 // writes its file descriptor itself and every wait happens on the Go
 // netpoller, so a blocked Read holds no OS thread. Any other net.Conn is
-// driven through Go callbacks.
+// driven through Go callbacks; it must buffer what is written to it, as
+// sockets do: over net.Pipe both ends can block writing at once.
 type Conn struct {
 	conn     net.Conn
 	raw      syscall.RawConn // set when GnuTLS uses the socket directly
@@ -142,7 +143,7 @@ func isAgain(err error) bool {
 // SYN is unanswered.
 func (c *Conn) run(write bool, op func() error) error {
 	if c.raw == nil {
-		return c.runCallbacks(op)
+		return c.runCallbacks(write, op)
 	}
 	var opErr error
 	check := false
@@ -198,19 +199,31 @@ func (c *Conn) run(write bool, op func() error) error {
 // runCallbacks is run for a Go callback transport, where op blocks in the
 // transport itself. GNUTLS_E_AGAIN reaches the caller only when the
 // transport reported would-block; a deadline is the transport's error.
-func (c *Conn) runCallbacks(op func() error) error {
+// Read and Write look at their own direction; the handshake, which holds
+// both, at both.
+func (c *Conn) runCallbacks(write bool, op func() error) error {
 	t := c.sess.tr
+	dirs := []bool{write}
+	if !c.handshakeDone.Load() {
+		dirs = append(dirs, !write)
+	}
 	for {
-		t.wouldBlock = false
+		for _, w := range dirs {
+			t.state(w).wouldBlock = false
+		}
 		err := op()
 		if !isAgain(err) {
 			return err
 		}
-		if terr := t.takeErr(); terr != nil {
-			return c.opError(false, terr)
+		for _, w := range dirs {
+			if terr := t.takeErr(w); terr != nil {
+				return c.opError(w, terr)
+			}
 		}
-		if t.wouldBlock {
-			return err
+		for _, w := range dirs {
+			if t.state(w).wouldBlock {
+				return err
+			}
 		}
 	}
 }

@@ -223,7 +223,7 @@ func (s *Session) codeError(op string, code C.int, errno error) error {
 		st := CertStatus(C.gnutls_session_get_verify_cert_status(s.ptr))
 		e.Verify = &CertificateVerificationError{Status: st, Reason: st.String()}
 	case ErrPush, ErrPull:
-		if err := s.tr.takeErr(); err != nil {
+		if err := s.tr.takeErr(e.Code == ErrPush); err != nil {
 			e.Err = err
 		} else if e.errno != 0 {
 			e.Err = e.errno

@@ -333,7 +333,7 @@ func (s *Session) SetTransport(rw io.ReadWriter) error {
 		if s.kind != noTransport {
 			return s.transportSet()
 		}
-		s.tr = &transport{session: p, rw: rw}
+		s.tr = &transport{rw: rw}
 		s.handle = saveHandle(s.tr)
 		C.go_gnutls_set_callbacks(p, s.handle)
 		s.kind = callbackTransport

@@ -38,48 +38,51 @@ func dropHandle(p unsafe.Pointer) {
 func restoreTransport(p unsafe.Pointer) *transport { return pointer.Restore(p).(*transport) }
 
 // transport is what the GnuTLS callbacks of a Session.SetTransport session
-// reach: the Go reader/writer and the error it last returned, kept for the
-// caller of Handshake, Read or Write. It must not refer to the Session, so
-// that a forgotten Session can still be collected.
+// reach: the Go reader/writer and what it last returned, kept for the
+// caller of Handshake, Read or Write. Reading and writing keep their state
+// apart, since one goroutine may read while another writes. It must not
+// refer to the Session, so that a forgotten Session can still be collected.
 type transport struct {
-	session C.gnutls_session_t
-	rw      io.ReadWriter
-	err     error  // the last error of rw, for the caller
-	peek    []byte // read by pullTimeout, handed out by the next pull
+	rw   io.ReadWriter
+	in   direction
+	out  direction
+	peek []byte // read by pullTimeout, handed out by the next pull
+}
+
+// direction is the outcome of the last pull or push.
+type direction struct {
+	err error // the last error of rw, for the caller
 	// wouldBlock: the last GNUTLS_E_AGAIN came from rw, not from GnuTLS.
 	wouldBlock bool
 }
 
-// takeErr returns and clears the transport's stored error.
-func (t *transport) takeErr() error {
-	if t == nil {
-		return nil
-	}
-	err := t.err
-	t.err = nil
+// take returns and clears the stored error.
+func (d *direction) take() error {
+	err := d.err
+	d.err = nil
 	return err
 }
 
 // fail stores err for the caller and picks the errno GnuTLS sees: EAGAIN for
 // would-block and timeouts (so the session stays usable), EINTR as is, the
 // system errno behind err when there is one, EIO otherwise.
-func (t *transport) fail(err error) syscall.Errno {
+func (d *direction) fail(err error) syscall.Errno {
 	var en syscall.Errno
 	switch {
 	case errors.Is(err, syscall.EAGAIN):
-		t.wouldBlock = true
+		d.wouldBlock = true
 		return syscall.EAGAIN
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		t.err = err
+		d.err = err
 		return syscall.EAGAIN
 	case errors.As(err, &en) && en != 0:
-		t.err = err
+		d.err = err
 		if en == syscall.EINTR {
 			return syscall.EINTR
 		}
 		return en
 	}
-	t.err = err
+	d.err = err
 	return syscall.EIO
 }
 
@@ -93,7 +96,7 @@ func (t *transport) pull(p []byte) (int, syscall.Errno) {
 	if n > 0 || err == nil || err == io.EOF {
 		return n, 0 // 0 bytes with io.EOF is the peer closing
 	}
-	return 0, t.fail(err)
+	return 0, t.in.fail(err)
 }
 
 func (t *transport) push(bufs [][]byte) (int, syscall.Errno) {
@@ -113,10 +116,10 @@ func (t *transport) push(bufs [][]byte) (int, syscall.Errno) {
 		}
 	}
 	if n > 0 || err == nil {
-		t.err = err // reported on the next call if any
+		t.out.err = err // reported on the next call if any
 		return int(n), 0
 	}
-	return 0, t.fail(err)
+	return 0, t.out.fail(err)
 }
 
 // pullTimeout waits up to ms for data. GnuTLS calls it only when a GnuTLS
@@ -131,7 +134,7 @@ func (t *transport) pullTimeout(ms uint) (bool, syscall.Errno) {
 		return true, 0
 	}
 	if err := d.SetReadDeadline(time.Now().Add(time.Duration(ms) * time.Millisecond)); err != nil {
-		return false, t.fail(err)
+		return false, t.in.fail(err)
 	}
 	defer d.SetReadDeadline(time.Time{})
 	buf := make([]byte, 4096)
@@ -143,7 +146,24 @@ func (t *transport) pullTimeout(ms uint) (bool, syscall.Errno) {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return false, 0
 	case err != nil:
-		return false, t.fail(err)
+		return false, t.in.fail(err)
 	}
 	return false, 0
+}
+
+// state is the direction of a push (write) or a pull.
+func (t *transport) state(write bool) *direction {
+	if write {
+		return &t.out
+	}
+	return &t.in
+}
+
+// takeErr returns and clears the error stored for a push or a pull; t may
+// be nil (no callback transport).
+func (t *transport) takeErr(write bool) error {
+	if t == nil {
+		return nil
+	}
+	return t.state(write).take()
 }

@@ -19,17 +19,47 @@
 #error "go-gnutls needs GnuTLS 3.7.3 or newer (Debian 12: libgnutls28-dev 3.7.9)"
 #endif
 
-/* Go callbacks (callbacks.go). */
-extern ssize_t goGnutlsPull(gnutls_transport_ptr_t ptr, void *data, size_t n);
-extern ssize_t goGnutlsVecPush(gnutls_transport_ptr_t ptr, void *iov, int iovcnt);
-extern int goGnutlsPullTimeout(gnutls_transport_ptr_t ptr, unsigned int ms);
+/* Go callbacks (callbacks.go). They return -1 with the errno for GnuTLS in
+ * *err. The C wrappers below set errno, which is per thread, rather than
+ * gnutls_transport_set_errno, which is per session: one goroutine may read
+ * while another writes. */
+extern ssize_t goGnutlsPull(gnutls_transport_ptr_t ptr, void *data, size_t n, int *err);
+extern ssize_t goGnutlsVecPush(gnutls_transport_ptr_t ptr, void *iov, int iovcnt, int *err);
+extern int goGnutlsPullTimeout(gnutls_transport_ptr_t ptr, unsigned int ms, int *err);
+
+static ssize_t go_gnutls_pull(gnutls_transport_ptr_t ptr, void *data, size_t n)
+{
+	int err = 0;
+	ssize_t r = goGnutlsPull(ptr, data, n, &err);
+	if (r < 0)
+		errno = err;
+	return r;
+}
+
+static ssize_t go_gnutls_vec_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+	int err = 0;
+	ssize_t r = goGnutlsVecPush(ptr, (void *)iov, iovcnt, &err);
+	if (r < 0)
+		errno = err;
+	return r;
+}
+
+static int go_gnutls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+	int err = 0;
+	int r = goGnutlsPullTimeout(ptr, ms, &err);
+	if (r < 0)
+		errno = err;
+	return r;
+}
 
 static inline void go_gnutls_set_callbacks(gnutls_session_t s, void *handle)
 {
 	gnutls_transport_set_ptr(s, handle);
-	gnutls_transport_set_pull_function(s, (gnutls_pull_func)goGnutlsPull);
-	gnutls_transport_set_vec_push_function(s, (gnutls_vec_push_func)goGnutlsVecPush);
-	gnutls_transport_set_pull_timeout_function(s, (gnutls_pull_timeout_func)goGnutlsPullTimeout);
+	gnutls_transport_set_pull_function(s, go_gnutls_pull);
+	gnutls_transport_set_vec_push_function(s, go_gnutls_vec_push);
+	gnutls_transport_set_pull_timeout_function(s, go_gnutls_pull_timeout);
 }
 
 static inline void go_gnutls_free(void *p) { gnutls_free(p); }

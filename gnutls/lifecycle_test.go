@@ -1,0 +1,351 @@
+package gnutls
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// silentServer accepts TCP connections and never writes; they are closed
+// when the test ends.
+func silentServer(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make(chan net.Conn, 16)
+	t.Cleanup(func() {
+		l.Close()
+		for c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		defer close(conns)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns <- c
+		}
+	}()
+	return l.Addr().String()
+}
+
+// within fails t when f has not returned after a generous time: a guard
+// against hangs, not a measurement.
+func within(t testing.TB, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s did not return", what)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) && errors.As(err, &ne) && ne.Timeout()
+}
+
+// dialTCP connects to addr; the connection is closed when the test ends.
+func dialTCP(t testing.TB, addr string) net.Conn {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
+// transports gives a client its connection to addr: a socket (GnuTLS uses
+// the fd, waits happen on the netpoller) or a wrapper that hides the socket
+// (GnuTLS calls the Go transport callbacks).
+var transports = []struct {
+	name string
+	dial func(t testing.TB, addr string) net.Conn
+}{
+	{"fd", dialTCP},
+	{"callbacks", func(t testing.TB, addr string) net.Conn { return struct{ net.Conn }{dialTCP(t, addr)} }},
+}
+
+func TestHandshakeDeadline(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			checkLeaks(t)
+			c := Client(tr.dial(t, silentServer(t)), clientConfig())
+			defer c.Close()
+			deadline := time.Now().Add(100 * time.Millisecond)
+			c.SetDeadline(deadline)
+			err := c.Handshake()
+			if !isTimeout(err) {
+				t.Fatalf("handshake against a silent server: %v, want a timeout", err)
+			}
+			if time.Now().Before(deadline) {
+				t.Fatal("deadline fired early")
+			}
+			// A failed handshake stays failed.
+			if err2 := c.Handshake(); err2 != err {
+				t.Fatalf("second Handshake: %v", err2)
+			}
+		})
+	}
+}
+
+func TestReadDeadline(t *testing.T) {
+	addr := goTLSServer(t, nil)
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			checkLeaks(t)
+			c := Client(tr.dial(t, addr), clientConfig())
+			defer c.Close()
+			c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			if _, err := c.Read(make([]byte, 1)); !isTimeout(err) {
+				t.Fatalf("read: %v, want a timeout", err)
+			}
+			// A timed-out Read can be retried.
+			c.SetReadDeadline(time.Time{})
+			echo(t, c, "still usable")
+		})
+	}
+}
+
+func TestCloseUnblocks(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name+"/Read", func(t *testing.T) {
+			checkLeaks(t)
+			c := Client(tr.dial(t, goTLSServer(t, nil)), clientConfig())
+			if err := c.Handshake(); err != nil {
+				t.Fatal(err)
+			}
+			errc := make(chan error, 1)
+			go func() { _, err := c.Read(make([]byte, 1)); errc <- err }()
+			time.Sleep(50 * time.Millisecond)
+			within(t, "Close", func() { c.Close() })
+			within(t, "Read", func() {
+				if err := <-errc; !errors.Is(err, net.ErrClosed) {
+					t.Errorf("blocked Read after Close: %v, want net.ErrClosed", err)
+				}
+			})
+			if _, err := c.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("Write after Close: %v", err)
+			}
+			if err := c.Close(); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("second Close: %v", err)
+			}
+		})
+		t.Run(tr.name+"/Handshake", func(t *testing.T) {
+			checkLeaks(t)
+			c := Client(tr.dial(t, silentServer(t)), clientConfig())
+			errc := make(chan error, 1)
+			go func() { errc <- c.Handshake() }()
+			time.Sleep(50 * time.Millisecond)
+			within(t, "Close", func() { c.Close() })
+			within(t, "Handshake", func() {
+				if err := <-errc; !errors.Is(err, net.ErrClosed) {
+					t.Errorf("blocked Handshake after Close: %v, want net.ErrClosed", err)
+				}
+			})
+		})
+	}
+}
+
+func TestHandshakeContext(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			checkLeaks(t)
+			c := Client(tr.dial(t, silentServer(t)), clientConfig())
+			defer c.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(50*time.Millisecond, cancel)
+			if err := c.HandshakeContext(ctx); !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled handshake: %v, want context.Canceled", err)
+			}
+			ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel2()
+			c2 := Client(tr.dial(t, silentServer(t)), clientConfig())
+			defer c2.Close()
+			if err := c2.HandshakeContext(ctx2); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("handshake past the context's deadline: %v", err)
+			}
+		})
+	}
+	// A context that ends after the handshake changes nothing.
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := (&Dialer{Config: clientConfig()}).DialContext(ctx, "tcp", goTLSServer(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cancel()
+	echo(t, c, "after cancel")
+}
+
+// One goroutine writes while another reads, on both transports, with
+// records larger than the socket buffers.
+func TestConcurrentReadWrite(t *testing.T) {
+	addr := goTLSServer(t, nil)
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			checkLeaks(t)
+			c := Client(tr.dial(t, addr), clientConfig())
+			defer c.Close()
+			data := make([]byte, 8<<20)
+			rand.Read(data)
+			errc := make(chan error, 1)
+			go func() {
+				_, err := c.Write(data)
+				errc <- err
+			}()
+			got := make([]byte, len(data))
+			if _, err := io.ReadFull(c, got); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, data) {
+				t.Fatal("data came back changed")
+			}
+		})
+	}
+}
+
+// threads returns the process's OS thread count.
+func threads(t testing.TB) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no Threads line in /proc/self/status")
+	return 0
+}
+
+// Connections blocked in Read wait on the netpoller, not in OS threads.
+func TestIdleConnectionsHoldNoThreads(t *testing.T) {
+	const n = 1000
+	l, err := Listen("tcp", "127.0.0.1:0", serverConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go serveEcho(l)
+	before := threads(t)
+	conns := make([]*Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	errc := make(chan error, n)
+	for range n {
+		c, err := Dial("tcp", l.Addr().String(), clientConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		go func() { _, err := c.Read(make([]byte, 1)); errc <- err }()
+	}
+	time.Sleep(200 * time.Millisecond)
+	during := threads(t)
+	t.Logf("OS threads: %d before, %d with %d client and %d server connections blocked in Read", before, during, n, n)
+	if during > before+20 {
+		t.Errorf("%d connections blocked in Read took %d more OS threads", 2*n, during-before)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	for range n {
+		if err := <-errc; !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Read after Close: %v", err)
+		}
+	}
+}
+
+// failingConn is a connection whose reads or writes fail with err.
+type failingConn struct {
+	net.Conn
+	err         error
+	read, write bool
+}
+
+func (f failingConn) Read(b []byte) (int, error) {
+	if f.read {
+		return 0, f.err
+	}
+	return f.Conn.Read(b)
+}
+
+func (f failingConn) Write(b []byte) (int, error) {
+	if f.write {
+		return 0, f.err
+	}
+	return f.Conn.Write(b)
+}
+
+// The error a Go transport returns reaches the caller intact.
+func TestTransportErrorIntact(t *testing.T) {
+	checkLeaks(t)
+	errBoom := errors.New("boom")
+	addr := goTLSServer(t, nil)
+	for _, f := range []failingConn{{err: errBoom, write: true}, {err: errBoom, read: true}} {
+		f.Conn = dialTCP(t, addr)
+		c := Client(f, clientConfig())
+		err := c.Handshake()
+		var ge *Error
+		if !errors.Is(err, errBoom) || !errors.As(err, &ge) || (ge.Code != ErrPush && ge.Code != ErrPull) {
+			t.Errorf("handshake over a failing transport (read %v): %v", f.read, err)
+		}
+		c.Close()
+	}
+}
+
+// Both ends on Go callbacks: the sockets are hidden behind wrappers.
+func TestCallbacksBothEnds(t *testing.T) {
+	checkLeaks(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		nc, err := l.Accept()
+		if err != nil {
+			return
+		}
+		srv := Server(struct{ net.Conn }{nc}, serverConfig())
+		defer srv.Close()
+		io.Copy(srv, srv)
+	}()
+	c := Client(transports[1].dial(t, l.Addr().String()), clientConfig())
+	defer c.Close()
+	for i := range 10 {
+		echo(t, c, strings.Repeat("callbacks ", i*1000+1))
+	}
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := c.Read(make([]byte, 1)); !isTimeout(err) {
+		t.Fatalf("read past the deadline: %v", err)
+	}
+}
