@@ -1,0 +1,97 @@
+package gnutls_test
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+	"golang.org/x/sys/unix"
+)
+
+// Dial with TCP Fast Open and tell whether the ClientHello rode in the SYN.
+func ExampleDial_fastOpen() {
+	cfg := &gnutls.Config{FastOpen: true}
+	conn, err := gnutls.Dial("tcp", "example.com:443", cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	st := conn.ConnectionState()
+	fmt.Println("TCP Fast Open:", st.FastOpen)
+}
+
+// An http.Client whose connections are made by GnuTLS.
+func ExampleDialer_DialContext() {
+	d := &gnutls.Dialer{Config: &gnutls.Config{FastOpen: true, ClientSessionCache: gnutls.NewLRUClientSessionCache(64)}}
+	client := &http.Client{Transport: &http.Transport{DialTLSContext: d.DialContext}}
+	resp, err := client.Get("https://example.com/")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	io.Copy(os.Stdout, resp.Body)
+}
+
+// A TLS echo server with a fast-open listening socket.
+func ExampleListen() {
+	cert, err := tls.LoadX509KeyPair("cert.pem", "key.pem")
+	if err != nil {
+		log.Fatal(err)
+	}
+	l, err := gnutls.Listen("tcp", ":8443", &gnutls.Config{Certificates: []tls.Certificate{cert}, FastOpen: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			log.Fatal(err)
+		}
+		go func() {
+			defer c.Close()
+			io.Copy(c, c)
+		}()
+	}
+}
+
+// The fast-open contract is checked before GnuTLS is called: a server
+// session is refused instead of being silently ignored.
+func ExampleSession_SetFastOpen() {
+	s, err := gnutls.NewSession(gnutls.InitServer)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer unix.Close(fd)
+	err = s.SetFastOpen(fd, &unix.SockaddrInet4{Port: 443, Addr: [4]byte{192, 0, 2, 1}}, 0)
+	fmt.Println(errors.Is(err, gnutls.ErrFastOpenServer))
+	// Output: true
+}
+
+// Errors say what went wrong in terms a caller can branch on.
+func ExampleError() {
+	_, err := gnutls.Dial("tcp", "example.com:443", &gnutls.Config{})
+	var ve *gnutls.CertificateVerificationError
+	var ae *gnutls.AlertError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ve):
+		fmt.Println("certificate rejected:", ve.Reason)
+	case errors.As(err, &ae):
+		fmt.Println("the server said:", ae.Description)
+	case errors.As(err, &ne) && ne.Timeout():
+		fmt.Println("timed out")
+	case err != nil:
+		fmt.Println(err)
+	}
+}
