@@ -1,0 +1,134 @@
+package gnutls
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"golang.org/x/sys/unix"
+)
+
+// blockingSocket connects a blocking TCP socket to addr.
+func blockingSocket(t testing.TB, addr string) int {
+	t.Helper()
+	ap := netip.MustParseAddrPort(addr)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}); err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}
+
+// The Session layer on its own, as a C programmer would use GnuTLS: a
+// blocking socket, credentials, SNI, verification, ALPN, records, Bye.
+func TestSessionDirect(t *testing.T) {
+	checkLeaks(t)
+	srv := peers.GnutlsServ(t, pki.ca, pki.leaf, "--alpn", "h2")
+	creds, err := NewCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer creds.Close()
+	if n, err := creds.AddTrustPEM(pki.ca.PEM); n != 1 || err != nil {
+		t.Fatalf("AddTrustPEM: %d, %v", n, err)
+	}
+	s, err := NewSession(InitClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, err := range []error{
+		s.SetPriority("NORMAL:-VERS-ALL:+VERS-TLS1.3"),
+		s.SetCredentials(creds),
+		s.SetServerName("localhost"),
+		s.VerifyPeer("localhost"),
+		s.SetALPN([]string{"h2"}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Write([]byte("x")); !errors.Is(err, ErrNoTransport) {
+		t.Fatalf("Write without a transport: %v", err)
+	}
+	if err := s.SetTransportInt(blockingSocket(t, srv.Addr)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetTransportInt(0); !errors.Is(err, ErrTransportSet) {
+		t.Fatalf("second SetTransportInt: %v", err)
+	}
+	if err := s.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	in := s.Info()
+	if in.Version != "TLS1.3" || in.Cipher == "" || in.SuiteID>>8 != 0x13 || !strings.HasPrefix(in.Description, "(TLS1.3") {
+		t.Fatalf("Info: %+v", in)
+	}
+	if s.ALPN() != "h2" || s.Resumed() || s.VerifyStatus() != 0 {
+		t.Fatalf("ALPN %q, resumed %v, status %v", s.ALPN(), s.Resumed(), s.VerifyStatus())
+	}
+	if certs := s.PeerCertificatesDER(); len(certs) != 1 {
+		t.Fatalf("%d peer certificates", len(certs))
+	}
+	if _, err := s.Write([]byte("ping\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := s.Read(buf)
+	for err == nil && n == 0 { // a NewSessionTicket arrives first under TLS 1.3
+		n, err = s.Read(buf)
+	}
+	if err != nil || string(buf[:n]) != "ping\n" {
+		t.Fatalf("read %q, %v", buf[:n], err)
+	}
+	if err := s.Bye(false); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := s.Read(buf); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Read after Close: %v", err)
+	}
+}
+
+func TestSessionBadInput(t *testing.T) {
+	checkLeaks(t)
+	if _, err := NewSession(InitClient | InitServer); !errors.Is(err, ErrBadFlags) {
+		t.Fatalf("client and server: %v", err)
+	}
+	if _, err := NewSession(0); !errors.Is(err, ErrBadFlags) {
+		t.Fatalf("neither client nor server: %v", err)
+	}
+	s, err := NewSession(InitClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.SetPriority("NORMAL:+NO-SUCH-THING")
+	if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), `"+NO-SUCH-THING"`) {
+		t.Fatalf("bad priority: %v", err)
+	}
+	if err := s.SetALPN([]string{strings.Repeat("x", 256)}); err == nil {
+		t.Fatal("a 256-byte ALPN protocol was accepted")
+	}
+	creds, _ := NewCredentials()
+	defer creds.Close()
+	if _, err := creds.AddTrustPEM([]byte("not PEM")); err == nil {
+		t.Fatal("garbage accepted as a CA")
+	}
+	if _, err := creds.AddTrustFile("/nonexistent/ca.pem"); err == nil || !strings.Contains(err.Error(), "/nonexistent/ca.pem") {
+		t.Fatalf("missing CA file: %v", err)
+	}
+	if err := creds.AddKeyPairPEM(pki.leaf.CertPEM, []byte("no key")); err == nil {
+		t.Fatal("a bad key was accepted")
+	}
+}
