@@ -368,7 +368,9 @@ func (s *Session) Direction() (write bool) {
 }
 
 // Read reads application data (gnutls_record_recv). A clean close_notify
-// from the peer is io.EOF.
+// from the peer is io.EOF. After handling a post-handshake message, such
+// as a TLS 1.3 session ticket, GnuTLS returns ErrAgain even on a blocking
+// transport: call Read again (Conn does).
 func (s *Session) Read(b []byte) (int, error) {
 	var n int
 	err := s.call(func(p C.gnutls_session_t) error {
