@@ -53,3 +53,12 @@ func goGnutlsPullTimeout(ptr C.gnutls_transport_ptr_t, ms C.uint, errp *C.int) C
 	}
 	return 0
 }
+
+//export goGnutlsAntiReplayAdd
+func goGnutlsAntiReplayAdd(ptr unsafe.Pointer, exp C.time_t, key, data *C.gnutls_datum_t) C.int {
+	k := unsafe.Slice((*byte)(unsafe.Pointer(key.data)), int(key.size))
+	if !restoreReplayStore(ptr).add(string(k), int64(exp)) {
+		return C.GNUTLS_E_DB_ENTRY_EXISTS
+	}
+	return 0
+}

@@ -79,10 +79,31 @@ type Config struct {
 	// SessionTicketsDisabled stops a server from issuing session tickets.
 	SessionTicketsDisabled bool
 
+	// EarlyData, for a client, is sent first on every connection: as TLS
+	// 1.3 early data (0-RTT, in the first flight) when the connection
+	// resumes a session whose ticket allows that much, and otherwise, or
+	// when the server rejects it, written again right after the handshake,
+	// so the bytes always arrive once. ConnectionState.EarlyData tells which
+	// happened. Early data can be replayed: send only what is safe to
+	// process twice, such as an idempotent request.
+	EarlyData []byte
+	// MaxEarlyData, for a server, accepts up to this many bytes of TLS 1.3
+	// early data on resumed sessions (its tickets say so to clients); zero
+	// accepts none. GnuTLS's anti-replay check, one per Config, rejects
+	// early data of a ClientHello seen before, or of a ticket too old for
+	// the current window; the data is then skipped and the client sends it
+	// again after the handshake. Replays across servers or restarts are not
+	// caught: see Conn.ReadEarlyData.
+	MaxEarlyData uint32
+	// EarlyDataWindow is the anti-replay window; zero means
+	// DefaultEarlyDataWindow (10s).
+	EarlyDataWindow time.Duration
+
 	mu        sync.Mutex
 	creds     *Credentials
 	credsErr  error
 	ticketKey *ticketKey
+	replay    *AntiReplay
 	blackhole blackholeCache
 }
 
@@ -103,6 +124,7 @@ func (c *Config) Clone() *Config {
 		ClientCAFile: c.ClientCAFile, ClientCAPEM: c.ClientCAPEM, NextProtos: c.NextProtos,
 		Priority: c.Priority, FastOpen: c.FastOpen, FastOpenBlackhole: c.FastOpenBlackhole,
 		ClientSessionCache: c.ClientSessionCache, SessionTicketsDisabled: c.SessionTicketsDisabled,
+		EarlyData: c.EarlyData, MaxEarlyData: c.MaxEarlyData, EarlyDataWindow: c.EarlyDataWindow,
 	}
 }
 
@@ -200,6 +222,9 @@ func (c *Config) serverTicketKey() (*ticketKey, error) {
 // newSession makes a session configured by c.
 func (c *Config) newSession(isClient bool, serverName string) (*Session, error) {
 	flags := InitServer
+	if c.MaxEarlyData > 0 {
+		flags |= InitEnableEarlyData
+	}
 	if isClient {
 		flags = InitClient
 		if serverName == "" && c.VerifyHostname == "" && !c.InsecureSkipVerify {
@@ -248,6 +273,9 @@ func (c *Config) configure(s *Session, creds *Credentials, isClient bool, server
 			if err := s.VerifyPeer(""); err != nil {
 				return err
 			}
+		}
+		if err := c.configureEarlyData(s); err != nil {
+			return err
 		}
 		if !c.SessionTicketsDisabled {
 			k, err := c.serverTicketKey()

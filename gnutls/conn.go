@@ -53,6 +53,7 @@ type Conn struct {
 	cacheKey     string
 	sessionSaved bool
 	fastOpen     FastOpenState
+	early        earlyState
 	waits        atomic.Int64 // netpoller waits, for tests
 }
 
@@ -98,6 +99,7 @@ func (c *Conn) setup() error {
 	if c.isClient {
 		c.cacheKey = c.config.sessionCacheKey(c.serverName, c.conn.RemoteAddr())
 		c.config.resume(s, c.cacheKey)
+		c.offerEarlyData()
 	}
 	sc, ok := c.conn.(socketConn)
 	if ok {
@@ -269,20 +271,31 @@ func (c *Conn) Handshake() error { return c.HandshakeContext(context.Background(
 
 // HandshakeContext runs the handshake if it has not run yet. If ctx ends
 // first, the connection is closed and ctx's error returned, as in crypto/tls.
-func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
+func (c *Conn) HandshakeContext(ctx context.Context) error {
+	_, err := c.handshake(ctx, nil)
+	return err
+}
+
+// handshake is HandshakeContext; with early non-nil (ReadEarlyData) it
+// returns as soon as early data was copied there, before the handshake
+// completes.
+func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
 	if c.handshakeDone.Load() {
-		return nil
+		return 0, nil
 	}
 	c.handshakeMu.Lock()
 	defer c.handshakeMu.Unlock()
 	if c.handshakeDone.Load() {
-		return nil
+		return 0, nil
 	}
 	if c.handshakeErr != nil {
-		return c.handshakeErr
+		return 0, c.handshakeErr
 	}
 	if c.setupErr != nil {
-		return c.setupErr
+		return 0, c.setupErr
+	}
+	if ctx == nil {
+		ctx = context.Background()
 	}
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { c.conn.Close() })
@@ -298,19 +311,25 @@ func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
 	c.out.Lock()
 	defer c.out.Unlock()
 
-	err = c.run(c.isClient, c.sess.Handshake)
+	err = c.run(c.isClient, func() error { return c.handshakeStep(early, &n) })
+	if err == errEarlyDataReady {
+		return n, nil
+	}
 	if c.sess.tfo {
 		c.fastOpen = c.fastOpenReport()
 	}
 	c.connecting = false
+	if err == nil {
+		err = c.afterHandshake()
+	}
 	if err != nil {
 		c.handshakeErr = err
 		c.sendAlertFor(err)
-		return err
+		return 0, err
 	}
 	c.handshakeDone.Store(true)
 	c.saveSession()
-	return nil
+	return 0, nil
 }
 
 // fastOpenReport reads TCP_INFO while the socket is held open.
@@ -356,6 +375,9 @@ func (c *Conn) Read(b []byte) (int, error) {
 	}
 	c.in.Lock()
 	defer c.in.Unlock()
+	if n, ok := c.readEarly(b); ok {
+		return n, nil
+	}
 	var n int
 	for {
 		err := c.run(false, func() (err error) {
@@ -392,6 +414,12 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if c.writeErr != nil {
 		return 0, c.writeErr
 	}
+	return c.writeLocked(b)
+}
+
+// writeLocked writes all of b; the caller holds c.out. A failure is
+// permanent (writeErr).
+func (c *Conn) writeLocked(b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
 		var m int
@@ -520,6 +548,8 @@ type ConnectionState struct {
 	KTLSSend          bool
 	// Info names the negotiated algorithms as GnuTLS does.
 	Info Info
+	// EarlyData tells what became of TLS 1.3 early data.
+	EarlyData EarlyDataState
 }
 
 // ConnectionState returns the connection's state.
@@ -544,6 +574,7 @@ func (c *Conn) ConnectionState() ConnectionState {
 	st.PeerCertificates, _ = s.PeerCertificates()
 	st.VerifyStatus = s.VerifyStatus()
 	st.EarlyDataAccepted = s.EarlyDataAccepted()
+	st.EarlyData = EarlyDataState{Offered: c.early.offered, Accepted: st.EarlyDataAccepted, Resent: c.early.resent}
 	st.KTLSRecv, st.KTLSSend = s.KTLS()
 	return st
 }

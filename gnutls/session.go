@@ -83,6 +83,7 @@ type sessionState struct {
 	tr     *transport
 	creds  *Credentials
 	key    *ticketKey     // keeps the server's ticket key alive
+	replay *AntiReplay    // keeps the server's anti-replay state alive
 	verify unsafe.Pointer // C memory gnutls_session_set_verify_cert2 refers to
 	tfo    bool           // SetFastOpen was called
 	// tfoSysctl is net.ipv4.tcp_fastopen when SetFastOpen was called.

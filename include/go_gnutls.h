@@ -26,6 +26,7 @@
 extern ssize_t goGnutlsPull(gnutls_transport_ptr_t ptr, void *data, size_t n, int *err);
 extern ssize_t goGnutlsVecPush(gnutls_transport_ptr_t ptr, void *iov, int iovcnt, int *err);
 extern int goGnutlsPullTimeout(gnutls_transport_ptr_t ptr, unsigned int ms, int *err);
+extern int goGnutlsAntiReplayAdd(void *ptr, time_t exp, gnutls_datum_t *key, gnutls_datum_t *data);
 
 static ssize_t go_gnutls_pull(gnutls_transport_ptr_t ptr, void *data, size_t n)
 {
@@ -104,6 +105,24 @@ static inline ssize_t go_gnutls_send_early(gnutls_session_t s, const void *p, si
 {
 	errno = 0;
 	return gnutls_record_send_early_data(s, p, n);
+}
+
+static inline ssize_t go_gnutls_recv_early(gnutls_session_t s, void *p, size_t n)
+{
+	return gnutls_record_recv_early_data(s, p, n);
+}
+
+/* A server's anti-replay state: GnuTLS's window check plus a Go store of
+ * the ClientHellos seen in the window (goGnutlsAntiReplayAdd). */
+static inline int go_gnutls_anti_replay_new(gnutls_anti_replay_t *ar, unsigned window_ms, void *handle)
+{
+	int ret = gnutls_anti_replay_init(ar);
+	if (ret < 0)
+		return ret;
+	gnutls_anti_replay_set_window(*ar, window_ms);
+	gnutls_anti_replay_set_ptr(*ar, handle);
+	gnutls_anti_replay_set_add_function(*ar, (gnutls_db_add_func)goGnutlsAntiReplayAdd);
+	return 0;
 }
 
 static inline int go_gnutls_priority_set(gnutls_session_t s, const char *prio, int *errpos)

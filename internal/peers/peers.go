@@ -58,24 +58,45 @@ func GnutlsServ(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, extra ...strin
 	caFile, certFile, keyFile := Files(t, ca, leaf)
 	port := FreePort(t)
 	args := append([]string{"--echo", "-p", strconv.Itoa(port), "--x509certfile", certFile, "--x509keyfile", keyFile}, extra...)
-	return start(t, caFile, port, bin, args...)
+	return start(t, caFile, port, nil, bin, args...)
 }
 
 // OpenSSL starts `openssl s_server -rev` (it sends each line back
 // reversed) with the certificate issued by ca, plus extra arguments.
 func OpenSSL(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, extra ...string) *Server {
 	t.Helper()
+	return openssl(t, ca, leaf, "-rev", nil, extra)
+}
+
+// OpenSSLSink starts `openssl s_server -quiet` with the certificate issued
+// by ca, plus extra arguments: it prints what it receives (see Output) and
+// sends nothing back. Its standard input stays open until the test ends.
+func OpenSSLSink(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, extra ...string) *Server {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return openssl(t, ca, leaf, "-quiet", func(c *exec.Cmd) { c.Stdin = r }, extra)
+}
+
+func openssl(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, mode string, prepare func(*exec.Cmd), extra []string) *Server {
+	t.Helper()
 	bin := testenv.LookPath(t, "openssl")
 	caFile, certFile, keyFile := Files(t, ca, leaf)
 	port := FreePort(t)
-	args := append([]string{"s_server", "-rev", "-accept", "127.0.0.1:" + strconv.Itoa(port), "-cert", certFile, "-key", keyFile}, extra...)
-	return start(t, caFile, port, bin, args...)
+	args := append([]string{"s_server", mode, "-accept", "127.0.0.1:" + strconv.Itoa(port), "-cert", certFile, "-key", keyFile}, extra...)
+	return start(t, caFile, port, prepare, bin, args...)
 }
 
-func start(t testing.TB, caFile string, port int, bin string, args ...string) *Server {
+func start(t testing.TB, caFile string, port int, prepare func(*exec.Cmd), bin string, args ...string) *Server {
 	t.Helper()
 	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), CAFile: caFile, out: &syncBuffer{}}
 	s.cmd = exec.Command(bin, args...)
+	if prepare != nil {
+		prepare(s.cmd)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.Dir = filepath.Dir(caFile)
 	if err := s.cmd.Start(); err != nil {

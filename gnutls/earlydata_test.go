@@ -1,0 +1,397 @@
+package gnutls
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-gnutls/go-gnutls/internal/peers"
+)
+
+// earlyServerConfig accepts up to 16 KiB of early data.
+func earlyServerConfig() *Config {
+	sc := serverConfig()
+	sc.MaxEarlyData = 16384
+	return sc
+}
+
+// earlyConn is what an early data server saw on one connection.
+type earlyConn struct {
+	early       []byte // returned by ReadEarlyData
+	beforeDone  bool   // ReadEarlyData returned data before the handshake completed
+	state       ConnectionState
+	err         error
+	readEarlyOK bool
+}
+
+// earlyServer runs a gnutls.Server that first reads early data with
+// ReadEarlyData, then echoes everything Read returns. Each connection's
+// record arrives on the channel once the client closes.
+func earlyServer(t *testing.T, sc *Config) (string, <-chan earlyConn) {
+	t.Helper()
+	l, err := Listen("tcp", "127.0.0.1:0", sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan earlyConn, 16)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { l.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			nc, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := nc.(*Conn)
+				defer c.Close()
+				var rec earlyConn
+				buf := make([]byte, 64)
+				for {
+					n, err := c.ReadEarlyData(buf)
+					if n > 0 && len(rec.early) == 0 {
+						rec.beforeDone = !c.ConnectionState().HandshakeComplete
+					}
+					rec.early = append(rec.early, buf[:n]...)
+					if err == io.EOF {
+						rec.readEarlyOK = true
+						break
+					}
+					if err != nil {
+						rec.err = err
+						break
+					}
+				}
+				// ReadEarlyData consumed the early data; send it back first.
+				if _, err := c.Write(rec.early); err != nil && rec.err == nil {
+					rec.err = err
+				}
+				if _, err := io.Copy(c, c); err != nil && rec.err == nil && !isClosedOrEOF(err) {
+					rec.err = err
+				}
+				rec.state = c.ConnectionState()
+				ch <- rec
+			}()
+		}
+	}()
+	return l.Addr().String(), ch
+}
+
+// dialEarly dials with cfg, reads back the echo of cfg.EarlyData, checks
+// one more round trip and closes.
+func dialEarly(t *testing.T, addr string, cfg *Config) ConnectionState {
+	t.Helper()
+	c, err := Dial("tcp", addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got := make([]byte, len(cfg.EarlyData))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("reading the echo of the early data: %v", err)
+	}
+	if !bytes.Equal(got, cfg.EarlyData) {
+		t.Fatalf("echo of the early data: %q, want %q", got, cfg.EarlyData)
+	}
+	echo(t, c, "after\n")
+	return c.ConnectionState()
+}
+
+func TestEarlyDataOwnServer(t *testing.T) {
+	sc := earlyServerConfig()
+	addr, seen := earlyServer(t, sc)
+	cfg := clientConfig()
+	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
+	cfg.EarlyData = []byte("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+
+	// No session to resume: the data goes after the handshake.
+	st := dialEarly(t, addr, cfg)
+	if st.DidResume || st.EarlyData.Offered || st.EarlyDataAccepted || st.EarlyData.Resent {
+		t.Fatalf("first connection: %+v", st.EarlyData)
+	}
+	rec := <-seen
+	if rec.err != nil || len(rec.early) != 0 || rec.state.EarlyDataAccepted {
+		t.Fatalf("server, first connection: early %q, err %v, accepted %v", rec.early, rec.err, rec.state.EarlyDataAccepted)
+	}
+
+	// Resumed: 0-RTT, accepted, and the server had it before its handshake completed.
+	for i := 0; i < 3; i++ {
+		st = dialEarly(t, addr, cfg)
+		if !st.DidResume || !st.EarlyData.Offered || !st.EarlyData.Accepted || !st.EarlyDataAccepted || st.EarlyData.Resent {
+			t.Fatalf("resumed connection %d: resumed %v, early data %v", i, st.DidResume, st.EarlyData)
+		}
+		rec = <-seen
+		if rec.err != nil || !bytes.Equal(rec.early, cfg.EarlyData) || !rec.beforeDone || !rec.readEarlyOK {
+			t.Fatalf("server, resumed connection %d: early %q, before the handshake completed %v, err %v", i, rec.early, rec.beforeDone, rec.err)
+		}
+		if !rec.state.EarlyDataAccepted || !rec.state.EarlyData.Accepted || !rec.state.DidResume {
+			t.Fatalf("server state, resumed connection %d: %+v", i, rec.state)
+		}
+	}
+}
+
+// fixedCache always offers the same session: a replay of the ticket.
+type fixedCache struct {
+	mu   sync.Mutex
+	data []byte
+}
+
+func (f *fixedCache) Get(string) ([]byte, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.data, f.data != nil
+}
+
+func (f *fixedCache) Put(_ string, d []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.data == nil {
+		f.data = d
+	}
+}
+
+// A ticket may be used again with a new ClientHello; a recorded first
+// flight (ClientHello and early data) sent again, as an attacker would, is
+// refused early data by the anti-replay check.
+func TestEarlyDataReplayRejected(t *testing.T) {
+	addr, seen := earlyServer(t, earlyServerConfig())
+	cfg := clientConfig()
+	cfg.ClientSessionCache = &fixedCache{}
+	cfg.EarlyData = []byte("idempotent request\n")
+	dialEarly(t, addr, cfg)
+	<-seen
+	// The binder covers the whole ClientHello, so a reused ticket is not a
+	// replay by itself.
+	if st := dialEarly(t, addr, cfg); !st.EarlyData.Accepted {
+		t.Fatalf("ticket used again: %v", st.EarlyData)
+	}
+	<-seen
+
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &flightRecorder{Conn: nc}
+	c := Client(rec, cfg)
+	got := make([]byte, len(cfg.EarlyData))
+	if _, err := io.ReadFull(c, got); err != nil || !c.ConnectionState().EarlyData.Accepted {
+		t.Fatalf("recorded connection: %v, early data %v", err, c.ConnectionState().EarlyData)
+	}
+	c.Close()
+	if r := <-seen; !bytes.Equal(r.early, cfg.EarlyData) {
+		t.Fatalf("server, recorded connection: early data %q", r.early)
+	}
+	for i := 0; i < 2; i++ {
+		replayFlight(t, addr, rec.flight.Bytes())
+		if r := <-seen; len(r.early) != 0 || r.state.EarlyDataAccepted {
+			t.Fatalf("replay %d of a %d-byte first flight: the server accepted early data %q", i, rec.flight.Len(), r.early)
+		}
+	}
+}
+
+// flightRecorder keeps what is written before the first Read: a client's
+// first flight.
+type flightRecorder struct {
+	net.Conn
+	read   bool
+	flight bytes.Buffer
+}
+
+func (f *flightRecorder) Write(b []byte) (int, error) {
+	if !f.read {
+		f.flight.Write(b)
+	}
+	return f.Conn.Write(b)
+}
+
+func (f *flightRecorder) Read(b []byte) (int, error) {
+	f.read = true
+	return f.Conn.Read(b)
+}
+
+// replayFlight sends a recorded first flight on a new connection and
+// hangs up once the server has answered, as an attacker without the keys
+// must.
+func replayFlight(t *testing.T, addr string, flight []byte) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(flight); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	io.Copy(io.Discard, c)
+}
+
+// Against crypto/tls, which has no early data: its tickets do not allow
+// it, so the data always goes after the handshake, and is echoed once.
+func TestEarlyDataCryptoTLSServer(t *testing.T) {
+	addr := goTLSServer(t, nil)
+	cfg := clientConfig()
+	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
+	cfg.EarlyData = []byte("hello before anything\n")
+	for i := 0; i < 2; i++ {
+		st := dialEarly(t, addr, cfg)
+		if st.DidResume != (i == 1) || st.EarlyData.Offered || st.EarlyData.Accepted {
+			t.Fatalf("connection %d: resumed %v, early data %v", i, st.DidResume, st.EarlyData)
+		}
+	}
+}
+
+func TestEarlyDataGnutlsServ(t *testing.T) {
+	s := peers.GnutlsServ(t, pki.ca, pki.leaf, "--earlydata", "--maxearlydata", "1024")
+	cfg := clientConfig()
+	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
+	cfg.EarlyData = []byte("early line\n")
+	for i, want := range []bool{false, true, true} {
+		c, err := Dial("tcp", s.Addr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// gnutls-serv --echo answers lines; the ticket arrives with this read.
+		if _, err := io.WriteString(c, "ping\n"); err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		buf := make([]byte, 64)
+		for !bytes.HasSuffix(got, []byte("ping\n")) {
+			n, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("connection %d: read %v after %q", i, err, got)
+			}
+			got = append(got, buf[:n]...)
+		}
+		st := c.ConnectionState()
+		c.Close()
+		if st.EarlyData.Accepted != want || st.EarlyData.Offered != want {
+			t.Fatalf("connection %d: early data %v, want accepted %v", i, st.EarlyData, want)
+		}
+		// gnutls-serv 3.7.9 reads early data but drops it (serv.c reads it
+		// into the buffer the next record_recv overwrites), so only data
+		// sent after the handshake comes back.
+		t.Logf("connection %d: %v; echoed %q", i, st.EarlyData, got)
+	}
+}
+
+// A ticket without the early_data extension (gnutls-serv without
+// --earlydata) does not allow early data: none is offered, the data goes
+// after the handshake.
+func TestEarlyDataNotAllowedByTicket(t *testing.T) {
+	s := peers.GnutlsServ(t, pki.ca, pki.leaf)
+	cfg := clientConfig()
+	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
+	cfg.EarlyData = []byte("early line\n")
+	for i := 0; i < 2; i++ {
+		st := dialEarly(t, s.Addr, cfg)
+		if st.DidResume != (i == 1) || st.EarlyData.Offered || st.EarlyData.Accepted || st.EarlyData.Resent {
+			t.Fatalf("connection %d: resumed %v, early data %v", i, st.DidResume, st.EarlyData)
+		}
+	}
+}
+
+// A server that no longer knows the ticket (another gnutls-serv, with
+// another ticket key) rejects the early data with the resumption: the
+// client sends the data again after the handshake and the echo returns it.
+func TestEarlyDataRejectedByGnutlsServ(t *testing.T) {
+	cfg := clientConfig()
+	cfg.ClientSessionCache = &fixedCache{}
+	cfg.EarlyData = []byte("early line\n")
+	for i := 0; i < 2; i++ {
+		s := peers.GnutlsServ(t, pki.ca, pki.leaf, "--earlydata")
+		st := dialEarly(t, s.Addr, cfg)
+		if st.DidResume || st.EarlyData.Offered != (i == 1) || st.EarlyData.Accepted || st.EarlyData.Resent != (i == 1) {
+			t.Fatalf("connection %d: resumed %v, early data %v", i, st.DidResume, st.EarlyData)
+		}
+	}
+}
+
+// openssl s_server -early_data prints the early data it read.
+func TestEarlyDataOpenSSLServer(t *testing.T) {
+	s := peers.OpenSSLSink(t, pki.ca, pki.leaf, "-early_data", "-tls1_3")
+	cfg := clientConfig()
+	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
+	for i, want := range []bool{false, true} {
+		cfg.EarlyData = []byte(fmt.Sprintf("openssl early %d\n", i))
+		c, err := Dial("tcp", s.Addr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// OpenSSL sends its tickets after the handshake; wait for one.
+		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		c.Read(make([]byte, 1))
+		st := c.ConnectionState()
+		c.Close()
+		if st.EarlyData.Accepted != want {
+			t.Fatalf("connection %d: early data %v, want accepted %v", i, st.EarlyData, want)
+		}
+		if !waitFor(func() bool { return strings.Contains(s.Output(), string(cfg.EarlyData)) }) {
+			t.Fatalf("openssl s_server did not print %q: %s", cfg.EarlyData, s.Output())
+		}
+	}
+}
+
+// waitFor polls cond for up to 5s and reports whether it became true.
+func waitFor(cond func() bool) bool {
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestEarlyDataBadInput(t *testing.T) {
+	if _, err := NewAntiReplay(-time.Second); err == nil {
+		t.Error("NewAntiReplay accepted a negative window")
+	}
+	c := Client(nopConn{}, clientConfig())
+	defer c.Close()
+	if _, err := c.ReadEarlyData(make([]byte, 1)); !errors.Is(err, ErrNotServer) {
+		t.Errorf("ReadEarlyData on a client: %v", err)
+	}
+	s, err := NewSession(InitClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SetMaxEarlyDataSize(10); err == nil {
+		t.Error("SetMaxEarlyDataSize on a client session succeeded")
+	}
+	ar, err := NewAntiReplay(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnableAntiReplay(ar); err == nil {
+		t.Error("EnableAntiReplay on a client session succeeded")
+	}
+	sc := earlyServerConfig()
+	sc.EarlyDataWindow = time.Nanosecond
+	srv := Server(nopConn{}, sc)
+	defer srv.Close()
+	if err := srv.Handshake(); err == nil || !strings.Contains(err.Error(), "window") {
+		t.Errorf("a server with a 1ns window: %v", err)
+	}
+}
+
+// nopConn is a net.Conn that is never used.
+type nopConn struct{ net.Conn }
+
+func (nopConn) Close() error                       { return nil }
+func (nopConn) LocalAddr() net.Addr                { return &net.TCPAddr{} }
+func (nopConn) RemoteAddr() net.Addr               { return &net.TCPAddr{} }
+func (nopConn) SetDeadline(t time.Time) error      { return nil }
+func (nopConn) SetReadDeadline(t time.Time) error  { return nil }
+func (nopConn) SetWriteDeadline(t time.Time) error { return nil }
