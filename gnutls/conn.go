@@ -54,6 +54,7 @@ type Conn struct {
 	sessionSaved bool
 	fastOpen     FastOpenState
 	early        earlyState
+	syn          *synSocket
 	waits        atomic.Int64 // netpoller waits, for tests
 }
 
@@ -104,9 +105,7 @@ func (c *Conn) setup() error {
 	sc, ok := c.conn.(socketConn)
 	if ok {
 		if fc, isFast := c.conn.(*fastOpenConn); isFast {
-			c.raw = fc.raw
-			c.connecting = true
-			return s.SetFastOpen(fc.fd, fc.sa, 0)
+			return c.setupFastOpen(fc)
 		}
 		switch c.conn.(type) {
 		case *net.TCPConn, *net.UnixConn:
@@ -170,7 +169,7 @@ func (c *Conn) run(write bool, op func() error) error {
 					done = true
 					return true
 				}
-				if w := c.sess.Direction(); w != write {
+				if w := c.direction(); w != write {
 					write, check = w, true
 					return true
 				}
@@ -347,7 +346,7 @@ func (c *Conn) fastOpenReport() FastOpenState {
 		return c.sess.FastOpenReport()
 	}
 	c.raw.Control(func(fd uintptr) { st = fastOpenReport(int(fd), c.sess.tfoSysctl, st) })
-	return st
+	return c.syn.complete(st)
 }
 
 // saveSession stores the session for resumption, once it can resume:

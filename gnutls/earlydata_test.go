@@ -39,6 +39,11 @@ func earlyServer(t *testing.T, sc *Config) (string, <-chan earlyConn) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return l.Addr().String(), serveEarly(t, l)
+}
+
+// serveEarly is earlyServer on a listener of this package.
+func serveEarly(t *testing.T, l net.Listener) <-chan earlyConn {
 	ch := make(chan earlyConn, 16)
 	var wg sync.WaitGroup
 	t.Cleanup(func() { l.Close(); wg.Wait() })
@@ -84,7 +89,7 @@ func earlyServer(t *testing.T, sc *Config) (string, <-chan earlyConn) {
 			}()
 		}
 	}()
-	return l.Addr().String(), ch
+	return ch
 }
 
 // dialEarly dials with cfg, reads back the echo of cfg.EarlyData, checks

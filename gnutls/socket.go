@@ -198,12 +198,21 @@ type FastOpenState struct {
 	Fail FastOpenFail
 	// Reason explains in words why it was not used; empty when used.
 	Reason string
+	// EarlyData: the SYN carried TLS early data along with the ClientHello
+	// (a resumed connection with Config.EarlyData; see Dial).
+	EarlyData bool
+	// Note says why early data that was offered did not travel in the SYN.
+	Note string
 }
 
 func (f FastOpenState) String() string {
 	switch {
 	case !f.Requested:
 		return "not requested"
+	case f.Used && f.EarlyData:
+		return "used, the ClientHello and the early data travelled in the SYN"
+	case f.Used && f.Note != "":
+		return "used, the ClientHello travelled in the SYN; " + f.Note
 	case f.Used:
 		return "used, the ClientHello travelled in the SYN"
 	}

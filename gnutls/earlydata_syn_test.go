@@ -1,0 +1,222 @@
+package gnutls
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-gnutls/go-gnutls/internal/netlab"
+	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
+	"golang.org/x/sys/unix"
+)
+
+// labFastOpen is the net.ipv4.tcp_fastopen value for the lab's
+// namespaces: client, server, and fast open on every listener.
+const labFastOpen = "1027"
+
+// fastOpenLab builds two namespaces joined by a link of the given one-way
+// delay, with fast open on in both.
+func fastOpenLab(t *testing.T, delay time.Duration) *netlab.Lab {
+	t.Helper()
+	lab := netlab.NewForTest(t, netlab.LinkConfig{Delay: delay})
+	for _, h := range []*netlab.Host{lab.Client, lab.Server} {
+		if err := h.Sysctl("net.ipv4.tcp_fastopen", labFastOpen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return lab
+}
+
+// labDial dials addr from the lab's client namespace.
+func labDial(t *testing.T, lab *netlab.Lab, addr string, cfg *Config) *Conn {
+	t.Helper()
+	var c *Conn
+	if err := lab.Client.Do(func() (err error) {
+		c, err = Dial("tcp", addr, cfg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// tcpExt returns one TcpExt counter of h.
+func tcpExt(t *testing.T, h *netlab.Host, name string) int64 {
+	t.Helper()
+	m, err := h.TcpExt()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m[name]
+}
+
+// A resumed fast-open connection with early data sends the ClientHello and
+// the early data in the SYN; the server has the request before its
+// handshake completes.
+func TestEarlyDataInSYN(t *testing.T) {
+	lab := fastOpenLab(t, 5*time.Millisecond)
+	sc := earlyServerConfig()
+	sc.FastOpen = true
+	var l net.Listener
+	if err := lab.Server.Do(func() (err error) {
+		l, err = Listen("tcp", netip.AddrPortFrom(lab.Server.Addr4, 0).String(), sc)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	seen := serveEarly(t, l)
+	addr := l.Addr().String()
+	cfg := clientConfig()
+	cfg.ServerName = "localhost"
+	cfg.FastOpen = true
+	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
+	cfg.EarlyData = []byte("GET /in-the-syn HTTP/1.1\r\nHost: localhost\r\n\r\n")
+
+	roundTrip := func() ConnectionState {
+		t.Helper()
+		c := labDial(t, lab, addr, cfg)
+		defer c.Close()
+		got := make([]byte, len(cfg.EarlyData))
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, cfg.EarlyData) {
+			t.Fatalf("echo of the early data: %q, %v", got, err)
+		}
+		return c.ConnectionState()
+	}
+
+	// No cookie, no session: a plain SYN that asks for a cookie.
+	st := roundTrip()
+	rec := <-seen
+	if st.FastOpen.Used || st.FastOpen.Fail != FastOpenFailNoCookie || st.EarlyData.Offered || len(rec.early) != 0 {
+		t.Fatalf("first connection: fast open %+v, early data %v, server early %q", st.FastOpen, st.EarlyData, rec.early)
+	}
+
+	for i := 0; i < 3; i++ {
+		active, passive := tcpExt(t, lab.Client, "TCPFastOpenActive"), tcpExt(t, lab.Server, "TCPFastOpenPassive")
+		st = roundTrip()
+		rec = <-seen
+		if !st.DidResume || !st.EarlyData.Accepted {
+			t.Fatalf("connection %d: resumed %v, early data %v", i, st.DidResume, st.EarlyData)
+		}
+		if !st.FastOpen.Used || !st.FastOpen.EarlyData || st.FastOpen.Note != "" {
+			t.Fatalf("connection %d: fast open report %+v", i, st.FastOpen)
+		}
+		if d := tcpExt(t, lab.Client, "TCPFastOpenActive") - active; d != 1 {
+			t.Fatalf("connection %d: client TCPFastOpenActive went up by %d", i, d)
+		}
+		if d := tcpExt(t, lab.Server, "TCPFastOpenPassive") - passive; d != 1 {
+			t.Fatalf("connection %d: server TCPFastOpenPassive went up by %d", i, d)
+		}
+		if !bytes.Equal(rec.early, cfg.EarlyData) || !rec.beforeDone {
+			t.Fatalf("connection %d: server read early data %q (before its handshake completed: %v)", i, rec.early, rec.beforeDone)
+		}
+		t.Logf("connection %d: %v", i, st.FastOpen)
+	}
+
+	// Early data too large for a SYN: the SYN carries the ClientHello; the
+	// early data follows, still as 0-RTT.
+	big := clientConfig()
+	big.FastOpen, big.ClientSessionCache = true, cfg.ClientSessionCache
+	big.EarlyData = bytes.Repeat([]byte("x"), 1400)
+	c := labDial(t, lab, addr, big)
+	got := make([]byte, len(big.EarlyData))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, big.EarlyData) {
+		t.Fatalf("echo of large early data: %v", err)
+	}
+	st = c.ConnectionState()
+	c.Close()
+	rec = <-seen
+	if !st.EarlyData.Accepted || !st.FastOpen.Used || st.FastOpen.EarlyData || st.FastOpen.Note == "" {
+		t.Fatalf("large early data: early data %v, fast open %+v", st.EarlyData, st.FastOpen)
+	}
+	t.Logf("large early data: %v", st.FastOpen)
+
+	// Early data that fits alone but not with the ClientHello.
+	mid := clientConfig()
+	mid.FastOpen, mid.ClientSessionCache = true, cfg.ClientSessionCache
+	mid.EarlyData = bytes.Repeat([]byte("y"), synDataRoom(&unix.SockaddrInet4{})-300)
+	c = labDial(t, lab, addr, mid)
+	got = make([]byte, len(mid.EarlyData))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, mid.EarlyData) {
+		t.Fatalf("echo of early data split from the SYN: %v", err)
+	}
+	st = c.ConnectionState()
+	c.Close()
+	<-seen
+	if !st.EarlyData.Accepted || !st.FastOpen.Used || st.FastOpen.EarlyData || st.FastOpen.Note == "" {
+		t.Fatalf("early data split from the SYN: early data %v, fast open %+v", st.EarlyData, st.FastOpen)
+	}
+	t.Logf("early data split from the SYN: %v", st.FastOpen)
+
+	// Fast open off in the client's namespace: a plain connect, and the
+	// early data still goes as 0-RTT once connected.
+	if err := lab.Client.Sysctl("net.ipv4.tcp_fastopen", "0"); err != nil {
+		t.Fatal(err)
+	}
+	st = roundTrip()
+	<-seen
+	if !st.EarlyData.Accepted || st.FastOpen.Used || !strings.Contains(st.FastOpen.Reason, "tcp_fastopen is 0") {
+		t.Fatalf("fast open off: early data %v, fast open %+v", st.EarlyData, st.FastOpen)
+	}
+	t.Logf("fast open off: %v", st.FastOpen)
+}
+
+// The same against gnutls-serv --earlydata in the server namespace (fast
+// open on its listener comes from the sysctl's 0x400 bit).
+func TestEarlyDataInSYNGnutlsServ(t *testing.T) {
+	lab := fastOpenLab(t, 5*time.Millisecond)
+	bin := testenv.LookPath(t, "gnutls-serv")
+	_, certFile, keyFile := peers.Files(t, pki.ca, pki.leaf)
+	const port = 4433
+	cmd := lab.Server.Command(bin, "--echo", "--earlydata", "-p", strconv.Itoa(port), "--x509certfile", certFile, "--x509keyfile", keyFile)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := lab.Server.Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr := netip.AddrPortFrom(lab.Server.Addr4, port).String()
+	cfg := clientConfig()
+	cfg.ServerName = "localhost"
+	cfg.FastOpen = true
+	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
+	cfg.EarlyData = []byte("early\n")
+	var c *Conn
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		err := lab.Client.Do(func() (err error) {
+			c, err = Dial("tcp", addr, cfg)
+			return err
+		})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gnutls-serv did not answer: %v; %s", err, out.String())
+		}
+	}
+	// Config.EarlyData went after the first handshake; gnutls-serv echoes it.
+	if got := make([]byte, 6); func() error { _, err := io.ReadFull(c, got); return err }() != nil || string(got) != "early\n" {
+		t.Fatalf("echo of Config.EarlyData: %q", got)
+	}
+	echo(t, c, "ticket\n") // the ticket arrives with the answer
+	c.Close()
+	active := tcpExt(t, lab.Client, "TCPFastOpenActive")
+	c = labDial(t, lab, addr, cfg)
+	echo(t, c, "after\n")
+	st := c.ConnectionState()
+	c.Close()
+	if !st.DidResume || !st.EarlyData.Accepted || !st.FastOpen.Used || !st.FastOpen.EarlyData {
+		t.Fatalf("resumed: %v, early data %v, fast open %+v", st.DidResume, st.EarlyData, st.FastOpen)
+	}
+	if d := tcpExt(t, lab.Client, "TCPFastOpenActive") - active; d != 1 {
+		t.Fatalf("client TCPFastOpenActive went up by %d", d)
+	}
+	if tcpExt(t, lab.Server, "TCPFastOpenPassive") < 1 {
+		t.Fatal("server TCPFastOpenPassive is 0")
+	}
+}
