@@ -12,31 +12,25 @@ import (
 )
 
 func TestALPN(t *testing.T) {
-	t.Run("crypto/tls server", func(t *testing.T) {
-		addr := goTLSServer(t, func(c *tls.Config) { c.NextProtos = []string{"h2", "http/1.1"} })
+	// The client offers protos to the server at addr and expects want.
+	negotiate := func(t *testing.T, addr string, protos []string, want string) {
 		cfg := clientConfig()
-		cfg.NextProtos = []string{"spdy/1", "http/1.1"}
+		cfg.NextProtos = protos
 		c, err := Dial("tcp", addr, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if got := c.ConnectionState().NegotiatedProtocol; got != "http/1.1" {
-			t.Fatalf("ALPN %q, want http/1.1", got)
+		if got := c.ConnectionState().NegotiatedProtocol; got != want {
+			t.Fatalf("ALPN %q, want %q", got, want)
 		}
+	}
+	t.Run("crypto/tls server", func(t *testing.T) {
+		addr := goTLSServer(t, func(c *tls.Config) { c.NextProtos = []string{"h2", "http/1.1"} })
+		negotiate(t, addr, []string{"spdy/1", "http/1.1"}, "http/1.1")
 	})
 	t.Run("gnutls-serv", func(t *testing.T) {
-		s := peers.GnutlsServ(t, pki.ca, pki.leaf, "--alpn", "h2")
-		cfg := clientConfig()
-		cfg.NextProtos = []string{"h2"}
-		c, err := Dial("tcp", s.Addr, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if got := c.ConnectionState().NegotiatedProtocol; got != "h2" {
-			t.Fatalf("ALPN %q, want h2", got)
-		}
+		negotiate(t, peers.GnutlsServ(t, pki.ca, pki.leaf, "--alpn", "h2").Addr, []string{"h2"}, "h2")
 	})
 	t.Run("gnutls.Server with crypto/tls client", func(t *testing.T) {
 		sc := serverConfig()

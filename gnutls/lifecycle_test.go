@@ -14,29 +14,25 @@ import (
 	"time"
 )
 
-// silentServer accepts TCP connections and never writes; they are closed
-// when the test ends.
+// silentServer accepts TCP connections, reads them and never writes; each
+// is closed when its client goes away.
 func silentServer(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns := make(chan net.Conn, 16)
-	t.Cleanup(func() {
-		l.Close()
-		for c := range conns {
-			c.Close()
-		}
-	})
+	t.Cleanup(func() { l.Close() })
 	go func() {
-		defer close(conns)
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			conns <- c
+			go func() {
+				defer c.Close()
+				io.Copy(io.Discard, c)
+			}()
 		}
 	}()
 	return l.Addr().String()
@@ -82,45 +78,47 @@ var transports = []struct {
 	{"callbacks", func(t testing.TB, addr string) net.Conn { return struct{ net.Conn }{dialTCP(t, addr)} }},
 }
 
-func TestHandshakeDeadline(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
-			checkLeaks(t)
-			c := Client(tr.dial(t, silentServer(t)), clientConfig())
-			defer c.Close()
-			deadline := time.Now().Add(100 * time.Millisecond)
-			c.SetDeadline(deadline)
-			err := c.Handshake()
-			if !isTimeout(err) {
-				t.Fatalf("handshake against a silent server: %v, want a timeout", err)
-			}
-			if time.Now().Before(deadline) {
-				t.Fatal("deadline fired early")
-			}
-			// A failed handshake stays failed.
-			if err2 := c.Handshake(); err2 != err {
-				t.Fatalf("second Handshake: %v", err2)
-			}
-		})
-	}
-}
-
-func TestReadDeadline(t *testing.T) {
-	addr := goTLSServer(t, nil)
+// eachTransport runs f as a subtest per transport, on a client connection
+// to addr that is closed afterwards; the subtest checks for leaks.
+func eachTransport(t *testing.T, addr string, f func(t *testing.T, c *Conn)) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			checkLeaks(t)
 			c := Client(tr.dial(t, addr), clientConfig())
 			defer c.Close()
-			c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-			if _, err := c.Read(make([]byte, 1)); !isTimeout(err) {
-				t.Fatalf("read: %v, want a timeout", err)
-			}
-			// A timed-out Read can be retried.
-			c.SetReadDeadline(time.Time{})
-			echo(t, c, "still usable")
+			f(t, c)
 		})
 	}
+}
+
+func TestHandshakeDeadline(t *testing.T) {
+	eachTransport(t, silentServer(t), func(t *testing.T, c *Conn) {
+		deadline := time.Now().Add(100 * time.Millisecond)
+		c.SetDeadline(deadline)
+		err := c.Handshake()
+		if !isTimeout(err) {
+			t.Fatalf("handshake against a silent server: %v, want a timeout", err)
+		}
+		if time.Now().Before(deadline) {
+			t.Fatal("deadline fired early")
+		}
+		// A failed handshake stays failed.
+		if err2 := c.Handshake(); err2 != err {
+			t.Fatalf("second Handshake: %v", err2)
+		}
+	})
+}
+
+func TestReadDeadline(t *testing.T) {
+	eachTransport(t, goTLSServer(t, nil), func(t *testing.T, c *Conn) {
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); !isTimeout(err) {
+			t.Fatalf("read: %v, want a timeout", err)
+		}
+		// A timed-out Read can be retried.
+		c.SetReadDeadline(time.Time{})
+		echo(t, c, "still usable")
+	})
 }
 
 func TestCloseUnblocks(t *testing.T) {
@@ -198,31 +196,25 @@ func TestHandshakeContext(t *testing.T) {
 // One goroutine writes while another reads, on both transports, with
 // records larger than the socket buffers.
 func TestConcurrentReadWrite(t *testing.T) {
-	addr := goTLSServer(t, nil)
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
-			checkLeaks(t)
-			c := Client(tr.dial(t, addr), clientConfig())
-			defer c.Close()
-			data := make([]byte, 8<<20)
-			rand.Read(data)
-			errc := make(chan error, 1)
-			go func() {
-				_, err := c.Write(data)
-				errc <- err
-			}()
-			got := make([]byte, len(data))
-			if _, err := io.ReadFull(c, got); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-errc; err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, data) {
-				t.Fatal("data came back changed")
-			}
-		})
-	}
+	eachTransport(t, goTLSServer(t, nil), func(t *testing.T, c *Conn) {
+		data := make([]byte, 8<<20)
+		rand.Read(data)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.Write(data)
+			errc <- err
+		}()
+		got := make([]byte, len(data))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatal("data came back changed")
+		}
+	})
 }
 
 // threads returns the process's OS thread count.
