@@ -177,11 +177,7 @@ func (s *Session) SetPriority(priority string) error {
 		defer C.free(unsafe.Pointer(cs))
 		var pos C.int
 		if r := C.go_gnutls_priority_set(p, cs, &pos); r < 0 {
-			e := &Error{Op: "set priority", Code: ErrorCode(r)}
-			if pos >= 0 && int(pos) <= len(priority) {
-				return fmt.Errorf("%w: priority %q is invalid at %q", e, priority, priority[pos:])
-			}
-			return fmt.Errorf("%w: priority %q", e, priority)
+			return priorityError("set priority", priority, r, pos)
 		}
 		return nil
 	})

@@ -133,6 +133,56 @@ static inline int go_gnutls_priority_set(gnutls_session_t s, const char *prio, i
 	return ret;
 }
 
+/* A priority cache for the string (NULL: the default priorities); errpos
+ * as in go_gnutls_priority_set. */
+static inline int go_gnutls_priority_init(gnutls_priority_t *p, const char *prio, int *errpos)
+{
+	const char *err = NULL;
+	int ret = gnutls_priority_init(p, prio, &err);
+	*errpos = (ret < 0 && err != NULL && prio != NULL) ? (int)(err - prio) : -1;
+	return ret;
+}
+
+/* One cipher suite a priority cache enables: its index-th, in preference
+ * order. Returns GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE past the end and
+ * GNUTLS_E_UNKNOWN_CIPHER_SUITE for an index that names no suite. */
+static inline const char *go_gnutls_priority_suite(gnutls_priority_t p, unsigned index, int *ret,
+	unsigned char id[2], const char **kx, const char **cipher, const char **mac, const char **version)
+{
+	unsigned sidx;
+	gnutls_kx_algorithm_t k;
+	gnutls_cipher_algorithm_t c;
+	gnutls_mac_algorithm_t m;
+	gnutls_protocol_t v;
+	const char *name;
+	*ret = gnutls_priority_get_cipher_suite_index(p, index, &sidx);
+	if (*ret < 0)
+		return NULL;
+	name = gnutls_cipher_suite_info(sidx, id, &k, &c, &m, &v);
+	*kx = gnutls_kx_get_name(k);
+	*cipher = gnutls_cipher_get_name(c);
+	*mac = gnutls_mac_get_name(m);
+	*version = gnutls_protocol_get_name(v);
+	return name;
+}
+
+/* gnutls_x509_crt_print of one DER certificate; *out is freed with go_gnutls_free. */
+static inline int go_gnutls_crt_print(const void *der, unsigned n, int full, char **out)
+{
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t d = { (unsigned char *)der, n }, o = { NULL, 0 };
+	int ret = gnutls_x509_crt_init(&crt);
+	*out = NULL;
+	if (ret < 0)
+		return ret;
+	ret = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER);
+	if (ret >= 0)
+		ret = gnutls_x509_crt_print(crt, full ? GNUTLS_CRT_PRINT_FULL : GNUTLS_CRT_PRINT_ONELINE, &o);
+	gnutls_x509_crt_deinit(crt);
+	*out = (char *)o.data;
+	return ret;
+}
+
 /* gnutls_transport_set_fastopen with the address built here; the Go side
  * has checked the rules of the man page before calling. */
 static inline void go_gnutls_set_fastopen4(gnutls_session_t s, int fd, const unsigned char ip[4], int port)

@@ -1,0 +1,150 @@
+package gnutls
+
+// #cgo pkg-config: gnutls
+// #cgo CFLAGS: -I${SRCDIR}/../include
+// #include "go_gnutls.h"
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// Version returns the version of the GnuTLS library linked at run time
+// (gnutls_check_version), such as "3.7.9".
+func Version() string { return C.GoString(C.gnutls_check_version(nil)) }
+
+// HeaderVersion is the GnuTLS version the package was compiled against.
+const HeaderVersion = C.GNUTLS_VERSION
+
+// CipherSuite is one TLS cipher suite as GnuTLS names it.
+type CipherSuite struct {
+	Name        string // "TLS_AES_128_GCM_SHA256"
+	ID          uint16 // IANA id, 0x1301
+	KeyExchange string // "ECDHE-RSA"; "" for TLS 1.3 suites
+	Cipher      string
+	MAC         string
+	MinVersion  string // the first protocol version that has the suite: "TLS1.3"
+}
+
+// Priorities is what a priority string enables, each list in preference
+// order, named as GnuTLS's priority strings name them (without prefixes
+// such as "VERS-").
+type Priorities struct {
+	Suites           []CipherSuite
+	Protocols        []string
+	Ciphers          []string
+	MACs             []string
+	KeyExchanges     []string
+	Groups           []string
+	Signatures       []string
+	CertificateTypes []string
+}
+
+// ParsePriority returns what the priority string enables (an empty string
+// means the default priorities, as NewSession uses). A bad string is an
+// error naming where it fails.
+func ParsePriority(priority string) (*Priorities, error) {
+	var cs *C.char
+	if priority != "" {
+		cs = C.CString(priority)
+		defer C.free(unsafe.Pointer(cs))
+	}
+	var p C.gnutls_priority_t
+	var pos C.int
+	if r := C.go_gnutls_priority_init(&p, cs, &pos); r < 0 {
+		return nil, priorityError("parse priority", priority, r, pos)
+	}
+	defer C.gnutls_priority_deinit(p)
+
+	out := &Priorities{}
+	for i := C.uint(0); ; i++ {
+		var ret C.int
+		var id [2]C.uchar
+		var kx, cipher, mac, version *C.char
+		name := C.go_gnutls_priority_suite(p, i, &ret, &id[0], &kx, &cipher, &mac, &version)
+		if ret == C.GNUTLS_E_UNKNOWN_CIPHER_SUITE {
+			continue
+		}
+		if ret < 0 || name == nil {
+			break
+		}
+		out.Suites = append(out.Suites, CipherSuite{
+			Name: C.GoString(name), ID: uint16(id[0])<<8 | uint16(id[1]),
+			KeyExchange: cString(kx), Cipher: cString(cipher), MAC: cString(mac), MinVersion: cString(version),
+		})
+	}
+	var list *C.uint
+	names := func(n C.int, name func(C.uint) *C.char) []string {
+		var s []string
+		if n > 0 {
+			for _, v := range unsafe.Slice(list, int(n)) {
+				if cn := name(v); cn != nil {
+					s = append(s, C.GoString(cn))
+				}
+			}
+		}
+		return s
+	}
+	out.Protocols = names(C.gnutls_priority_protocol_list(p, &list), func(v C.uint) *C.char {
+		return C.gnutls_protocol_get_name(C.gnutls_protocol_t(v))
+	})
+	out.Ciphers = names(C.gnutls_priority_cipher_list(p, &list), func(v C.uint) *C.char {
+		return C.gnutls_cipher_get_name(C.gnutls_cipher_algorithm_t(v))
+	})
+	out.MACs = names(C.gnutls_priority_mac_list(p, &list), func(v C.uint) *C.char {
+		return C.gnutls_mac_get_name(C.gnutls_mac_algorithm_t(v))
+	})
+	out.KeyExchanges = names(C.gnutls_priority_kx_list(p, &list), func(v C.uint) *C.char {
+		return C.gnutls_kx_get_name(C.gnutls_kx_algorithm_t(v))
+	})
+	out.Groups = names(C.gnutls_priority_group_list(p, &list), func(v C.uint) *C.char {
+		return C.gnutls_group_get_name(C.gnutls_group_t(v))
+	})
+	out.Signatures = names(C.gnutls_priority_sign_list(p, &list), func(v C.uint) *C.char {
+		return C.gnutls_sign_get_name(C.gnutls_sign_algorithm_t(v))
+	})
+	out.CertificateTypes = names(C.gnutls_priority_certificate_type_list2(p, &list, C.GNUTLS_CTYPE_SERVER), func(v C.uint) *C.char {
+		return C.gnutls_certificate_type_get_name(C.gnutls_certificate_type_t(v))
+	})
+	return out, nil
+}
+
+func cString(cs *C.char) string {
+	if cs == nil {
+		return ""
+	}
+	return C.GoString(cs)
+}
+
+// priorityError reports a priority string GnuTLS refused; pos is the
+// offset where it stopped parsing, or -1.
+func priorityError(op, priority string, r, pos C.int) error {
+	e := &Error{Op: op, Code: ErrorCode(r)}
+	if pos >= 0 && int(pos) <= len(priority) {
+		return fmt.Errorf("%w: priority %q is invalid at %q", e, priority, priority[pos:])
+	}
+	return fmt.Errorf("%w: priority %q", e, priority)
+}
+
+// DescribeCertificate prints a DER certificate as GnuTLS does
+// (gnutls_x509_crt_print): on one line ("subject `CN=...', issuer ...,
+// pin-sha256=..."), or in full.
+func DescribeCertificate(der []byte, full bool) (string, error) {
+	if len(der) == 0 {
+		return "", fmt.Errorf("gnutls: DescribeCertificate: no certificate")
+	}
+	var out *C.char
+	fl := C.int(0)
+	if full {
+		fl = 1
+	}
+	r := withBytes(der, func(p unsafe.Pointer, n C.uint) C.int { return C.go_gnutls_crt_print(p, n, fl, &out) })
+	if out != nil {
+		defer C.go_gnutls_free(unsafe.Pointer(out))
+	}
+	if r < 0 {
+		return "", &Error{Op: "print certificate", Code: ErrorCode(r)}
+	}
+	return cString(out), nil
+}
