@@ -121,7 +121,7 @@ func cString(cs *C.char) string {
 // offset where it stopped parsing, or -1.
 func priorityError(op, priority string, r, pos C.int) error {
 	e := &Error{Op: op, Code: ErrorCode(r)}
-	if pos >= 0 && int(pos) <= len(priority) {
+	if pos >= 0 && int(pos) <= len(priority) && r != C.GNUTLS_E_NO_PRIORITIES_WERE_SET {
 		return fmt.Errorf("%w: priority %q is invalid at %q", e, priority, priority[pos:])
 	}
 	return fmt.Errorf("%w: priority %q", e, priority)

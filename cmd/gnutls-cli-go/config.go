@@ -1,0 +1,110 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+)
+
+// buildConfig checks every file and setting before anything connects, so
+// that a mistake is reported as such, and returns the client Config.
+func buildConfig(o *options, report io.Writer) (*gnutls.Config, error) {
+	cfg := &gnutls.Config{
+		ServerName:         o.host,
+		VerifyHostname:     o.verifyHostname,
+		DisableSNI:         o.disableSNI,
+		InsecureSkipVerify: o.insecure,
+		NextProtos:         o.alpn,
+		Priority:           o.priority,
+		FastOpen:           o.fastOpen,
+	}
+	if o.sniHostname != "" {
+		cfg.ServerName = o.sniHostname
+	}
+	if o.priority != "" {
+		if _, err := gnutls.ParsePriority(o.priority); err != nil {
+			return nil, badPriority(err)
+		}
+	}
+	// Files are read here, so that an unreadable one is named as such,
+	// and parsed by GnuTLS to count what they hold.
+	cr, err := gnutls.NewCredentials()
+	if err != nil {
+		return nil, err
+	}
+	defer cr.Close()
+	if o.caFile != "" {
+		pem, err := readFile("--x509cafile", o.caFile)
+		if err != nil {
+			return nil, err
+		}
+		n, err := cr.AddTrustPEM(pem)
+		if err != nil {
+			return nil, failf("--x509cafile %s: %v", o.caFile, gnutlsReason(err))
+		}
+		cfg.RootCAPEM = pem
+		fmt.Fprintf(report, "Processed %d CA certificate(s).\n", n)
+	} else if !o.insecure {
+		n, err := cr.SetSystemTrust()
+		if err != nil {
+			return nil, failf("cannot load the system's trusted CAs (use --x509cafile): %v", gnutlsReason(err))
+		}
+		fmt.Fprintf(report, "Processed %d CA certificate(s).\n", n)
+	}
+	if o.crlFile != "" {
+		pem, err := readFile("--x509crlfile", o.crlFile)
+		if err != nil {
+			return nil, err
+		}
+		n, err := cr.AddCRLPEM(pem)
+		if err != nil {
+			return nil, failf("--x509crlfile %s: %v", o.crlFile, gnutlsReason(err))
+		}
+		cfg.CRLPEM = pem
+		fmt.Fprintf(report, "Processed %d CRL(s).\n", n)
+	}
+	if o.certFile != "" {
+		certPEM, err := readFile("--x509certfile", o.certFile)
+		if err != nil {
+			return nil, err
+		}
+		keyPEM, err := readFile("--x509keyfile", o.keyFile)
+		if err != nil {
+			return nil, err
+		}
+		pair, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			return nil, failf("--x509certfile %s with --x509keyfile %s: %v", o.certFile, o.keyFile, err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
+}
+
+// readFile reads a file an option names; the error says which option.
+func readFile(opt, path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if pe, ok := err.(*os.PathError); ok {
+			err = pe.Err
+		}
+		return nil, failf("%s: cannot read %s: %v", opt, path, err)
+	}
+	return b, nil
+}
+
+// gnutlsReason is the last part of a credentials error: GnuTLS's text
+// for the code, or what was wrong.
+func gnutlsReason(err error) string {
+	var e *gnutls.Error
+	if errors.As(err, &e) {
+		return e.Code.Message()
+	}
+	msg := err.Error()
+	return msg[strings.LastIndex(msg, ": ")+2:]
+}

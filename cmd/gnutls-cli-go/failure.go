@@ -1,0 +1,72 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+)
+
+// describe turns an error into the one line that names its cause.
+func describe(err error) string {
+	var (
+		dns   *net.DNSError
+		gerr  *gnutls.Error
+		path  *os.PathError
+		errno syscall.Errno
+		op    *net.OpError
+		f     *failure
+	)
+	switch {
+	case errors.As(err, &f):
+		return f.Error()
+	case errors.As(err, &dns):
+		return fmt.Sprintf("cannot resolve %s: %s", dns.Name, dns.Err)
+	case errors.As(err, &gerr) && gerr.Verify != nil:
+		return "certificate rejected: " + strings.TrimSpace(gerr.Verify.Reason)
+	case errors.As(err, &gerr) && gerr.Alert != nil:
+		kind := "warning"
+		if gerr.Alert.Fatal {
+			kind = "fatal"
+		}
+		return fmt.Sprintf("%s failed: the server sent the %s alert %q", opName(gerr.Op), kind, gerr.Alert.Description.String())
+	case errors.As(err, &op) && op.Op == "dial" && errors.As(err, &errno):
+		return fmt.Sprintf("could not connect to %s: %s", op.Addr, errno.Error())
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "timed out: " + err.Error()
+	case errors.As(err, &gerr) && gerr.Code == gnutls.ErrPremature:
+		return fmt.Sprintf("%s failed: the server closed the connection without close_notify", opName(gerr.Op))
+	case errors.As(err, &gerr):
+		msg := fmt.Sprintf("%s failed: %s (%s)", opName(gerr.Op), gerr.Code.Message(), gerr.Code.Name())
+		if gerr.Err != nil {
+			msg += ": " + gerr.Err.Error()
+		}
+		return msg
+	case errors.As(err, &path):
+		return fmt.Sprintf("cannot read %s: %v", path.Path, path.Err)
+	}
+	return err.Error()
+}
+
+func opName(op string) string {
+	if op == "" {
+		return "TLS"
+	}
+	return op
+}
+
+// failure is an error whose text already says everything.
+type failure struct{ msg string }
+
+func (f *failure) Error() string { return f.msg }
+
+func failf(format string, a ...any) error { return &failure{fmt.Sprintf(format, a...)} }
+
+// badPriority names a priority string GnuTLS refused.
+func badPriority(err error) error {
+	return failf("bad --priority: %s", strings.TrimPrefix(err.Error(), "gnutls: parse priority: "))
+}

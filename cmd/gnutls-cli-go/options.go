@@ -1,0 +1,232 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// options are the command line settings.
+type options struct {
+	host           string
+	port           string
+	fastOpen       bool
+	resume         bool
+	earlyData      string
+	alpn           []string
+	sniHostname    string
+	verifyHostname string
+	disableSNI     bool
+	insecure       bool
+	caFile         string
+	crlFile        string
+	certFile       string
+	keyFile        string
+	priority       string
+	verbose        bool
+	printCert      bool
+	list           bool
+	timing         bool
+	connectTimeout time.Duration
+	closeWait      time.Duration
+	help           bool
+	version        bool
+}
+
+func defaultOptions() *options {
+	return &options{port: "443", connectTimeout: 30 * time.Second, closeWait: 2 * time.Second}
+}
+
+// option is one command line option. arg names its value; "" makes it a
+// switch.
+type option struct {
+	short string
+	long  string
+	arg   string
+	help  string
+	set   func(o *options, v string) error
+}
+
+func str(p func(o *options) *string) func(*options, string) error {
+	return func(o *options, v string) error { *p(o) = v; return nil }
+}
+
+func flag(p func(o *options) *bool) func(*options, string) error {
+	return func(o *options, _ string) error { *p(o) = true; return nil }
+}
+
+func duration(p func(o *options) *time.Duration) func(*options, string) error {
+	return func(o *options, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration such as 500ms or 10s", v)
+		}
+		*p(o) = d
+		return nil
+	}
+}
+
+// optionTable lists every option, in the order --help shows them.
+var optionTable = []option{
+	{"p", "port", "PORT", "port or service to connect to (default 443)", str(func(o *options) *string { return &o.port })},
+	{"", "fastopen", "", "enable TCP Fast Open: the ClientHello travels in the SYN once the kernel holds a cookie for the server", flag(func(o *options) *bool { return &o.fastOpen })},
+	{"r", "resume", "", "connect, keep the session, then connect again resuming it (with --fastopen both connections use it)", flag(func(o *options) *bool { return &o.resume })},
+	{"", "earlydata", "FILE", "send the file as TLS 1.3 early data on the resumed connection (needs -r)", str(func(o *options) *string { return &o.earlyData })},
+	{"", "alpn", "PROTOCOL", "offer an application protocol (ALPN); repeat for more, in preference order", func(o *options, v string) error {
+		if v == "" || len(v) > 255 {
+			return fmt.Errorf("ALPN protocol %q must be 1 to 255 bytes", v)
+		}
+		o.alpn = append(o.alpn, v)
+		return nil
+	}},
+	{"", "sni-hostname", "NAME", "server name to send (SNI) and verify, instead of HOST", str(func(o *options) *string { return &o.sniHostname })},
+	{"", "verify-hostname", "NAME", "name the certificate must be valid for, instead of the server name", str(func(o *options) *string { return &o.verifyHostname })},
+	{"", "disable-sni", "", "send no server name indication", flag(func(o *options) *bool { return &o.disableSNI })},
+	{"", "insecure", "", "do not verify the server's certificate (warns on stderr)", flag(func(o *options) *bool { return &o.insecure })},
+	{"", "x509cafile", "FILE", "trust the CA certificates of this PEM file instead of the system's", str(func(o *options) *string { return &o.caFile })},
+	{"", "x509crlfile", "FILE", "check certificates against the CRLs of this PEM file", str(func(o *options) *string { return &o.crlFile })},
+	{"", "x509certfile", "FILE", "client certificate chain (PEM); needs --x509keyfile", str(func(o *options) *string { return &o.certFile })},
+	{"", "x509keyfile", "FILE", "private key of the client certificate (PEM)", str(func(o *options) *string { return &o.keyFile })},
+	{"", "priority", "STRING", "GnuTLS priority string, such as NORMAL:-VERS-TLS1.2", str(func(o *options) *string { return &o.priority })},
+	{"V", "verbose", "", "more detail: every certificate in full, the negotiated algorithms", flag(func(o *options) *bool { return &o.verbose })},
+	{"", "print-cert", "", "print the server's certificate chain in PEM on stdout, before any data", flag(func(o *options) *bool { return &o.printCert })},
+	{"", "timing", "", "report the time taken by the connect, the handshake and the first response byte", flag(func(o *options) *bool { return &o.timing })},
+	{"", "connect-timeout", "DURATION", "give up when connecting and handshaking take longer (default 30s)", duration(func(o *options) *time.Duration { return &o.connectTimeout })},
+	{"", "close-wait", "DURATION", "after the end of stdin, how long to wait for more data from the server before exiting (default 2s)", duration(func(o *options) *time.Duration { return &o.closeWait })},
+	{"l", "list", "", "list what the priority string (--priority, else the default) enables, and exit", flag(func(o *options) *bool { return &o.list })},
+	{"h", "help", "", "show this help and exit", flag(func(o *options) *bool { return &o.help })},
+	{"v", "version", "", "show the version of gnutls-cli-go and of GnuTLS, and exit", flag(func(o *options) *bool { return &o.version })},
+}
+
+func findOption(name string, long bool) *option {
+	for i := range optionTable {
+		o := &optionTable[i]
+		if (long && o.long == name) || (!long && o.short == name) {
+			return o
+		}
+	}
+	return nil
+}
+
+// usageError is a mistake on the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// parseArgs reads the command line as gnutls-cli does: --name=value or
+// --name value, -x value or -xvalue, switches grouped as -rV, options and
+// the host in any order, "--" ending the options.
+func parseArgs(args []string) (*options, error) {
+	o := defaultOptions()
+	var hosts []string
+	apply := func(opt *option, name, v string) error {
+		if err := opt.set(o, v); err != nil {
+			return usagef("%s: %v", name, err)
+		}
+		return nil
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			hosts = append(hosts, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "--"):
+			name, v, hasV := strings.Cut(a[2:], "=")
+			opt := findOption(name, true)
+			if opt == nil {
+				return nil, usagef("unknown option --%s", name)
+			}
+			switch {
+			case opt.arg == "" && hasV:
+				return nil, usagef("--%s takes no value", name)
+			case opt.arg != "" && !hasV:
+				if i+1 >= len(args) {
+					return nil, usagef("--%s needs a value (%s)", name, opt.arg)
+				}
+				i++
+				v = args[i]
+			}
+			if err := apply(opt, "--"+name, v); err != nil {
+				return nil, err
+			}
+		case len(a) > 1 && a[0] == '-':
+			for j := 1; j < len(a); j++ {
+				opt := findOption(a[j:j+1], false)
+				if opt == nil {
+					return nil, usagef("unknown option -%s", a[j:j+1])
+				}
+				if opt.arg == "" {
+					if err := apply(opt, "-"+opt.short, ""); err != nil {
+						return nil, err
+					}
+					continue
+				}
+				v := a[j+1:]
+				if v == "" {
+					if i+1 >= len(args) {
+						return nil, usagef("-%s needs a value (%s)", opt.short, opt.arg)
+					}
+					i++
+					v = args[i]
+				}
+				if err := apply(opt, "-"+opt.short, v); err != nil {
+					return nil, err
+				}
+				break
+			}
+		default:
+			hosts = append(hosts, a)
+		}
+	}
+	if o.help || o.version || o.list {
+		return o, nil
+	}
+	switch {
+	case len(hosts) == 0:
+		return nil, usagef("no HOST given")
+	case len(hosts) > 1:
+		return nil, usagef("one HOST expected, got %q", hosts)
+	}
+	o.host = hosts[0]
+	switch {
+	case o.host == "":
+		return nil, usagef("HOST is empty")
+	case o.port == "":
+		return nil, usagef("--port is empty")
+	case o.certFile != "" && o.keyFile == "":
+		return nil, usagef("--x509certfile needs --x509keyfile")
+	case o.keyFile != "" && o.certFile == "":
+		return nil, usagef("--x509keyfile needs --x509certfile")
+	case o.earlyData != "" && !o.resume:
+		return nil, usagef("--earlydata needs -r/--resume: early data is sent on the resumed connection")
+	}
+	return o, nil
+}
+
+// printUsage writes the help text: every option of optionTable.
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `Usage: gnutls-cli-go [options] HOST
+
+Connects to HOST with TLS, prints a report of the session on stderr, then
+sends stdin to the server and writes what it sends to stdout. The end of
+stdin sends close_notify; the program exits once the server closes or
+--close-wait passes. Exit status: 0 on success, 1 on any failure.
+
+Options:
+`)
+	for _, o := range optionTable {
+		names := "    "
+		if o.short != "" {
+			names = "-" + o.short + ", "
+		}
+		names += "--" + o.long
+		if o.arg != "" {
+			names += "=" + o.arg
+		}
+		fmt.Fprintf(w, "  %-28s %s\n", names, o.help)
+	}
+}

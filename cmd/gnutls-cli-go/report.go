@@ -1,0 +1,96 @@
+package main
+
+import (
+	"encoding/pem"
+	"fmt"
+	"strings"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+)
+
+// printReport writes the session report in gnutls-cli's words, adding what
+// became of TCP Fast Open. resuming says the connection tried to resume.
+func (c *client) printReport(conn *gnutls.Conn, resuming bool) {
+	w := c.report
+	st := conn.ConnectionState()
+	chain := conn.Session().PeerCertificatesDER()
+	if len(chain) > 0 && !st.DidResume {
+		fmt.Fprintln(w, "- Certificate type: X.509")
+		fmt.Fprintf(w, "- Got a certificate list of %d certificates.\n", len(chain))
+		for i, der := range chain {
+			if i > 0 && !c.o.verbose {
+				break
+			}
+			fmt.Fprintf(w, "- Certificate[%d] info:\n", i)
+			if text, err := gnutls.DescribeCertificate(der, c.o.verbose); err != nil {
+				fmt.Fprintf(w, " - cannot describe it: %v\n", err)
+			} else if c.o.verbose {
+				fmt.Fprintln(w, strings.TrimRight(text, "\n"))
+			} else {
+				fmt.Fprintf(w, " - %s\n", text)
+			}
+		}
+		if c.o.printCert {
+			for _, der := range chain {
+				pem.Encode(c.stdout, &pem.Block{Type: "CERTIFICATE", Bytes: der})
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	switch {
+	case c.o.insecure:
+		fmt.Fprintln(w, "- Status: NOT verified (--insecure)")
+	case !st.DidResume:
+		fmt.Fprintln(w, "- Status: The certificate is trusted.")
+	}
+	fmt.Fprintf(w, "- Description: %s\n", st.Info.Description)
+	if c.o.verbose {
+		c.printAlgorithms(st)
+	}
+	if st.NegotiatedProtocol != "" {
+		fmt.Fprintf(w, "- Application protocol: %s\n", st.NegotiatedProtocol)
+	}
+	fmt.Fprintf(w, "- TCP Fast Open: %s\n", st.FastOpen)
+	if c.o.earlyData != "" && resuming {
+		fmt.Fprintf(w, "- Early data: %s\n", earlyDataReport(st))
+	}
+	if c.o.timing {
+		if c.timing.connect == 0 {
+			fmt.Fprintf(w, "- Timing: connect and handshake %s (with fast open the connect carries the first flight)\n", ms(c.timing.handshake))
+		} else {
+			fmt.Fprintf(w, "- Timing: connect %s, handshake %s\n", ms(c.timing.connect), ms(c.timing.handshake))
+		}
+	}
+	switch {
+	case st.DidResume:
+		fmt.Fprintln(w, "- Resume Handshake was completed")
+		fmt.Fprintln(w, "*** This is a resumed session")
+	case resuming:
+		fmt.Fprintln(w, "- Handshake was completed")
+		fmt.Fprintln(w, "*** Previous session was NOT resumed")
+	default:
+		fmt.Fprintln(w, "- Handshake was completed")
+	}
+}
+
+// printAlgorithms is the -V detail of the negotiated parameters.
+func (c *client) printAlgorithms(st gnutls.ConnectionState) {
+	w, in := c.report, st.Info
+	fmt.Fprintf(w, "- Version: %s\n", in.Version)
+	fmt.Fprintf(w, "- Cipher suite: %s (0x%02x, 0x%02x)\n", in.Suite, st.CipherSuite>>8, st.CipherSuite&0xff)
+	if in.KeyExchange != "" {
+		fmt.Fprintf(w, "- Key Exchange: %s\n", in.KeyExchange)
+	}
+	if in.Group != "" {
+		fmt.Fprintf(w, "- Group: %s\n", in.Group)
+	}
+	fmt.Fprintf(w, "- Cipher: %s\n", in.Cipher)
+	fmt.Fprintf(w, "- MAC: %s\n", in.MAC)
+	switch {
+	case st.ServerName == "" || c.o.disableSNI:
+		fmt.Fprintln(w, "- Server name: none sent")
+	default:
+		fmt.Fprintf(w, "- Server name: %s\n", st.ServerName)
+	}
+	fmt.Fprintf(w, "- Kernel TLS: receive %v, send %v\n", st.KTLSRecv, st.KTLSSend)
+}
