@@ -35,4 +35,4 @@ test: deps vet
 clean:
 	rm -rf $(BIN)
 
--include docker/docker.mk bench/bench.mk
+-include docker/docker.mk bench/bench.mk internal/demo/demo.mk

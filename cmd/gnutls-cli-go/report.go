@@ -56,7 +56,7 @@ func (c *client) printReport(conn *gnutls.Conn, resuming bool) {
 	}
 	if c.o.timing {
 		if c.timing.connect == 0 {
-			fmt.Fprintf(w, "- Timing: connect and handshake %s (with fast open the connect carries the first flight)\n", ms(c.timing.handshake))
+			fmt.Fprintf(w, "- Timing: connect and handshake %s together (fast open)\n", ms(c.timing.handshake))
 		} else {
 			fmt.Fprintf(w, "- Timing: connect %s, handshake %s\n", ms(c.timing.connect), ms(c.timing.handshake))
 		}
