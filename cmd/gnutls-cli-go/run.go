@@ -285,24 +285,28 @@ func (c *client) session(conn *gnutls.Conn) error {
 		stdinDone <- err
 	}()
 
+	// When writing fails, the reason is usually what the server sent:
+	// an alert or its closing, which the reader gets.
+	writeFailed := func(err error) error {
+		select {
+		case rerr := <-readDone:
+			if cerr := c.peerClosed(rerr); cerr != nil {
+				return cerr
+			}
+		case <-time.After(time.Second):
+		}
+		return err
+	}
 	select {
 	case err := <-readDone:
 		return c.peerClosed(err)
 	case err := <-stdinDone:
 		if err != nil {
-			// A failed write usually means the server closed: say why.
-			select {
-			case rerr := <-readDone:
-				if cerr := c.peerClosed(rerr); cerr != nil {
-					return cerr
-				}
-			case <-time.After(100 * time.Millisecond):
-			}
-			return err
+			return writeFailed(err)
 		}
 	}
 	if err := conn.CloseWrite(); err != nil {
-		return err
+		return writeFailed(err)
 	}
 	idle := time.NewTimer(c.o.closeWait)
 	defer idle.Stop()

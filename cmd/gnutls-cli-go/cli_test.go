@@ -1,0 +1,344 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testpki"
+)
+
+// peer is a server the tests run against, and what it answers to a line.
+type peer struct {
+	name  string
+	start func(t *testing.T, extra ...string) (port string)
+	reply func(line string) string
+}
+
+var allPeers = []peer{
+	{"gnutls-serv", func(t *testing.T, extra ...string) string {
+		return port(peers.GnutlsServ(t, pki.ca, pki.leaf, append([]string{"--disable-client-cert"}, extra...)...).Addr)
+	}, func(l string) string { return l }},
+	{"openssl s_server", func(t *testing.T, extra ...string) string {
+		return port(peers.OpenSSL(t, pki.ca, pki.leaf, append([]string{"-quiet"}, extra...)...).Addr)
+	}, peers.Reverse},
+	{"go-gnutls Server", func(t *testing.T, _ ...string) string {
+		return goServer(t, &gnutls.Config{}, echo)
+	}, func(l string) string { return l }},
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, p := range allPeers {
+		t.Run(p.name, func(t *testing.T) {
+			pt := p.start(t)
+			ca := caFile(t, pki.ca)
+			for _, tc := range []struct {
+				name   string
+				args   []string
+				report []string
+			}{
+				{"defaults", nil, []string{"- Certificate[0] info:\n - subject `CN=localhost'", "- Status: The certificate is trusted.", "- Description: (TLS1.3)", "- TCP Fast Open: not requested"}},
+				{"TLS 1.2 by --priority", []string{"--priority", "NORMAL:-VERS-TLS1.3"}, []string{"- Description: (TLS1.2)"}},
+				{"--timing", []string{"--timing"}, []string{"- Timing: connect ", "- Timing: first response byte "}},
+				{"-V", []string{"-V"}, []string{"- Version: TLS1.3", "- Cipher suite: TLS_", "- Server name: localhost", "Subject Public Key Algorithm"}},
+				{"--fastopen on loopback", []string{"--fastopen"}, []string{"- TCP Fast Open: requested, not used: "}},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					line := "round trip " + tc.name
+					args := append([]string{"--x509cafile", ca, "-p", pt}, tc.args...)
+					r := cli(t, line+"\n", append(args, "localhost")...)
+					r.ok(t, append(tc.report, "- Certificate type: X.509", "- Got a certificate list of 1 certificates.",
+						"- Certificate[0] info:\n", "- Handshake was completed")...)
+					if want := p.reply(line) + "\n"; r.stdout != want {
+						t.Errorf("stdout %q, want %q", r.stdout, want)
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestResume(t *testing.T) {
+	for _, p := range allPeers {
+		for _, prio := range []string{"NORMAL", "NORMAL:-VERS-TLS1.3"} {
+			t.Run(p.name+"/"+prio, func(t *testing.T) {
+				pt := p.start(t)
+				r := cli(t, "resumed\n", "--x509cafile", caFile(t, pki.ca), "-p", pt, "-r", "--priority", prio, "localhost")
+				r.ok(t, "- Handshake was completed\n- Disconnecting", "- Connecting again- trying to resume previous session",
+					"- Resume Handshake was completed\n*** This is a resumed session")
+				if want := p.reply("resumed") + "\n"; r.stdout != want {
+					t.Errorf("stdout %q, want %q", r.stdout, want)
+				}
+			})
+		}
+	}
+}
+
+func TestResumeRefused(t *testing.T) {
+	pt := goServer(t, &gnutls.Config{SessionTicketsDisabled: true}, echo)
+	r := cli(t, "", "--x509cafile", caFile(t, pki.ca), "-p", pt, "-r", "localhost")
+	r.ok(t, "- The server sent no session ticket", "*** Previous session was NOT resumed")
+}
+
+func TestALPN(t *testing.T) {
+	t.Run("gnutls-serv", func(t *testing.T) {
+		pt := allPeers[0].start(t, "--alpn", "h2", "--alpn", "foo")
+		r := cli(t, "", "--x509cafile", caFile(t, pki.ca), "-p", pt, "--alpn", "foo", "--alpn", "h2", "localhost")
+		r.ok(t, "- Application protocol: ")
+		if !strings.Contains(r.stderr, "- Application protocol: h2\n") && !strings.Contains(r.stderr, "- Application protocol: foo\n") {
+			t.Error("the negotiated protocol is not one offered")
+		}
+	})
+	t.Run("go-gnutls Server", func(t *testing.T) {
+		pt := goServer(t, &gnutls.Config{NextProtos: []string{"bar", "foo"}}, echo)
+		r := cli(t, "", "--x509cafile", caFile(t, pki.ca), "-p", pt, "--alpn=foo", "--alpn=baz", "localhost")
+		r.ok(t, "- Application protocol: foo\n")
+	})
+	t.Run("none agreed", func(t *testing.T) {
+		pt := allPeers[0].start(t)
+		r := cli(t, "", "--x509cafile", caFile(t, pki.ca), "-p", pt, "localhost")
+		if r.ok(t); strings.Contains(r.stderr, "- Application protocol:") {
+			t.Error("an application protocol is reported though none was offered")
+		}
+	})
+}
+
+// sniServer answers each connection with the SNI it received.
+func sniServer(t *testing.T) string {
+	return goServer(t, &gnutls.Config{}, func(c *gnutls.Conn) {
+		fmt.Fprintf(c, "sni=%q\n", c.ConnectionState().ServerName)
+		io.Copy(io.Discard, c)
+	})
+}
+
+func TestServerName(t *testing.T) {
+	pt := sniServer(t)
+	ca := caFile(t, pki.ca)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"host name", []string{"localhost"}, `sni="localhost"`},
+		{"IP address sends none", []string{"127.0.0.1"}, `sni=""`},
+		{"--sni-hostname", []string{"--sni-hostname", "localhost", "127.0.0.1"}, `sni="localhost"`},
+		{"--disable-sni", []string{"--disable-sni", "localhost"}, `sni=""`},
+		{"--verify-hostname", []string{"--verify-hostname", "127.0.0.1", "localhost"}, `sni="localhost"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := cli(t, "", append([]string{"--x509cafile", ca, "-p", pt}, tc.args...)...)
+			r.ok(t)
+			if got := strings.TrimSpace(r.stdout); got != tc.want {
+				t.Errorf("server received %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestVerification(t *testing.T) {
+	pt := allPeers[0].start(t)
+	dir := t.TempDir()
+	t.Run("name mismatch", func(t *testing.T) {
+		r := cli(t, "", "--x509cafile", caFile(t, pki.ca), "-p", pt, "--verify-hostname", "other.example", "localhost")
+		r.fails(t, "*** Fatal error: ", "certificate rejected: ", "The name in the certificate does not match")
+	})
+	t.Run("unknown issuer", func(t *testing.T) {
+		r := cli(t, "hidden\n", "--x509cafile", caFile(t, pki.other), "-p", pt, "localhost")
+		r.fails(t, "*** Fatal error: ", "certificate rejected: ", "The certificate issuer is unknown")
+		if r.stdout != "" {
+			t.Errorf("data went through a rejected connection: %q", r.stdout)
+		}
+	})
+	t.Run("--insecure", func(t *testing.T) {
+		r := cli(t, "insecure\n", "--insecure", "-p", pt, "localhost")
+		r.ok(t, "*** WARNING: --insecure", "- Status: NOT verified (--insecure)")
+		if r.stdout != "insecure\n" {
+			t.Errorf("stdout %q", r.stdout)
+		}
+	})
+	t.Run("revoked", func(t *testing.T) {
+		crl := filepath.Join(dir, "crl.pem")
+		if err := os.WriteFile(crl, pki.ca.CRL(pki.leaf.Cert), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := cli(t, "", "--x509cafile", caFile(t, pki.ca), "--x509crlfile", crl, "-p", pt, "localhost")
+		r.has(t, "Processed 1 CRL(s).")
+		r.fails(t, "*** Fatal error: ", "certificate rejected: ", "revoked")
+	})
+}
+
+func TestClientCertificate(t *testing.T) {
+	pt := goServer(t, &gnutls.Config{ClientAuth: gnutls.RequireAndVerifyClientCert, ClientCAPEM: pki.ca.PEM}, func(c *gnutls.Conn) {
+		if st := c.ConnectionState(); len(st.PeerCertificates) > 0 {
+			fmt.Fprintf(c, "client=%s\n", st.PeerCertificates[0].Subject.CommonName)
+		}
+		io.Copy(io.Discard, c)
+	})
+	client := pki.ca.Issue(testpki.Options{}, "client.example")
+	_, certFile, keyFile := peers.Files(t, pki.ca, client)
+	ca := caFile(t, pki.ca)
+	t.Run("given", func(t *testing.T) {
+		r := cli(t, "", "--x509cafile", ca, "--x509certfile", certFile, "--x509keyfile", keyFile, "-p", pt, "localhost")
+		r.ok(t)
+		if r.stdout != "client=client.example\n" {
+			t.Errorf("stdout %q", r.stdout)
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		// Under TLS 1.3 the server's alert arrives after the client's
+		// handshake completed: the first read fails with it.
+		r := cli(t, "", "--x509cafile", ca, "-p", pt, "localhost")
+		r.fails(t, "*** Fatal error: ", "the server sent the fatal alert", "Certificate is required")
+	})
+	t.Run("key without certificate", func(t *testing.T) {
+		r := cli(t, "", "--x509keyfile", keyFile, "-p", pt, "localhost")
+		r.fails(t, "gnutls-cli-go: ", "--x509keyfile needs --x509certfile")
+	})
+	t.Run("key of another certificate", func(t *testing.T) {
+		_, _, otherKey := peers.Files(t, pki.ca, pki.leaf)
+		r := cli(t, "", "--x509cafile", ca, "--x509certfile", certFile, "--x509keyfile", otherKey, "-p", pt, "localhost")
+		r.fails(t, "*** Fatal error: ", "--x509certfile", "private key does not match public key")
+	})
+}
+
+func TestPrintCert(t *testing.T) {
+	pt := allPeers[0].start(t)
+	r := cli(t, "", "--x509cafile", caFile(t, pki.ca), "-p", pt, "--print-cert", "localhost")
+	r.ok(t)
+	b, rest := pem.Decode([]byte(r.stdout))
+	if b == nil || b.Type != "CERTIFICATE" || len(strings.TrimSpace(string(rest))) != 0 {
+		t.Fatalf("stdout is not one PEM certificate: %q", r.stdout)
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil || !c.Equal(pki.leaf.Cert) {
+		t.Fatalf("printed certificate is not the server's: %v", err)
+	}
+}
+
+// TestFailures checks that each cause of failure exits with status 1 and
+// one line naming it.
+func TestFailures(t *testing.T) {
+	gnutlsServ := allPeers[0].start(t)
+	tls13Only := allPeers[1].start(t, "-tls1_3")
+	ca := caFile(t, pki.ca)
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	notPEM := filepath.Join(t.TempDir(), "not.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		prefix string
+		cause  []string
+	}{
+		{"connection refused", []string{"-p", fmt.Sprint(peers.FreePort(t)), "--x509cafile", ca, "127.0.0.1"},
+			"*** Fatal error: ", []string{"could not connect to 127.0.0.1:", "connection refused"}},
+		{"handshake failure", []string{"-p", tls13Only, "--x509cafile", ca, "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2", "localhost"},
+			"*** Fatal error: ", []string{"handshake failed: the server sent the fatal alert"}},
+		{"no common suite", []string{"-p", gnutlsServ, "--x509cafile", ca, "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.3:-AES-256-GCM:-AES-128-GCM:-CHACHA20-POLY1305:-AES-128-CCM", "localhost"},
+			"*** Fatal error: ", []string{"bad --priority: No or insufficient priorities were set."}},
+		{"bad priority", []string{"-p", gnutlsServ, "--priority", "NORMAL:+NOPE", "localhost"},
+			"*** Fatal error: ", []string{`bad --priority: `, `invalid at "+NOPE"`}},
+		{"missing CA file", []string{"--x509cafile", missing, "localhost"},
+			"*** Fatal error: ", []string{"--x509cafile: cannot read " + missing + ": no such file or directory"}},
+		{"CA file without certificates", []string{"--x509cafile", notPEM, "localhost"},
+			"*** Fatal error: ", []string{"--x509cafile " + notPEM + ": "}},
+		{"missing CRL file", []string{"--x509cafile", ca, "--x509crlfile", missing, "localhost"},
+			"*** Fatal error: ", []string{"--x509crlfile: cannot read " + missing}},
+		{"missing early data file", []string{"-r", "--earlydata", missing, "localhost"},
+			"*** Fatal error: ", []string{"--earlydata: cannot read " + missing}},
+		{"unknown option", []string{"--no-such-option", "localhost"}, "gnutls-cli-go: ", []string{"unknown option --no-such-option"}},
+		{"unknown short option", []string{"-Z", "localhost"}, "gnutls-cli-go: ", []string{"unknown option -Z"}},
+		{"missing value", []string{"localhost", "--port"}, "gnutls-cli-go: ", []string{"--port needs a value"}},
+		{"bad port", []string{"-p", "no-such-service", "localhost"}, "*** Fatal error: ", []string{`bad --port "no-such-service"`}},
+		{"no host", []string{"-p", "443"}, "gnutls-cli-go: ", []string{"no HOST given"}},
+		{"bad duration", []string{"--close-wait", "soon", "localhost"}, "gnutls-cli-go: ", []string{"--close-wait: \"soon\" is not a positive duration"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cli(t, "", tc.args...).fails(t, tc.prefix, tc.cause...)
+		})
+	}
+}
+
+func TestServerClose(t *testing.T) {
+	ca := caFile(t, pki.ca)
+	t.Run("without close_notify", func(t *testing.T) {
+		pt := goServer(t, &gnutls.Config{}, func(c *gnutls.Conn) {
+			io.WriteString(c, "bye\n")
+			c.NetConn().Close()
+		})
+		r := cli(t, "", "--x509cafile", ca, "-p", pt, "localhost")
+		r.fails(t, "*** Fatal error: ", "read failed: the server closed the connection without close_notify")
+		if r.stdout != "bye\n" {
+			t.Errorf("stdout %q", r.stdout)
+		}
+	})
+	t.Run("stays open after close_notify", func(t *testing.T) {
+		stop := make(chan struct{})
+		pt := goServer(t, &gnutls.Config{}, func(c *gnutls.Conn) {
+			io.Copy(c, c)
+			<-stop
+		})
+		defer close(stop)
+		r := cli(t, "line\n", "--x509cafile", ca, "-p", pt, "--close-wait", "300ms", "localhost")
+		r.ok(t)
+		if strings.Contains(r.stderr, "Peer has closed") || r.stdout != "line\n" {
+			t.Errorf("stdout %q; the report says the peer closed", r.stdout)
+		}
+	})
+}
+
+func TestList(t *testing.T) {
+	r := cli(t, "", "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.3", "--list")
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	for _, want := range []string{"Cipher suites for NORMAL:-VERS-ALL:+VERS-TLS1.3\n", "TLS_AES_128_GCM_SHA256", "\t0x13, 0x01\tTLS1.3\n",
+		"Protocols: VERS-TLS1.3\n", "Groups: GROUP-", "PK-signatures: SIGN-"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("--list lacks %q", want)
+		}
+	}
+	if strings.Contains(r.stdout, "TLS1.2") {
+		t.Error("--list of a TLS 1.3 only priority shows TLS 1.2")
+	}
+	all := cli(t, "", "-l")
+	if all.code != 0 || !strings.Contains(all.stdout, "Cipher suites for the default priorities\n") || !strings.Contains(all.stdout, "TLS1.2") {
+		t.Errorf("-l: exit %d, %q", all.code, all.stdout)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, flag := range []string{"-h", "--help"} {
+		r := cli(t, "", flag)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d", flag, r.code)
+		}
+		for _, o := range optionTable {
+			if !strings.Contains(r.stdout, "--"+o.long) || (o.short != "" && !strings.Contains(r.stdout, "-"+o.short+", --"+o.long)) {
+				t.Errorf("%s does not list -%s/--%s", flag, o.short, o.long)
+			}
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := cli(t, "", "--version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "gnutls-cli-go ") || !strings.Contains(r.stdout, "GnuTLS "+gnutls.Version()) {
+		t.Fatalf("exit %d, %q", r.code, r.stdout)
+	}
+	if short := cli(t, "", "-v"); short.stdout != r.stdout {
+		t.Errorf("-v says %q, --version %q", short.stdout, r.stdout)
+	}
+}
+
+var _ = tls.VersionTLS13

@@ -1,0 +1,25 @@
+package testenv
+
+import (
+	"fmt"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+)
+
+// GoBuild builds the command pkg (an import path) into dir with the go
+// command that runs the tests, with the race detector when the tests have
+// it, and returns the binary's path.
+func GoBuild(dir, pkg string) (string, error) {
+	out := filepath.Join(dir, path.Base(pkg))
+	args := []string{"build", "-o", out}
+	if RaceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), append(args, pkg)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return out, nil
+}
