@@ -39,13 +39,9 @@ func buildConfig(o *options, report io.Writer) (*gnutls.Config, error) {
 	}
 	defer cr.Close()
 	if o.caFile != "" {
-		pem, err := readFile("--x509cafile", o.caFile)
+		pem, n, err := loadPEM("--x509cafile", o.caFile, cr.AddTrustPEM)
 		if err != nil {
 			return nil, err
-		}
-		n, err := cr.AddTrustPEM(pem)
-		if err != nil {
-			return nil, failf("--x509cafile %s: %v", o.caFile, gnutlsReason(err))
 		}
 		cfg.RootCAPEM = pem
 		fmt.Fprintf(report, "Processed %d CA certificate(s).\n", n)
@@ -57,13 +53,9 @@ func buildConfig(o *options, report io.Writer) (*gnutls.Config, error) {
 		fmt.Fprintf(report, "Processed %d CA certificate(s).\n", n)
 	}
 	if o.crlFile != "" {
-		pem, err := readFile("--x509crlfile", o.crlFile)
+		pem, n, err := loadPEM("--x509crlfile", o.crlFile, cr.AddCRLPEM)
 		if err != nil {
 			return nil, err
-		}
-		n, err := cr.AddCRLPEM(pem)
-		if err != nil {
-			return nil, failf("--x509crlfile %s: %v", o.crlFile, gnutlsReason(err))
 		}
 		cfg.CRLPEM = pem
 		fmt.Fprintf(report, "Processed %d CRL(s).\n", n)
@@ -84,6 +76,20 @@ func buildConfig(o *options, report io.Writer) (*gnutls.Config, error) {
 		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
+}
+
+// loadPEM reads the file an option names and hands it to add, which
+// parses it and returns how many items it found.
+func loadPEM(opt, path string, add func([]byte) (int, error)) ([]byte, int, error) {
+	pem, err := readFile(opt, path)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := add(pem)
+	if err != nil {
+		return nil, 0, failf("%s %s: %v", opt, path, gnutlsReason(err))
+	}
+	return pem, n, nil
 }
 
 // readFile reads a file an option names; the error says which option.

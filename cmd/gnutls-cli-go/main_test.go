@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -151,31 +150,13 @@ func goServer(t *testing.T, cfg *gnutls.Config, handle func(*gnutls.Conn)) (port
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(time.Minute))
-				tc := c.(*gnutls.Conn)
-				if tc.HandshakeContext(context.Background()) == nil {
-					handle(tc)
-				}
-			}()
+	t.Cleanup(peers.Serve(ln, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(time.Minute))
+		tc := c.(*gnutls.Conn)
+		if tc.HandshakeContext(context.Background()) == nil {
+			handle(tc)
 		}
-	}()
+	}))
 	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 

@@ -12,11 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/netlab"
+	"github.com/go-gnutls/go-gnutls/internal/peers"
 	"github.com/go-gnutls/go-gnutls/internal/testpki"
 )
 
@@ -77,14 +77,10 @@ func runDemo(w io.Writer, cli string, delay time.Duration) error {
 	}); err != nil {
 		return fmt.Errorf("start the demo server: %w", err)
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer ln.Close()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		serveEcho(ln, &wg)
-	}()
+	defer peers.Serve(ln, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(time.Minute))
+		io.Copy(c, c)
+	})()
 
 	fmt.Fprintf(w, "TCP Fast Open demo: gnutls-cli-go in namespace %q (%s) talks to this module's\n", lab.Client.Name, lab.Client.Addr4)
 	fmt.Fprintf(w, "TLS echo server in namespace %q (%s), over a link with %s of delay each\n", lab.Server.Name, addr, delay)
@@ -177,23 +173,6 @@ func (iw *indentWriter) flush() {
 	if len(iw.line) > 0 {
 		fmt.Fprintf(iw.w, "    %s\n", iw.line)
 		iw.line = nil
-	}
-}
-
-// serveEcho echoes on every connection until ln is closed.
-func serveEcho(ln net.Listener, wg *sync.WaitGroup) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(time.Minute))
-			io.Copy(c, c)
-		}()
 	}
 }
 

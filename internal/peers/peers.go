@@ -157,3 +157,30 @@ func Reverse(line string) string {
 	}
 	return string(r)
 }
+
+// Serve accepts connections on ln until it is closed and runs handle on
+// each in a goroutine of its own, closing the connection afterwards. stop
+// closes ln and waits for every handler to return.
+func Serve(ln net.Listener, handle func(net.Conn)) (stop func()) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return func() {
+		ln.Close()
+		wg.Wait()
+	}
+}
