@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -340,5 +339,3 @@ func TestVersion(t *testing.T) {
 		t.Errorf("-v says %q, --version %q", short.stdout, r.stdout)
 	}
 }
-
-var _ = tls.VersionTLS13

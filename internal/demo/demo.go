@@ -30,10 +30,8 @@ type step struct {
 	want  []string
 }
 
-// runDemo builds the lab, starts the server and runs the steps, writing
-// a readable account to w. It fails when a step does not show what it is
-// meant to show.
-func runDemo(w io.Writer, cli string, delay time.Duration) error {
+// demo builds the lab and runs the demo in it.
+func demo(w io.Writer, cli string, delay time.Duration) error {
 	if _, err := os.Stat(cli); err != nil {
 		return fmt.Errorf("gnutls-cli-go binary %s: %w (build it with `make build`)", cli, err)
 	}
@@ -45,6 +43,13 @@ func runDemo(w io.Writer, cli string, delay time.Duration) error {
 		return fmt.Errorf("cannot build the network namespaces: %w\n%s", err, privilegeHint)
 	}
 	defer lab.Close()
+	return runDemo(w, lab, cli)
+}
+
+// runDemo starts the server in lab and runs the steps, writing a readable
+// account to w. It fails when a step does not show what it is meant to.
+func runDemo(w io.Writer, lab *netlab.Lab, cli string) error {
+	delay := lab.Link.Config().Delay
 	for _, s := range []struct {
 		h     *netlab.Host
 		value string

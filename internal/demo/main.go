@@ -16,7 +16,7 @@ func main() {
 	cli := flag.String("cli", "bin/gnutls-cli-go", "the gnutls-cli-go binary to run")
 	delay := flag.Duration("delay", 10*time.Millisecond, "one-way delay of the link between the namespaces")
 	flag.Parse()
-	if err := runDemo(os.Stdout, *cli, *delay); err != nil {
+	if err := demo(os.Stdout, *cli, *delay); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}

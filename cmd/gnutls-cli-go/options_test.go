@@ -1,0 +1,85 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want func(o *options)
+	}{
+		{[]string{"example.com"}, func(o *options) {}},
+		{[]string{"-p", "8443", "example.com"}, func(o *options) { o.port = "8443" }},
+		{[]string{"-p8443", "example.com"}, func(o *options) { o.port = "8443" }},
+		{[]string{"example.com", "--port=https"}, func(o *options) { o.port = "https" }},
+		{[]string{"--port", "1", "--fastopen", "-rV", "example.com"}, func(o *options) { o.port, o.fastOpen, o.resume, o.verbose = "1", true, true, true }},
+		{[]string{"-Vp", "9", "example.com"}, func(o *options) { o.verbose, o.port = true, "9" }},
+		{[]string{"--alpn", "h2", "--alpn=http/1.1", "example.com"}, func(o *options) { o.alpn = []string{"h2", "http/1.1"} }},
+		{[]string{"--sni-hostname", "a", "--verify-hostname", "b", "--disable-sni", "--insecure", "example.com"}, func(o *options) {
+			o.sniHostname, o.verifyHostname, o.disableSNI, o.insecure = "a", "b", true, true
+		}},
+		{[]string{"--x509cafile", "ca", "--x509crlfile", "crl", "--x509certfile", "c", "--x509keyfile", "k", "example.com"}, func(o *options) {
+			o.caFile, o.crlFile, o.certFile, o.keyFile = "ca", "crl", "c", "k"
+		}},
+		{[]string{"-r", "--earlydata", "f", "--priority", "NORMAL", "--print-cert", "--timing", "example.com"}, func(o *options) {
+			o.resume, o.earlyData, o.priority, o.printCert, o.timing = true, "f", "NORMAL", true, true
+		}},
+		{[]string{"--connect-timeout", "5s", "--close-wait=250ms", "example.com"}, func(o *options) {
+			o.connectTimeout, o.closeWait = 5*time.Second, 250*time.Millisecond
+		}},
+		{[]string{"--", "-odd-host"}, func(o *options) { o.host = "-odd-host" }},
+		{[]string{"-l"}, func(o *options) { o.list, o.host = true, "" }},
+		{[]string{"--help"}, func(o *options) { o.help, o.host = true, "" }},
+		{[]string{"-v"}, func(o *options) { o.version, o.host = true, "" }},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			got, err := parseArgs(tc.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := defaultOptions()
+			want.host = "example.com"
+			tc.want(want)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestParseArgsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "no HOST given"},
+		{[]string{"a", "b"}, `one HOST expected, got ["a" "b"]`},
+		{[]string{""}, "HOST is empty"},
+		{[]string{"--nope", "h"}, "unknown option --nope"},
+		{[]string{"-x", "h"}, "unknown option -x"},
+		{[]string{"-rx", "h"}, "unknown option -x"},
+		{[]string{"h", "-p"}, "-p needs a value (PORT)"},
+		{[]string{"h", "--alpn"}, "--alpn needs a value (PROTOCOL)"},
+		{[]string{"--fastopen=yes", "h"}, "--fastopen takes no value"},
+		{[]string{"--alpn=", "h"}, `--alpn: ALPN protocol "" must be 1 to 255 bytes`},
+		{[]string{"--alpn", strings.Repeat("x", 256), "h"}, "must be 1 to 255 bytes"},
+		{[]string{"--port=", "h"}, "--port is empty"},
+		{[]string{"--connect-timeout", "-1s", "h"}, `--connect-timeout: "-1s" is not a positive duration`},
+		{[]string{"--x509certfile", "c", "h"}, "--x509certfile needs --x509keyfile"},
+		{[]string{"--earlydata", "f", "h"}, "--earlydata needs -r/--resume"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := parseArgs(tc.args)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+			if _, ok := err.(*usageError); !ok {
+				t.Errorf("%T is not a usage error", err)
+			}
+		})
+	}
+}
