@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
@@ -10,12 +11,17 @@ import (
 
 // GoBuild builds the command pkg (an import path) into dir with the go
 // command that runs the tests, with the race detector when the tests have
-// it, and returns the binary's path.
+// it, and returns the binary's path. With the race detector it also sets
+// GORACE (unless set) so that such binaries exit without the race
+// runtime's one-second pause.
 func GoBuild(dir, pkg string) (string, error) {
 	out := filepath.Join(dir, path.Base(pkg))
 	args := []string{"build", "-o", out}
 	if RaceEnabled {
 		args = append(args, "-race")
+		if os.Getenv("GORACE") == "" {
+			os.Setenv("GORACE", "atexit_sleep_ms=0 halt_on_error=1")
+		}
 	}
 	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), append(args, pkg)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
