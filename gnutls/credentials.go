@@ -210,3 +210,35 @@ func (s *Session) enableTickets(k *ticketKey) error {
 		return nil
 	})
 }
+
+// VerifyChain verifies a certificate chain (DER, leaf first) as a client
+// handshake would: against the credentials' CAs and CRLs, for a TLS
+// server, and, when hostname is not empty, for that name or IP address.
+// Zero status means trusted. It lets a client that skipped verification
+// (InsecureSkipVerify) still learn what verification would have said.
+func (c *Credentials) VerifyChain(chain [][]byte, hostname string) (CertStatus, error) {
+	if len(chain) == 0 || len(chain) > 16 {
+		return 0, fmt.Errorf("gnutls: VerifyChain needs 1 to 16 certificates, got %d", len(chain))
+	}
+	var packed []byte
+	lens := make([]C.uint, len(chain))
+	for i, der := range chain {
+		if len(der) == 0 {
+			return 0, fmt.Errorf("gnutls: VerifyChain: certificate %d is empty", i)
+		}
+		packed = append(packed, der...)
+		lens[i] = C.uint(len(der))
+	}
+	var status C.uint
+	_, err := c.load("verify chain", func(p C.gnutls_certificate_credentials_t) C.int {
+		return withBytes(packed, func(b unsafe.Pointer, _ C.uint) C.int {
+			var name *C.char
+			if hostname != "" {
+				name = C.CString(hostname)
+				defer C.free(unsafe.Pointer(name))
+			}
+			return C.go_gnutls_verify_chain(p, (*C.uchar)(b), &lens[0], C.uint(len(chain)), name, &status)
+		})
+	})
+	return CertStatus(status), err
+}

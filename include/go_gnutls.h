@@ -166,6 +166,44 @@ static inline const char *go_gnutls_priority_suite(gnutls_priority_t p, unsigned
 	return name;
 }
 
+/* Verifies a chain of n DER certificates, packed one after the other with
+ * their lengths in lens, against the credentials' trust list (CAs and
+ * CRLs) for a TLS server named hostname (NULL: any name). */
+static inline int go_gnutls_verify_chain(gnutls_certificate_credentials_t cred, const unsigned char *packed,
+	const unsigned *lens, unsigned n, const char *hostname, unsigned *status)
+{
+	gnutls_x509_trust_list_t tl;
+	gnutls_x509_crt_t crts[16];
+	gnutls_typed_vdata_st vd[2];
+	unsigned i, made = 0, nv = 0, off = 0;
+	int ret = 0;
+	if (n == 0 || n > 16)
+		return GNUTLS_E_INVALID_REQUEST;
+	gnutls_certificate_get_trust_list(cred, &tl);
+	for (i = 0; i < n && ret >= 0; i++) {
+		gnutls_datum_t d = { (unsigned char *)packed + off, lens[i] };
+		off += lens[i];
+		ret = gnutls_x509_crt_init(&crts[i]);
+		if (ret < 0)
+			break;
+		made++;
+		ret = gnutls_x509_crt_import(crts[i], &d, GNUTLS_X509_FMT_DER);
+	}
+	if (ret >= 0) {
+		memset(vd, 0, sizeof vd);
+		vd[nv].type = GNUTLS_DT_KEY_PURPOSE_OID;
+		vd[nv++].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
+		if (hostname != NULL) {
+			vd[nv].type = GNUTLS_DT_DNS_HOSTNAME;
+			vd[nv++].data = (unsigned char *)hostname;
+		}
+		ret = gnutls_x509_trust_list_verify_crt2(tl, crts, n, vd, nv, 0, status, NULL);
+	}
+	for (i = 0; i < made; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	return ret;
+}
+
 /* gnutls_x509_crt_print of one DER certificate; *out is freed with go_gnutls_free. */
 static inline int go_gnutls_crt_print(const void *der, unsigned n, int full, char **out)
 {

@@ -157,10 +157,22 @@ func TestVerification(t *testing.T) {
 		}
 	})
 	t.Run("--insecure", func(t *testing.T) {
-		r := cli(t, "insecure\n", "--insecure", "-p", pt, "localhost")
-		r.ok(t, "*** WARNING: --insecure", "- Status: NOT verified (--insecure)")
+		r := cli(t, "insecure\n", "--insecure", "--x509cafile", caFile(t, pki.other), "-p", pt, "localhost")
+		r.ok(t, "*** WARNING: --insecure", "- Status: The certificate is NOT trusted. The certificate issuer is unknown.\n",
+			"*** PKI verification of server certificate failed; continuing because of --insecure")
 		if r.stdout != "insecure\n" {
 			t.Errorf("stdout %q", r.stdout)
+		}
+	})
+	t.Run("--insecure with a name mismatch", func(t *testing.T) {
+		r := cli(t, "", "--insecure", "--x509cafile", caFile(t, pki.ca), "--verify-hostname", "other.example", "-p", pt, "localhost")
+		r.ok(t, "- Status: The certificate is NOT trusted. The name in the certificate does not match the expected.\n")
+	})
+	t.Run("--insecure with a trusted certificate", func(t *testing.T) {
+		r := cli(t, "", "--insecure", "--x509cafile", caFile(t, pki.ca), "-p", pt, "localhost")
+		r.ok(t, "*** WARNING: --insecure", "- Status: The certificate is trusted.\n")
+		if strings.Contains(r.stderr, "PKI verification of server certificate failed") {
+			t.Error("a trusted certificate reported as failing verification")
 		}
 	})
 	t.Run("revoked", func(t *testing.T) {

@@ -12,8 +12,10 @@ import (
 )
 
 // buildConfig checks every file and setting before anything connects, so
-// that a mistake is reported as such, and returns the client Config.
-func buildConfig(o *options, report io.Writer) (*gnutls.Config, error) {
+// that a mistake is reported as such, and returns the client Config and
+// credentials holding the same trust, which --insecure verifies with after
+// the handshake. The caller closes them.
+func buildConfig(o *options, report io.Writer) (*gnutls.Config, *gnutls.Credentials, error) {
 	cfg := &gnutls.Config{
 		ServerName:         o.host,
 		VerifyHostname:     o.verifyHostname,
@@ -28,34 +30,41 @@ func buildConfig(o *options, report io.Writer) (*gnutls.Config, error) {
 	}
 	if o.priority != "" {
 		if _, err := gnutls.ParsePriority(o.priority); err != nil {
-			return nil, badPriority(err)
+			return nil, nil, badPriority(err)
 		}
 	}
 	// Files are read here, so that an unreadable one is named as such,
 	// and parsed by GnuTLS to count what they hold.
 	cr, err := gnutls.NewCredentials()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer cr.Close()
+	fail := func(err error) (*gnutls.Config, *gnutls.Credentials, error) {
+		cr.Close()
+		return nil, nil, err
+	}
 	if o.caFile != "" {
 		pem, n, err := loadPEM("--x509cafile", o.caFile, cr.AddTrustPEM)
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		cfg.RootCAPEM = pem
 		fmt.Fprintf(report, "Processed %d CA certificate(s).\n", n)
-	} else if !o.insecure {
+	} else {
 		n, err := cr.SetSystemTrust()
-		if err != nil {
-			return nil, failf("cannot load the system's trusted CAs (use --x509cafile): %v", gnutlsReason(err))
+		switch {
+		case err != nil && o.insecure:
+			fmt.Fprintf(report, "- No system trust store (%v): verification cannot succeed\n", gnutlsReason(err))
+		case err != nil:
+			return fail(failf("cannot load the system's trusted CAs (use --x509cafile): %v", gnutlsReason(err)))
+		default:
+			fmt.Fprintf(report, "Processed %d CA certificate(s).\n", n)
 		}
-		fmt.Fprintf(report, "Processed %d CA certificate(s).\n", n)
 	}
 	if o.crlFile != "" {
 		pem, n, err := loadPEM("--x509crlfile", o.crlFile, cr.AddCRLPEM)
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		cfg.CRLPEM = pem
 		fmt.Fprintf(report, "Processed %d CRL(s).\n", n)
@@ -63,19 +72,19 @@ func buildConfig(o *options, report io.Writer) (*gnutls.Config, error) {
 	if o.certFile != "" {
 		certPEM, err := readFile("--x509certfile", o.certFile)
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		keyPEM, err := readFile("--x509keyfile", o.keyFile)
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		pair, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
-			return nil, failf("--x509certfile %s with --x509keyfile %s: %v", o.certFile, o.keyFile, err)
+			return fail(failf("--x509certfile %s with --x509keyfile %s: %v", o.certFile, o.keyFile, err))
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	}
-	return cfg, nil
+	return cfg, cr, nil
 }
 
 // loadPEM reads the file an option names and hands it to add, which

@@ -52,6 +52,8 @@ type client struct {
 	stdin  io.Reader
 	stdout io.Writer
 	report io.Writer // the session report: stderr
+	// trust holds the CAs and CRLs that --insecure verifies with.
+	trust *gnutls.Credentials
 
 	timing timing
 }
@@ -67,10 +69,12 @@ type timing struct {
 const ticketWait = 2 * time.Second
 
 func (c *client) run() error {
-	cfg, err := buildConfig(c.o, c.report)
+	cfg, trust, err := buildConfig(c.o, c.report)
 	if err != nil {
 		return err
 	}
+	c.trust = trust
+	defer trust.Close()
 	var early []byte
 	if c.o.earlyData != "" {
 		if early, err = readFile("--earlydata", c.o.earlyData); err != nil {
@@ -81,8 +85,8 @@ func (c *client) run() error {
 		}
 	}
 	if c.o.insecure {
-		fmt.Fprintln(c.report, "*** WARNING: --insecure: the server's certificate will NOT be verified;")
-		fmt.Fprintln(c.report, "*** anyone on the path can read and change this connection.")
+		fmt.Fprintln(c.report, "*** WARNING: --insecure: the connection goes on even when the server's certificate")
+		fmt.Fprintln(c.report, "*** is not trusted; then anyone on the path can read and change what it carries.")
 	}
 	if c.o.resume {
 		cfg.ClientSessionCache = gnutls.NewLRUClientSessionCache(1)
