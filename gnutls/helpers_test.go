@@ -9,6 +9,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/go-gnutls/go-gnutls/internal/peers"
 	"github.com/go-gnutls/go-gnutls/internal/testpki"
 )
 
@@ -45,18 +46,7 @@ func goTLSServer(t testing.TB, cfg func(*tls.Config)) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.Copy(c, c)
-			}()
-		}
-	}()
+	serveEcho(l)
 	return l.Addr().String()
 }
 
@@ -90,14 +80,5 @@ func newPool(certs ...*x509.Certificate) *x509.CertPool {
 
 // serveEcho accepts until l is closed and echoes on each connection.
 func serveEcho(l net.Listener) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer c.Close()
-			io.Copy(c, c)
-		}()
-	}
+	peers.Serve(l, func(c net.Conn) { io.Copy(c, c) })
 }

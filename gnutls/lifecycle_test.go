@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-gnutls/go-gnutls/internal/peers"
 )
 
 // silentServer accepts TCP connections, reads them and never writes; each
@@ -23,18 +25,7 @@ func silentServer(t testing.TB) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.Copy(io.Discard, c)
-			}()
-		}
-	}()
+	peers.Serve(l, func(c net.Conn) { io.Copy(io.Discard, c) })
 	return l.Addr().String()
 }
 
