@@ -90,12 +90,7 @@ func (s *Session) RecvEarlyData(b []byte) (n int, ok bool) {
 // how much its ticket allows (math.MaxUint32 when it set no limit, which
 // means the ticket did not allow early data).
 func (s *Session) MaxEarlyDataSize() uint32 {
-	var n uint32
-	s.call(func(p C.gnutls_session_t) error {
-		n = uint32(C.gnutls_record_get_max_early_data_size(p))
-		return nil
-	})
-	return n
+	return get(s, func(p C.gnutls_session_t) uint32 { return uint32(C.gnutls_record_get_max_early_data_size(p)) })
 }
 
 // SetMaxEarlyDataSize sets how much early data a server session accepts

@@ -158,6 +158,16 @@ func (s *Session) call(f func(p C.gnutls_session_t) error) error {
 	return f(s.ptr)
 }
 
+// get returns f's answer on the live session, or T's zero value after Close.
+func get[T any](s *Session, f func(p C.gnutls_session_t) T) T {
+	var v T
+	s.call(func(p C.gnutls_session_t) error {
+		v = f(p)
+		return nil
+	})
+	return v
+}
+
 // check turns a negative GnuTLS return into an *Error.
 func check(op string, r C.int) error {
 	if r < 0 {
@@ -457,12 +467,7 @@ func (s *Session) Bye(closeWrite bool) error {
 
 // Pending returns how many decrypted bytes wait in GnuTLS's buffer.
 func (s *Session) Pending() int {
-	var n int
-	s.call(func(p C.gnutls_session_t) error {
-		n = int(C.gnutls_record_check_pending(p))
-		return nil
-	})
-	return n
+	return get(s, func(p C.gnutls_session_t) int { return int(C.gnutls_record_check_pending(p)) })
 }
 
 // Info names of the negotiated parameters.
@@ -531,22 +536,12 @@ func (s *Session) Version() uint16 {
 
 // Resumed reports whether the handshake resumed an earlier session.
 func (s *Session) Resumed() bool {
-	var r bool
-	s.call(func(p C.gnutls_session_t) error {
-		r = C.gnutls_session_is_resumed(p) != 0
-		return nil
-	})
-	return r
+	return get(s, func(p C.gnutls_session_t) bool { return C.gnutls_session_is_resumed(p) != 0 })
 }
 
 // SessionFlags returns gnutls_session_get_flags (GNUTLS_SFLAGS_*).
 func (s *Session) sessionFlags() uint32 {
-	var f uint32
-	s.call(func(p C.gnutls_session_t) error {
-		f = uint32(C.gnutls_session_get_flags(p))
-		return nil
-	})
-	return f
+	return get(s, func(p C.gnutls_session_t) uint32 { return uint32(C.gnutls_session_get_flags(p)) })
 }
 
 // EarlyDataAccepted reports whether the server accepted the client's
@@ -624,10 +619,5 @@ func (s *Session) PeerCertificates() ([]*x509.Certificate, error) {
 // VerifyStatus returns the result of the handshake's certificate
 // verification; zero means trusted.
 func (s *Session) VerifyStatus() CertStatus {
-	var st CertStatus
-	s.call(func(p C.gnutls_session_t) error {
-		st = CertStatus(C.gnutls_session_get_verify_cert_status(p))
-		return nil
-	})
-	return st
+	return get(s, func(p C.gnutls_session_t) CertStatus { return CertStatus(C.gnutls_session_get_verify_cert_status(p)) })
 }
