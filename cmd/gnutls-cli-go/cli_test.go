@@ -1,10 +1,12 @@
 package main
 
 import (
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -349,5 +351,28 @@ func TestVersion(t *testing.T) {
 	}
 	if short := cli(t, "", "-v"); short.stdout != r.stdout {
 		t.Errorf("-v says %q, --version %q", short.stdout, r.stdout)
+	}
+}
+
+func TestConnectTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer peers.Serve(ln, func(net.Conn) { <-stop })()
+	defer close(stop)
+	r := cli(t, "", "--x509cafile", caFile(t, pki.ca), "--connect-timeout", "300ms", "-p", port(ln.Addr().String()), "127.0.0.1")
+	r.fails(t, "*** Fatal error: ", "timed out: connecting to 127.0.0.1:", "took longer than 300ms (--connect-timeout)")
+}
+
+func TestLargeTransfer(t *testing.T) {
+	pt := goServer(t, &gnutls.Config{}, echo)
+	data := make([]byte, 4<<20)
+	rand.Read(data)
+	r := cli(t, string(data), "--x509cafile", caFile(t, pki.ca), "-p", pt, "localhost")
+	r.ok(t, "- Peer has closed the GnuTLS connection")
+	if r.stdout != string(data) {
+		t.Fatalf("got %d bytes back, want the %d sent", len(r.stdout), len(data))
 	}
 }

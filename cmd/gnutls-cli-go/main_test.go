@@ -87,7 +87,11 @@ func runCmd(t *testing.T, cmd *exec.Cmd, stdin string, start func(*exec.Cmd) err
 		t.Fatalf("gnutls-cli-go %q did not exit within a minute; stderr:\n%s", cmd.Args[1:], stderr.String())
 	}
 	r := result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
-	t.Logf("gnutls-cli-go %s\nexit %d\n--- stdout:\n%s--- stderr:\n%s", strings.Join(cmd.Args[1:], " "), r.code, r.stdout, r.stderr)
+	out := r.stdout
+	if len(out) > 2048 {
+		out = fmt.Sprintf("%q... (%d bytes)\n", out[:64], len(out))
+	}
+	t.Logf("gnutls-cli-go %s\nexit %d\n--- stdout:\n%s--- stderr:\n%s", strings.Join(cmd.Args[1:], " "), r.code, out, r.stderr)
 	return r
 }
 

@@ -161,7 +161,7 @@ func (c *client) connect(cfg *gnutls.Config, addrs []netip.Addr, port uint16) (*
 			return conn, nil
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, failf("no connection to %s within %s (--connect-timeout)", ap, c.o.connectTimeout)
+			return nil, failf("timed out: connecting to %s and completing the handshake took longer than %s (--connect-timeout)", ap, c.o.connectTimeout)
 		}
 		if !isConnectError(err) {
 			return nil, err
