@@ -3,29 +3,22 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
-	"syscall"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 )
 
-// describe turns an error into the one line that names its cause.
+// describe turns an error into the one line that names its cause. Name
+// resolution, connecting and the files are described where they fail.
 func describe(err error) string {
 	var (
-		dns   *net.DNSError
-		gerr  *gnutls.Error
-		path  *os.PathError
-		errno syscall.Errno
-		op    *net.OpError
-		f     *failure
+		gerr *gnutls.Error
+		f    *failure
 	)
 	switch {
 	case errors.As(err, &f):
 		return f.Error()
-	case errors.As(err, &dns):
-		return fmt.Sprintf("cannot resolve %s: %s", dns.Name, dns.Err)
 	case errors.As(err, &gerr) && gerr.Verify != nil:
 		return "certificate rejected: " + strings.TrimSpace(gerr.Verify.Reason)
 	case errors.As(err, &gerr) && gerr.Alert != nil:
@@ -34,8 +27,6 @@ func describe(err error) string {
 			kind = "fatal"
 		}
 		return fmt.Sprintf("%s failed: the server sent the %s alert %q", opName(gerr.Op), kind, gerr.Alert.Description.String())
-	case errors.As(err, &op) && op.Op == "dial" && errors.As(err, &errno):
-		return fmt.Sprintf("could not connect to %s: %s", op.Addr, errno.Error())
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return "timed out: " + err.Error()
 	case errors.As(err, &gerr) && gerr.Code == gnutls.ErrPremature:
@@ -46,8 +37,6 @@ func describe(err error) string {
 			msg += ": " + gerr.Err.Error()
 		}
 		return msg
-	case errors.As(err, &path):
-		return fmt.Sprintf("cannot read %s: %v", path.Path, path.Err)
 	}
 	return err.Error()
 }

@@ -56,7 +56,7 @@ func (c *client) printReport(conn *gnutls.Conn, resuming bool) {
 		fmt.Fprintf(w, "- Early data: %s\n", earlyDataReport(st))
 	}
 	if c.o.timing {
-		if c.timing.connect == 0 {
+		if c.o.fastOpen {
 			fmt.Fprintf(w, "- Timing: connect and handshake %s together (fast open)\n", ms(c.timing.handshake))
 		} else {
 			fmt.Fprintf(w, "- Timing: connect %s, handshake %s\n", ms(c.timing.connect), ms(c.timing.handshake))

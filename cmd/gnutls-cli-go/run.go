@@ -60,7 +60,7 @@ type client struct {
 
 // timing holds what --timing reports.
 type timing struct {
-	connect, handshake time.Duration // connect is 0 with fast open
+	connect, handshake time.Duration // with fast open, handshake holds both
 	handshakeEnd       time.Time
 	firstWrite         atomic.Int64 // unix nanoseconds of the first write, 0 before
 }
@@ -174,7 +174,6 @@ func (c *client) connect(cfg *gnutls.Config, addrs []netip.Addr, port uint16) (*
 // dial makes one connection and runs the handshake, timing both.
 func (c *client) dial(ctx context.Context, cfg *gnutls.Config, ap netip.AddrPort) (*gnutls.Conn, error) {
 	start := time.Now()
-	c.timing.connect = 0
 	if cfg.FastOpen {
 		// The connect happens with the handshake's first flight.
 		nc, err := (&gnutls.Dialer{Config: cfg}).DialContext(ctx, "tcp", ap.String())
