@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,5 +40,34 @@ func TestDemoWithoutBinary(t *testing.T) {
 	err := demo(&bytes.Buffer{}, "/nonexistent/gnutls-cli-go", time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "make build") {
 		t.Fatalf("got %v, want an error saying how to build the binary", err)
+	}
+}
+
+// TestDemoNeedsRoot runs the demo as an unprivileged user: it must say
+// what is missing and how to get it.
+func TestDemoNeedsRoot(t *testing.T) {
+	testenv.RequireRoot(t)
+	dir, err := os.MkdirTemp("", "demo-test-") // t.TempDir's parent is closed to other users
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	demoBin, err := testenv.GoBuild(dir, "github.com/go-gnutls/go-gnutls/internal/demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(demoBin, "-cli", demoBin)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 {
+		t.Fatalf("exit %v, want status 1: %s", err, out)
+	}
+	for _, want := range []string{"demo: not running as root.", "sudo make demo", "/dev/net/tun"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }
