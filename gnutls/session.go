@@ -621,3 +621,15 @@ func (s *Session) PeerCertificates() ([]*x509.Certificate, error) {
 func (s *Session) VerifyStatus() CertStatus {
 	return get(s, func(p C.gnutls_session_t) CertStatus { return CertStatus(C.gnutls_session_get_verify_cert_status(p)) })
 }
+
+// CertificateRequested reports whether the server asked this client for a
+// certificate (gnutls_certificate_client_get_request_status).
+func (s *Session) CertificateRequested() bool {
+	return get(s, func(p C.gnutls_session_t) bool { return C.gnutls_certificate_client_get_request_status(p) != 0 })
+}
+
+// CertificateSent reports whether this side sent a certificate to the
+// peer (gnutls_certificate_get_ours).
+func (s *Session) CertificateSent() bool {
+	return get(s, func(p C.gnutls_session_t) bool { return C.gnutls_certificate_get_ours(p) != nil })
+}

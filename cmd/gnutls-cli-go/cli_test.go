@@ -200,7 +200,7 @@ func TestClientCertificate(t *testing.T) {
 	ca := caFile(t, pki.ca)
 	t.Run("given", func(t *testing.T) {
 		r := cli(t, "", "--x509cafile", ca, "--x509certfile", certFile, "--x509keyfile", keyFile, "-p", pt, "localhost")
-		r.ok(t)
+		r.ok(t, "- Successfully sent 1 certificate(s) to server.\n- Server has requested a certificate.\n")
 		if r.stdout != "client=client.example\n" {
 			t.Errorf("stdout %q", r.stdout)
 		}
@@ -209,6 +209,7 @@ func TestClientCertificate(t *testing.T) {
 		// Under TLS 1.3 the server's alert arrives after the client's
 		// handshake completed: the first read fails with it.
 		r := cli(t, "", "--x509cafile", ca, "-p", pt, "localhost")
+		r.has(t, "- Successfully sent 0 certificate(s) to server.\n- Server has requested a certificate.\n")
 		r.fails(t, "*** Fatal error: ", "the server sent the fatal alert", "Certificate is required")
 	})
 	t.Run("key without certificate", func(t *testing.T) {

@@ -14,6 +14,14 @@ func (c *client) printReport(conn *gnutls.Conn, resuming bool) {
 	w := c.report
 	st := conn.ConnectionState()
 	chain := conn.Session().PeerCertificatesDER()
+	if !st.DidResume && conn.Session().CertificateRequested() {
+		sent := 0
+		if conn.Session().CertificateSent() {
+			sent = 1
+		}
+		fmt.Fprintf(w, "- Successfully sent %d certificate(s) to server.\n", sent)
+		fmt.Fprintln(w, "- Server has requested a certificate.")
+	}
 	if len(chain) > 0 && !st.DidResume {
 		fmt.Fprintln(w, "- Certificate type: X.509")
 		fmt.Fprintf(w, "- Got a certificate list of %d certificates.\n", len(chain))

@@ -1,0 +1,46 @@
+package gnutls
+
+import (
+	"crypto/tls"
+	"testing"
+)
+
+func TestCertificateRequestedAndSent(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		auth            ClientAuthType
+		withCert        bool
+		requested, sent bool
+	}{
+		{"not requested", NoClientCert, true, false, false},
+		{"requested, none given", RequestClientCert, false, true, false},
+		{"requested and given", RequestClientCert, true, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := serverConfig()
+			sc.ClientAuth = tc.auth
+			l, err := Listen("tcp", "127.0.0.1:0", sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			go serveEcho(l)
+			cc := clientConfig()
+			if tc.withCert {
+				cc.Certificates = []tls.Certificate{pki.leaf.TLS}
+			}
+			c, err := Dial("tcp", l.Addr().String(), cc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			echo(t, c, "ping")
+			if got := c.Session().CertificateRequested(); got != tc.requested {
+				t.Errorf("CertificateRequested %v, want %v", got, tc.requested)
+			}
+			if got := c.Session().CertificateSent(); got != tc.sent {
+				t.Errorf("CertificateSent %v, want %v", got, tc.sent)
+			}
+		})
+	}
+}
