@@ -19,17 +19,12 @@ func TestCertificateRequestedAndSent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := serverConfig()
 			sc.ClientAuth = tc.auth
-			l, err := Listen("tcp", "127.0.0.1:0", sc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			go serveEcho(l)
+			addr := echoListener(t, sc)
 			cc := clientConfig()
 			if tc.withCert {
 				cc.Certificates = []tls.Certificate{pki.leaf.TLS}
 			}
-			c, err := Dial("tcp", l.Addr().String(), cc)
+			c, err := Dial("tcp", addr, cc)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,16 +9,11 @@ import (
 func TestFastOpenDialLoopback(t *testing.T) {
 	sc := serverConfig()
 	sc.FastOpen = true
-	l, err := Listen("tcp", "127.0.0.1:0", sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go serveEcho(l)
+	addr := echoListener(t, sc)
 	cc := clientConfig()
 	cc.FastOpen = true
 	for i := 0; i < 3; i++ {
-		c, err := Dial("tcp", l.Addr().String(), cc)
+		c, err := Dial("tcp", addr, cc)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -82,3 +82,15 @@ func newPool(certs ...*x509.Certificate) *x509.CertPool {
 func serveEcho(l net.Listener) {
 	peers.Serve(l, func(c net.Conn) { io.Copy(c, c) })
 }
+
+// echoListener listens on loopback with sc and echoes on every connection
+// until the test ends; it returns the address.
+func echoListener(t testing.TB, sc *Config) string {
+	t.Helper()
+	l, err := Listen("tcp", "127.0.0.1:0", sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(peers.Serve(l, func(c net.Conn) { io.Copy(c, c) }))
+	return l.Addr().String()
+}
