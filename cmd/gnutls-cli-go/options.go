@@ -83,7 +83,7 @@ var optionTable = []option{
 	{"", "sni-hostname", "NAME", "server name to send (SNI) and verify, instead of HOST", str(func(o *options) *string { return &o.sniHostname })},
 	{"", "verify-hostname", "NAME", "name the certificate must be valid for, instead of the server name", str(func(o *options) *string { return &o.verifyHostname })},
 	{"", "disable-sni", "", "send no server name indication", flag(func(o *options) *bool { return &o.disableSNI })},
-	{"", "insecure", "", "do not verify the server's certificate (warns on stderr)", flag(func(o *options) *bool { return &o.insecure })},
+	{"", "insecure", "", "go on even when the server's certificate is not trusted; the report still says what verification found", flag(func(o *options) *bool { return &o.insecure })},
 	{"", "x509cafile", "FILE", "trust the CA certificates of this PEM file instead of the system's", str(func(o *options) *string { return &o.caFile })},
 	{"", "x509crlfile", "FILE", "check certificates against the CRLs of this PEM file", str(func(o *options) *string { return &o.crlFile })},
 	{"", "x509certfile", "FILE", "client certificate chain (PEM); needs --x509keyfile", str(func(o *options) *string { return &o.certFile })},
@@ -93,7 +93,7 @@ var optionTable = []option{
 	{"", "print-cert", "", "print the server's certificate chain in PEM on stdout, before any data", flag(func(o *options) *bool { return &o.printCert })},
 	{"", "timing", "", "report the time taken by the connect, the handshake and the first response byte", flag(func(o *options) *bool { return &o.timing })},
 	{"", "connect-timeout", "DURATION", "give up when connecting and handshaking take longer (default 30s)", duration(func(o *options) *time.Duration { return &o.connectTimeout })},
-	{"", "close-wait", "DURATION", "after the end of stdin, how long to wait for more data from the server before exiting (default 2s)", duration(func(o *options) *time.Duration { return &o.closeWait })},
+	{"", "close-wait", "DURATION", "after the end of stdin, exit once the server has sent nothing for this long (default 2s)", duration(func(o *options) *time.Duration { return &o.closeWait })},
 	{"l", "list", "", "list what the priority string (--priority, else the default) enables, and exit", flag(func(o *options) *bool { return &o.list })},
 	{"h", "help", "", "show this help and exit", flag(func(o *options) *bool { return &o.help })},
 	{"v", "version", "", "show the version of gnutls-cli-go and of GnuTLS, and exit", flag(func(o *options) *bool { return &o.version })},
@@ -227,6 +227,6 @@ Options:
 		if o.arg != "" {
 			names += "=" + o.arg
 		}
-		fmt.Fprintf(w, "  %-28s %s\n", names, o.help)
+		fmt.Fprintf(w, "  %-30s %s\n", names, o.help)
 	}
 }
