@@ -60,9 +60,9 @@ type client struct {
 
 // timing holds what --timing reports.
 type timing struct {
-	connect, handshake time.Duration // with fast open, handshake holds both
-	handshakeEnd       time.Time
-	firstWrite         atomic.Int64 // unix nanoseconds of the first write, 0 before
+	connect, handshake  time.Duration // with fast open, handshake holds both
+	start, handshakeEnd time.Time
+	firstWrite          atomic.Int64 // unix nanoseconds of the first write, 0 before
 }
 
 // ticketWait bounds how long -r waits for a TLS 1.3 session ticket.
@@ -174,6 +174,7 @@ func (c *client) connect(cfg *gnutls.Config, addrs []netip.Addr, port uint16) (*
 // dial makes one connection and runs the handshake, timing both.
 func (c *client) dial(ctx context.Context, cfg *gnutls.Config, ap netip.AddrPort) (*gnutls.Conn, error) {
 	start := time.Now()
+	c.timing.start = start
 	if cfg.FastOpen {
 		// The connect happens with the handshake's first flight.
 		nc, err := (&gnutls.Dialer{Config: cfg}).DialContext(ctx, "tcp", ap.String())
@@ -339,7 +340,8 @@ func (c *client) printFirstByte() {
 	if w := c.timing.firstWrite.Load(); w != 0 {
 		from, what = time.Unix(0, w), "the first write"
 	}
-	fmt.Fprintf(c.report, "- Timing: first response byte %s after %s\n", ms(time.Since(from)), what)
+	now := time.Now()
+	fmt.Fprintf(c.report, "- Timing: first response byte %s after %s, %s after the connect began\n", ms(now.Sub(from)), what, ms(now.Sub(c.timing.start)))
 }
 
 // firstWriter writes to the connection and notes when it first did.
