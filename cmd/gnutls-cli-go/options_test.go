@@ -83,3 +83,23 @@ func TestParseArgsErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseArgs: any command line gives options or a usage error, never a
+// panic, and options always name a host unless an action needs none.
+func FuzzParseArgs(f *testing.F) {
+	for _, s := range []string{"example.com", "-p\x00443\x00h", "-rVp9\x00h", "--alpn=h2\x00--alpn\x00x\x00h", "--\x00-h", "-", "--=", "-l", "--close-wait\x001s\x00h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		o, err := parseArgs(strings.Split(line, "\x00"))
+		if err != nil {
+			if _, ok := err.(*usageError); !ok {
+				t.Fatalf("%T is not a usage error: %v", err, err)
+			}
+			return
+		}
+		if o.host == "" && !o.help && !o.version && !o.list {
+			t.Fatalf("no host and nothing else to do: %+v", o)
+		}
+	})
+}
