@@ -95,3 +95,17 @@ func ExampleError() {
 		fmt.Println(err)
 	}
 }
+
+// The cipher suites a priority string enables, in preference order.
+func ExampleParsePriority() {
+	p, err := gnutls.ParsePriority("NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+CHACHA20-POLY1305")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range p.Suites {
+		fmt.Printf("%s %#04x %s\n", s.Name, s.ID, s.MinVersion)
+	}
+	// Output:
+	// TLS_AES_128_GCM_SHA256 0x1301 TLS1.3
+	// TLS_CHACHA20_POLY1305_SHA256 0x1303 TLS1.3
+}
