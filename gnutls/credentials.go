@@ -242,3 +242,25 @@ func (c *Credentials) VerifyChain(chain [][]byte, hostname string) (CertStatus, 
 	})
 	return CertStatus(status), err
 }
+
+// DescribeCertificate prints a DER certificate as GnuTLS does
+// (gnutls_x509_crt_print): on one line ("subject `CN=...', issuer ...,
+// pin-sha256=..."), or in full.
+func DescribeCertificate(der []byte, full bool) (string, error) {
+	if len(der) == 0 {
+		return "", fmt.Errorf("gnutls: DescribeCertificate: no certificate")
+	}
+	var out *C.char
+	fl := C.int(0)
+	if full {
+		fl = 1
+	}
+	r := withBytes(der, func(p unsafe.Pointer, n C.uint) C.int { return C.go_gnutls_crt_print(p, n, fl, &out) })
+	if out != nil {
+		defer C.go_gnutls_free(unsafe.Pointer(out))
+	}
+	if r < 0 {
+		return "", &Error{Op: "print certificate", Code: ErrorCode(r)}
+	}
+	return cString(out), nil
+}

@@ -10,13 +10,6 @@ import (
 	"unsafe"
 )
 
-// Version returns the version of the GnuTLS library linked at run time
-// (gnutls_check_version), such as "3.7.9".
-func Version() string { return C.GoString(C.gnutls_check_version(nil)) }
-
-// HeaderVersion is the GnuTLS version the package was compiled against.
-const HeaderVersion = C.GNUTLS_VERSION
-
 // CipherSuite is one TLS cipher suite as GnuTLS names it.
 type CipherSuite struct {
 	Name        string // "TLS_AES_128_GCM_SHA256"
@@ -125,26 +118,4 @@ func priorityError(op, priority string, r, pos C.int) error {
 		return fmt.Errorf("%w: priority %q is invalid at %q", e, priority, priority[pos:])
 	}
 	return fmt.Errorf("%w: priority %q", e, priority)
-}
-
-// DescribeCertificate prints a DER certificate as GnuTLS does
-// (gnutls_x509_crt_print): on one line ("subject `CN=...', issuer ...,
-// pin-sha256=..."), or in full.
-func DescribeCertificate(der []byte, full bool) (string, error) {
-	if len(der) == 0 {
-		return "", fmt.Errorf("gnutls: DescribeCertificate: no certificate")
-	}
-	var out *C.char
-	fl := C.int(0)
-	if full {
-		fl = 1
-	}
-	r := withBytes(der, func(p unsafe.Pointer, n C.uint) C.int { return C.go_gnutls_crt_print(p, n, fl, &out) })
-	if out != nil {
-		defer C.go_gnutls_free(unsafe.Pointer(out))
-	}
-	if r < 0 {
-		return "", &Error{Op: "print certificate", Code: ErrorCode(r)}
-	}
-	return cString(out), nil
 }

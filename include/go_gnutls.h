@@ -5,6 +5,7 @@
 #define GO_GNUTLS_H
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -131,6 +132,19 @@ static inline int go_gnutls_priority_set(gnutls_session_t s, const char *prio, i
 	int ret = gnutls_priority_set_direct(s, prio, &err);
 	*errpos = (ret < 0 && err != NULL) ? (int)(err - prio) : -1;
 	return ret;
+}
+
+/* GnuTLS's debug messages go to stderr, prefixed with their level as
+ * gnutls-cli prints them. */
+static inline void go_gnutls_log_stderr(int level, const char *msg)
+{
+	fprintf(stderr, "|<%d>| %s", level, msg);
+}
+
+static inline void go_gnutls_set_log_level(int level)
+{
+	gnutls_global_set_log_function(go_gnutls_log_stderr);
+	gnutls_global_set_log_level(level);
 }
 
 /* A priority cache for the string (NULL: the default priorities); errpos

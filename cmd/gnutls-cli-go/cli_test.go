@@ -377,3 +377,21 @@ func TestLargeTransfer(t *testing.T) {
 		t.Fatalf("got %d bytes back, want the %d sent", len(r.stdout), len(data))
 	}
 }
+
+func TestCRLF(t *testing.T) {
+	pt := goServer(t, &gnutls.Config{}, echo)
+	r := cli(t, "HELO a\nQUIT\r\n", "--x509cafile", caFile(t, pki.ca), "-p", pt, "--crlf", "localhost")
+	r.ok(t)
+	if r.stdout != "HELO a\r\nQUIT\r\n" {
+		t.Errorf("server received %q", r.stdout)
+	}
+}
+
+func TestDebug(t *testing.T) {
+	pt := allPeers[0].start(t)
+	r := cli(t, "", "--x509cafile", caFile(t, pki.ca), "-p", pt, "-d", "4", "localhost")
+	r.ok(t, "|<4>| ", "|<3>| ")
+	if quiet := cli(t, "", "--x509cafile", caFile(t, pki.ca), "-p", pt, "localhost"); strings.Contains(quiet.stderr, "|<") {
+		t.Error("debug messages without -d")
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,6 +26,8 @@ type options struct {
 	keyFile        string
 	priority       string
 	verbose        bool
+	debug          int
+	crlf           bool
 	printCert      bool
 	list           bool
 	timing         bool
@@ -90,6 +93,15 @@ var optionTable = []option{
 	{"", "x509keyfile", "FILE", "private key of the client certificate (PEM)", str(func(o *options) *string { return &o.keyFile })},
 	{"", "priority", "STRING", "GnuTLS priority string, such as NORMAL:-VERS-TLS1.2", str(func(o *options) *string { return &o.priority })},
 	{"V", "verbose", "", "more detail: every certificate in full, the negotiated algorithms", flag(func(o *options) *bool { return &o.verbose })},
+	{"d", "debug", "LEVEL", "write GnuTLS's debug messages up to LEVEL (1 to 9999) to stderr", func(o *options, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 9999 {
+			return fmt.Errorf("%q is not a level from 0 to 9999", v)
+		}
+		o.debug = n
+		return nil
+	}},
+	{"", "crlf", "", "send CR LF instead of LF for each line of stdin", flag(func(o *options) *bool { return &o.crlf })},
 	{"", "print-cert", "", "print the server's certificate chain in PEM on stdout, before any data", flag(func(o *options) *bool { return &o.printCert })},
 	{"", "timing", "", "report the time taken by the connect, the handshake and the first response byte", flag(func(o *options) *bool { return &o.timing })},
 	{"", "connect-timeout", "DURATION", "give up when connecting and handshaking take longer (default 30s)", duration(func(o *options) *time.Duration { return &o.connectTimeout })},

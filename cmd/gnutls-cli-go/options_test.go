@@ -31,6 +31,7 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--connect-timeout", "5s", "--close-wait=250ms", "example.com"}, func(o *options) {
 			o.connectTimeout, o.closeWait = 5*time.Second, 250*time.Millisecond
 		}},
+		{[]string{"-d3", "--crlf", "example.com"}, func(o *options) { o.debug, o.crlf = 3, true }},
 		{[]string{"--", "-odd-host"}, func(o *options) { o.host = "-odd-host" }},
 		{[]string{"-l"}, func(o *options) { o.list, o.host = true, "" }},
 		{[]string{"--help"}, func(o *options) { o.help, o.host = true, "" }},
@@ -69,6 +70,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"--alpn", strings.Repeat("x", 256), "h"}, "must be 1 to 255 bytes"},
 		{[]string{"--port=", "h"}, "--port is empty"},
 		{[]string{"--connect-timeout", "-1s", "h"}, `--connect-timeout: "-1s" is not a positive duration`},
+		{[]string{"-d", "x", "h"}, `-d: "x" is not a level from 0 to 9999`},
 		{[]string{"--x509certfile", "c", "h"}, "--x509certfile needs --x509keyfile"},
 		{[]string{"--earlydata", "f", "h"}, "--earlydata needs -r/--resume"},
 	} {

@@ -38,6 +38,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if o.debug > 0 {
+		gnutls.SetDebugLevel(o.debug)
+	}
+	if o.crlf {
+		stdin = &crlfReader{r: stdin}
+	}
 	c := &client{o: o, stdin: stdin, stdout: stdout, report: stderr}
 	if err := c.run(); err != nil {
 		fmt.Fprintf(stderr, "*** Fatal error: %s\n", describe(err))
@@ -357,4 +363,33 @@ func (w *firstWriter) Write(b []byte) (int, error) {
 
 func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms"
+}
+
+// crlfReader turns each LF not preceded by CR into CR LF (--crlf).
+type crlfReader struct {
+	r       io.Reader
+	pending []byte
+	prevCR  bool
+	err     error
+	buf     [4096]byte
+}
+
+func (c *crlfReader) Read(p []byte) (int, error) {
+	for len(c.pending) == 0 {
+		if c.err != nil {
+			return 0, c.err
+		}
+		var n int
+		n, c.err = c.r.Read(c.buf[:])
+		for _, b := range c.buf[:n] {
+			if b == '\n' && !c.prevCR {
+				c.pending = append(c.pending, '\r')
+			}
+			c.pending = append(c.pending, b)
+			c.prevCR = b == '\r'
+		}
+	}
+	n := copy(p, c.pending)
+	c.pending = c.pending[n:]
+	return n, nil
 }

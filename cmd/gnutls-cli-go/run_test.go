@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 )
@@ -48,4 +49,20 @@ func TestConnectNextAddress(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
+}
+
+func TestCRLFReader(t *testing.T) {
+	for in, want := range map[string]string{
+		"":              "",
+		"a\nb\n":        "a\r\nb\r\n",
+		"a\r\nb":        "a\r\nb",
+		"\n\n":          "\r\n\r\n",
+		"x\r\n\ny\rz\n": "x\r\n\r\ny\rz\r\n",
+	} {
+		// One byte at a time, so that a CR and its LF arrive apart.
+		got, err := io.ReadAll(&crlfReader{r: iotest.OneByteReader(strings.NewReader(in))})
+		if err != nil || string(got) != want {
+			t.Errorf("%q: got %q, %v; want %q", in, got, err, want)
+		}
+	}
 }
