@@ -225,15 +225,35 @@ func TestClientCertificate(t *testing.T) {
 
 func TestPrintCert(t *testing.T) {
 	pt := allPeers[0].start(t)
-	r := cli(t, "", "--x509cafile", caFile(t, pki.ca), "-p", pt, "--print-cert", "localhost")
+	saved := filepath.Join(t.TempDir(), "chain.pem")
+	r := cli(t, "", "--x509cafile", caFile(t, pki.ca), "-p", pt, "--print-cert", "--save-cert", saved, "-r", "localhost")
 	r.ok(t)
-	b, rest := pem.Decode([]byte(r.stdout))
-	if b == nil || b.Type != "CERTIFICATE" || len(strings.TrimSpace(string(rest))) != 0 {
-		t.Fatalf("stdout is not one PEM certificate: %q", r.stdout)
+	checkChainPEM(t, "stdout", []byte(r.stdout))
+	b, err := os.ReadFile(saved)
+	if err != nil {
+		t.Fatal(err)
 	}
-	c, err := x509.ParseCertificate(b.Bytes)
+	checkChainPEM(t, "--save-cert file", b)
+
+	unsaved := filepath.Join(t.TempDir(), "unsaved.pem")
+	cli(t, "", "--save-cert", unsaved, "--x509cafile", caFile(t, pki.other), "-p", pt, "localhost").fails(t, "*** Fatal error: ", "certificate rejected")
+	if _, err := os.Stat(unsaved); !os.IsNotExist(err) {
+		t.Errorf("a failed connection left %s behind: %v", unsaved, err)
+	}
+	bad := cli(t, "", "--save-cert", filepath.Join(t.TempDir(), "no", "such", "dir"), "-p", pt, "localhost")
+	bad.fails(t, "*** Fatal error: ", "--save-cert: cannot write ", "no such file or directory")
+}
+
+// checkChainPEM checks that b holds the server's certificate in PEM, and nothing else.
+func checkChainPEM(t *testing.T, what string, b []byte) {
+	t.Helper()
+	blk, rest := pem.Decode(b)
+	if blk == nil || blk.Type != "CERTIFICATE" || len(strings.TrimSpace(string(rest))) != 0 {
+		t.Fatalf("%s is not one PEM certificate: %q", what, b)
+	}
+	c, err := x509.ParseCertificate(blk.Bytes)
 	if err != nil || !c.Equal(pki.leaf.Cert) {
-		t.Fatalf("printed certificate is not the server's: %v", err)
+		t.Fatalf("%s: the certificate is not the server's: %v", what, err)
 	}
 }
 

@@ -105,12 +105,17 @@ func loadPEM(opt, path string, add func([]byte) (int, error)) ([]byte, int, erro
 func readFile(opt, path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		if pe, ok := err.(*os.PathError); ok {
-			err = pe.Err
-		}
-		return nil, failf("%s: cannot read %s: %v", opt, path, err)
+		return nil, failf("%s: cannot read %s: %v", opt, path, unwrapPath(err))
 	}
 	return b, nil
+}
+
+// unwrapPath drops what an *os.PathError repeats of the message around it.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
 }
 
 // gnutlsReason is the last part of a credentials error: GnuTLS's text

@@ -29,6 +29,7 @@ type options struct {
 	debug          int
 	crlf           bool
 	printCert      bool
+	saveCert       string
 	list           bool
 	timing         bool
 	connectTimeout time.Duration
@@ -103,6 +104,7 @@ var optionTable = []option{
 	}},
 	{"", "crlf", "", "send CR LF instead of LF for each line of stdin", flag(func(o *options) *bool { return &o.crlf })},
 	{"", "print-cert", "", "print the server's certificate chain in PEM on stdout, before any data", flag(func(o *options) *bool { return &o.printCert })},
+	{"", "save-cert", "FILE", "save the server's certificate chain in PEM to FILE", str(func(o *options) *string { return &o.saveCert })},
 	{"", "timing", "", "report the time taken by the connect, the handshake and the first response byte", flag(func(o *options) *bool { return &o.timing })},
 	{"", "connect-timeout", "DURATION", "give up when connecting and handshaking take longer (default 30s)", duration(func(o *options) *time.Duration { return &o.connectTimeout })},
 	{"", "close-wait", "DURATION", "after the end of stdin, exit once the server has sent nothing for this long (default 2s)", duration(func(o *options) *time.Duration { return &o.closeWait })},

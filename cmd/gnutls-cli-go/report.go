@@ -3,14 +3,16 @@ package main
 import (
 	"encoding/pem"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 )
 
 // printReport writes the session report in gnutls-cli's words, adding what
-// became of TCP Fast Open. resuming says the connection tried to resume.
-func (c *client) printReport(conn *gnutls.Conn, resuming bool) {
+// became of TCP Fast Open, and the chain for --print-cert and --save-cert.
+// resuming says the connection tried to resume.
+func (c *client) printReport(conn *gnutls.Conn, resuming bool) error {
 	w := c.report
 	st := conn.ConnectionState()
 	chain := conn.Session().PeerCertificatesDER()
@@ -39,9 +41,15 @@ func (c *client) printReport(conn *gnutls.Conn, resuming bool) {
 			}
 		}
 		if c.o.printCert {
-			for _, der := range chain {
-				pem.Encode(c.stdout, &pem.Block{Type: "CERTIFICATE", Bytes: der})
+			if err := writeChain(c.stdout, chain); err != nil {
+				return fmt.Errorf("--print-cert: %w", err)
 			}
+		}
+		if c.saveCert != nil {
+			if err := writeChain(c.saveCert, chain); err != nil {
+				return failf("--save-cert: cannot write %s: %v", c.o.saveCert, unwrapPath(err))
+			}
+			c.saved = true
 		}
 		fmt.Fprintln(w)
 	}
@@ -80,6 +88,17 @@ func (c *client) printReport(conn *gnutls.Conn, resuming bool) {
 	default:
 		fmt.Fprintln(w, "- Handshake was completed")
 	}
+	return nil
+}
+
+// writeChain writes DER certificates as PEM.
+func writeChain(w io.Writer, chain [][]byte) error {
+	for _, der := range chain {
+		if err := pem.Encode(w, &pem.Block{Type: "CERTIFICATE", Bytes: der}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // printAlgorithms is the -V detail of the negotiated parameters.

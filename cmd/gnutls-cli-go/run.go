@@ -60,6 +60,10 @@ type client struct {
 	report io.Writer // the session report: stderr
 	// trust holds the CAs and CRLs that --insecure verifies with.
 	trust *gnutls.Credentials
+	// saveCert is the --save-cert file, made before connecting and
+	// removed again if no chain was written to it.
+	saveCert *os.File
+	saved    bool
 
 	timing timing
 }
@@ -90,6 +94,17 @@ func (c *client) run() error {
 			return err
 		}
 	}
+	if c.o.saveCert != "" {
+		if c.saveCert, err = os.Create(c.o.saveCert); err != nil {
+			return failf("--save-cert: cannot write %s: %v", c.o.saveCert, unwrapPath(err))
+		}
+		defer func() {
+			c.saveCert.Close()
+			if !c.saved {
+				os.Remove(c.o.saveCert)
+			}
+		}()
+	}
 	if c.o.insecure {
 		fmt.Fprintln(c.report, "*** WARNING: --insecure: the connection goes on even when the server's certificate")
 		fmt.Fprintln(c.report, "*** is not trusted; then anyone on the path can read and change what it carries.")
@@ -105,7 +120,10 @@ func (c *client) run() error {
 	if err != nil {
 		return err
 	}
-	c.printReport(conn, false)
+	if err := c.printReport(conn, false); err != nil {
+		conn.Close()
+		return err
+	}
 	if c.o.resume {
 		c.awaitTicket(conn)
 		fmt.Fprintln(c.report, "- Disconnecting")
@@ -118,7 +136,10 @@ func (c *client) run() error {
 		if conn, err = c.connect(cfg, addrs, port); err != nil {
 			return err
 		}
-		c.printReport(conn, true)
+		if err := c.printReport(conn, true); err != nil {
+			conn.Close()
+			return err
+		}
 	}
 	defer conn.Close()
 	return c.session(conn)
