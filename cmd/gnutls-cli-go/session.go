@@ -44,7 +44,7 @@ func (c *client) session(conn *gnutls.Conn) error {
 	}()
 	stdinDone := make(chan error, 1)
 	go func() {
-		_, err := io.Copy(&firstWriter{conn: conn, t: &c.timing}, c.stdin)
+		_, err := io.Copy(&firstWriter{conn: conn, t: &c.timing}, stdinReader{c.stdin})
 		stdinDone <- err
 	}()
 
@@ -101,6 +101,17 @@ func (c *client) printFirstByte() {
 	}
 	now := time.Now()
 	fmt.Fprintf(c.report, "- Timing: first response byte %s after %s, %s after the connect began\n", ms(now.Sub(from)), what, ms(now.Sub(c.timing.start)))
+}
+
+// stdinReader names stdin in its errors.
+type stdinReader struct{ r io.Reader }
+
+func (s stdinReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("reading stdin: %w", err)
+	}
+	return n, err
 }
 
 // firstWriter writes to the connection and notes when it first did.
