@@ -81,6 +81,9 @@ var optionTable = []option{
 		if v == "" || len(v) > 255 {
 			return fmt.Errorf("ALPN protocol %q must be 1 to 255 bytes", v)
 		}
+		if len(o.alpn) == 16 {
+			return fmt.Errorf("at most 16 protocols can be offered")
+		}
 		o.alpn = append(o.alpn, v)
 		return nil
 	}},

@@ -68,6 +68,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"--fastopen=yes", "h"}, "--fastopen takes no value"},
 		{[]string{"--alpn=", "h"}, `--alpn: ALPN protocol "" must be 1 to 255 bytes`},
 		{[]string{"--alpn", strings.Repeat("x", 256), "h"}, "must be 1 to 255 bytes"},
+		{append(strings.Fields(strings.Repeat("--alpn x ", 17)), "h"), "--alpn: at most 16 protocols can be offered"},
 		{[]string{"--port=", "h"}, "--port is empty"},
 		{[]string{"--connect-timeout", "-1s", "h"}, `--connect-timeout: "-1s" is not a positive duration`},
 		{[]string{"-d", "x", "h"}, `-d: "x" is not a level from 0 to 9999`},
