@@ -67,39 +67,18 @@ func ParsePriority(priority string) (*Priorities, error) {
 			KeyExchange: cString(kx), Cipher: cString(cipher), MAC: cString(mac), MinVersion: cString(version),
 		})
 	}
-	var list *C.uint
-	names := func(n C.int, name func(C.uint) *C.char) []string {
-		var s []string
-		if n > 0 {
-			for _, v := range unsafe.Slice(list, int(n)) {
-				if cn := name(v); cn != nil {
-					s = append(s, C.GoString(cn))
-				}
+	for kind, dst := range []*[]string{&out.Protocols, &out.Ciphers, &out.MACs, &out.KeyExchanges, &out.Groups, &out.Signatures, &out.CertificateTypes} {
+		var list *C.uint
+		n := C.go_gnutls_priority_list(p, C.int(kind), &list)
+		if n <= 0 {
+			continue
+		}
+		for _, v := range unsafe.Slice(list, int(n)) {
+			if cn := C.go_gnutls_algorithm_name(C.int(kind), v); cn != nil {
+				*dst = append(*dst, C.GoString(cn))
 			}
 		}
-		return s
 	}
-	out.Protocols = names(C.gnutls_priority_protocol_list(p, &list), func(v C.uint) *C.char {
-		return C.gnutls_protocol_get_name(C.gnutls_protocol_t(v))
-	})
-	out.Ciphers = names(C.gnutls_priority_cipher_list(p, &list), func(v C.uint) *C.char {
-		return C.gnutls_cipher_get_name(C.gnutls_cipher_algorithm_t(v))
-	})
-	out.MACs = names(C.gnutls_priority_mac_list(p, &list), func(v C.uint) *C.char {
-		return C.gnutls_mac_get_name(C.gnutls_mac_algorithm_t(v))
-	})
-	out.KeyExchanges = names(C.gnutls_priority_kx_list(p, &list), func(v C.uint) *C.char {
-		return C.gnutls_kx_get_name(C.gnutls_kx_algorithm_t(v))
-	})
-	out.Groups = names(C.gnutls_priority_group_list(p, &list), func(v C.uint) *C.char {
-		return C.gnutls_group_get_name(C.gnutls_group_t(v))
-	})
-	out.Signatures = names(C.gnutls_priority_sign_list(p, &list), func(v C.uint) *C.char {
-		return C.gnutls_sign_get_name(C.gnutls_sign_algorithm_t(v))
-	})
-	out.CertificateTypes = names(C.gnutls_priority_certificate_type_list2(p, &list, C.GNUTLS_CTYPE_SERVER), func(v C.uint) *C.char {
-		return C.gnutls_certificate_type_get_name(C.gnutls_certificate_type_t(v))
-	})
 	return out, nil
 }
 

@@ -218,6 +218,37 @@ static inline int go_gnutls_verify_chain(gnutls_certificate_credentials_t cred, 
 	return ret;
 }
 
+/* The algorithms of one kind a priority cache enables, and their names.
+ * Kinds, in the order of the Priorities fields: protocols, ciphers, MACs,
+ * key exchanges, groups, signatures, certificate types. */
+static inline int go_gnutls_priority_list(gnutls_priority_t p, int kind, const unsigned **list)
+{
+	switch (kind) {
+	case 0: return gnutls_priority_protocol_list(p, list);
+	case 1: return gnutls_priority_cipher_list(p, list);
+	case 2: return gnutls_priority_mac_list(p, list);
+	case 3: return gnutls_priority_kx_list(p, list);
+	case 4: return gnutls_priority_group_list(p, list);
+	case 5: return gnutls_priority_sign_list(p, list);
+	case 6: return gnutls_priority_certificate_type_list2(p, list, GNUTLS_CTYPE_SERVER);
+	}
+	return GNUTLS_E_INVALID_REQUEST;
+}
+
+static inline const char *go_gnutls_algorithm_name(int kind, unsigned v)
+{
+	switch (kind) {
+	case 0: return gnutls_protocol_get_name((gnutls_protocol_t)v);
+	case 1: return gnutls_cipher_get_name((gnutls_cipher_algorithm_t)v);
+	case 2: return gnutls_mac_get_name((gnutls_mac_algorithm_t)v);
+	case 3: return gnutls_kx_get_name((gnutls_kx_algorithm_t)v);
+	case 4: return gnutls_group_get_name((gnutls_group_t)v);
+	case 5: return gnutls_sign_get_name((gnutls_sign_algorithm_t)v);
+	case 6: return gnutls_certificate_type_get_name((gnutls_certificate_type_t)v);
+	}
+	return NULL;
+}
+
 /* gnutls_x509_crt_print of one DER certificate; *out is freed with go_gnutls_free. */
 static inline int go_gnutls_crt_print(const void *der, unsigned n, int full, char **out)
 {

@@ -8,12 +8,14 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
 	"github.com/go-gnutls/go-gnutls/internal/testpki"
 )
 
@@ -413,5 +415,27 @@ func TestDebug(t *testing.T) {
 	r.ok(t, "|<4>| ", "|<3>| ")
 	if quiet := cli(t, "", "--x509cafile", caFile(t, pki.ca), "-p", pt, "localhost"); strings.Contains(quiet.stderr, "|<") {
 		t.Error("debug messages without -d")
+	}
+}
+
+// TestListLikeGnutlsCli: --list prints what gnutls-cli --list prints for
+// the same priority string, plus the certificate types.
+func TestListLikeGnutlsCli(t *testing.T) {
+	ref := testenv.LookPath(t, "gnutls-cli")
+	for _, prio := range []string{"NORMAL", "NORMAL:-VERS-TLS1.3", "SECURE256:+VERS-TLS1.3", "PERFORMANCE:%SERVER_PRECEDENCE"} {
+		want, err := exec.Command(ref, "--priority", prio, "--list").Output()
+		if err != nil {
+			t.Fatalf("gnutls-cli --priority %s --list: %v", prio, err)
+		}
+		r := cli(t, "", "--priority", prio, "--list")
+		var got []string
+		for _, l := range strings.SplitAfter(r.stdout, "\n") {
+			if !strings.HasPrefix(l, "Certificate types: ") {
+				got = append(got, l)
+			}
+		}
+		if strings.Join(got, "") != string(want) {
+			t.Errorf("--priority %s --list differs from gnutls-cli:\n%s\nwant:\n%s", prio, strings.Join(got, ""), want)
+		}
 	}
 }
