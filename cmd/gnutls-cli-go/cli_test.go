@@ -439,3 +439,40 @@ func TestListLikeGnutlsCli(t *testing.T) {
 		}
 	}
 }
+
+// TestReportLikeGnutlsCli: the report lines gnutls-cli also prints are
+// the same, for the same server and options.
+func TestReportLikeGnutlsCli(t *testing.T) {
+	ref := testenv.LookPath(t, "gnutls-cli")
+	pt := allPeers[0].start(t, "--alpn", "h2")
+	args := []string{"--x509cafile", caFile(t, pki.ca), "-p", pt, "--alpn", "h2", "-r", "localhost"}
+	cmd := exec.Command(ref, args...)
+	cmd.Stdin = strings.NewReader("")
+	want, err := cmd.Output() // gnutls-cli prints its report on stdout
+	if err != nil {
+		t.Fatalf("gnutls-cli: %v\n%s", err, want)
+	}
+	got := cli(t, "", args...)
+	got.ok(t)
+	shared := []string{"Processed ", "- Successfully sent ", "- Server has requested", "- Certificate type:", "- Got a certificate list",
+		" - subject ", "- Status:", "- Application protocol:", "- Handshake was completed", "- Resume Handshake was completed",
+		"*** This is a resumed session", "- Disconnecting", "- Connecting again", "- Peer has closed the GnuTLS connection"}
+	pick := func(out string) []string {
+		var lines []string
+		for _, l := range strings.Split(out, "\n") {
+			for _, p := range shared {
+				if strings.HasPrefix(l, p) {
+					lines = append(lines, strings.TrimRight(l, " "))
+				}
+			}
+		}
+		return lines
+	}
+	w, g := pick(string(want)), pick(got.stderr)
+	if strings.Join(g, "\n") != strings.Join(w, "\n") {
+		t.Errorf("report lines differ from gnutls-cli's:\n%s\nwant:\n%s", strings.Join(g, "\n"), strings.Join(w, "\n"))
+	}
+	if len(w) < 10 {
+		t.Errorf("only %d shared lines: %q", len(w), w)
+	}
+}
