@@ -86,6 +86,14 @@ func (c *client) dial(ctx context.Context, cfg *gnutls.Config, ap netip.AddrPort
 	if err != nil {
 		return nil, err
 	}
+	if c.o.starttls != "" {
+		deadline, _ := ctx.Deadline()
+		if err := starttls(nc, c.o.starttls, helloName(), deadline); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		fmt.Fprintf(c.report, "- STARTTLS (%s): the server agreed to start TLS\n", c.o.starttls)
+	}
 	connected := time.Now()
 	conn := gnutls.Client(nc, cfg)
 	if err := conn.HandshakeContext(ctx); err != nil {

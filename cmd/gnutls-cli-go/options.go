@@ -29,6 +29,7 @@ type options struct {
 	debug          int
 	crlf           bool
 	printCert      bool
+	starttls       string
 	saveCert       string
 	list           bool
 	timing         bool
@@ -86,6 +87,15 @@ var optionTable = []option{
 		}
 		o.alpn = append(o.alpn, v)
 		return nil
+	}},
+	{"", "starttls-proto", "PROTO", "speak PROTO in plain text until the server starts TLS: " + strings.Join(starttlsProtocols, ", "), func(o *options, v string) error {
+		for _, p := range starttlsProtocols {
+			if v == p {
+				o.starttls = v
+				return nil
+			}
+		}
+		return fmt.Errorf("unknown protocol %q (known: %s)", v, strings.Join(starttlsProtocols, ", "))
 	}},
 	{"", "sni-hostname", "NAME", "server name to send (SNI) and verify, instead of HOST", str(func(o *options) *string { return &o.sniHostname })},
 	{"", "verify-hostname", "NAME", "name the certificate must be valid for, instead of the server name", str(func(o *options) *string { return &o.verifyHostname })},
@@ -218,6 +228,8 @@ func parseArgs(args []string) (*options, error) {
 		return nil, usagef("--x509certfile needs --x509keyfile")
 	case o.keyFile != "" && o.certFile == "":
 		return nil, usagef("--x509keyfile needs --x509certfile")
+	case o.starttls != "" && o.fastOpen:
+		return nil, usagef("--starttls-proto cannot go with --fastopen: the connection starts in plain text")
 	case o.earlyData != "" && !o.resume:
 		return nil, usagef("--earlydata needs -r/--resume: early data is sent on the resumed connection")
 	}

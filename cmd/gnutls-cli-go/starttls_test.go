@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+	"github.com/go-gnutls/go-gnutls/internal/peers"
+)
+
+// step is one turn of a plain-text server: the start of the line it
+// expects from the client ("" for none), then what it sends.
+type step struct{ expect, send string }
+
+var starttlsScripts = map[string][]step{
+	"smtp": {{"", "220 mx.test ESMTP\r\n"}, {"EHLO ", "250-mx.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n"}, {"STARTTLS", "220 go ahead\r\n"}},
+	"lmtp": {{"", "220 lmtp.test LMTP\r\n"}, {"LHLO ", "250-lmtp.test\r\n250 STARTTLS\r\n"}, {"STARTTLS", "220 go ahead\r\n"}},
+	"imap": {{"", "* OK IMAP4rev1 ready\r\n"}, {"a STARTTLS", "* NOTE untagged\r\na OK Begin TLS negotiation now\r\n"}},
+	"pop3": {{"", "+OK POP3 ready\r\n"}, {"STLS", "+OK begin TLS\r\n"}},
+	"ftp":  {{"", "220-welcome\r\n220 ready\r\n"}, {"AUTH TLS", "234 AUTH TLS ok\r\n"}},
+	"nntp": {{"", "200 news ready\r\n"}, {"STARTTLS", "382 continue with TLS\r\n"}},
+	"sieve": {{"", "\"IMPLEMENTATION\" \"test\"\r\n\"STARTTLS\"\r\nOK \"ready\"\r\n"},
+		{"STARTTLS", "OK \"Begin TLS negotiation now\"\r\n"}},
+	"postgres": {{"\x00\x00\x00\x08\x04\xd2\x16\x2f", "S"}},
+}
+
+// plainServer runs script on each connection, then, if the script went
+// through and upgrade is set, TLS with this module's server, echoing.
+func plainServer(t *testing.T, script []step, upgrade bool) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &gnutls.Config{Certificates: []tls.Certificate{pki.leaf.TLS}}
+	t.Cleanup(peers.Serve(ln, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(time.Minute))
+		r := bufio.NewReader(c)
+		for _, s := range script {
+			if s.expect != "" {
+				got := make([]byte, len(s.expect))
+				if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, []byte(s.expect)) {
+					t.Errorf("plain-text server expected %q, got %q (%v)", s.expect, got, err)
+					return
+				}
+				if s.expect[0] != 0 {
+					r.ReadString('\n')
+				}
+			}
+			io.WriteString(c, s.send)
+		}
+		if !upgrade {
+			io.Copy(io.Discard, r)
+			return
+		}
+		tc := gnutls.Server(c, cfg)
+		defer tc.Close()
+		io.Copy(tc, tc)
+	}))
+	return port(ln.Addr().String())
+}
+
+func TestStartTLS(t *testing.T) {
+	ca := caFile(t, pki.ca)
+	for _, proto := range starttlsProtocols {
+		t.Run(proto, func(t *testing.T) {
+			pt := plainServer(t, starttlsScripts[proto], true)
+			r := cli(t, "over "+proto+"\n", "--x509cafile", ca, "-p", pt, "--starttls-proto", proto, "-r", "localhost")
+			r.ok(t, "- STARTTLS ("+proto+"): the server agreed to start TLS", "- Handshake was completed", "*** This is a resumed session")
+			if r.stdout != "over "+proto+"\n" {
+				t.Errorf("stdout %q", r.stdout)
+			}
+		})
+	}
+}
+
+func TestStartTLSFailures(t *testing.T) {
+	ca := caFile(t, pki.ca)
+	smtp := starttlsScripts["smtp"]
+	for _, tc := range []struct {
+		name   string
+		proto  string
+		script []step
+		cause  []string
+	}{
+		{"refused", "smtp", []step{smtp[0], smtp[1], {"STARTTLS", "454 4.7.0 TLS not available\r\n"}},
+			[]string{`STARTTLS (smtp) failed: the server answered "454 4.7.0 TLS not available" to STARTTLS`}},
+		{"bad greeting", "pop3", []step{{"", "-ERR go away\r\n"}}, []string{`STARTTLS (pop3) failed: the server greeted with "-ERR go away"`}},
+		{"data injected before the handshake", "smtp", []step{smtp[0], smtp[1], {"STARTTLS", "220 go ahead\r\n250 injected\r\n"}},
+			[]string{"STARTTLS (smtp) failed: the server sent 14 bytes it should not have before the TLS handshake"}},
+		{"postgres without TLS", "postgres", []step{{"\x00\x00\x00\x08\x04\xd2\x16\x2f", "N"}}, []string{`STARTTLS (postgres) failed: the server answered "N" to SSLRequest`}},
+		{"server hangs up", "imap", nil, []string{"STARTTLS (imap) failed: the server closed the connection"}},
+		{"no answer to STARTTLS", "nntp", []step{{"", "200 news ready\r\n"}, {"STARTTLS", ""}},
+			[]string{"STARTTLS (nntp) failed: the server did not answer within --connect-timeout"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var pt string
+			if tc.script == nil {
+				pt = hangUpServer(t)
+			} else {
+				pt = plainServer(t, tc.script, false)
+			}
+			r := cli(t, "", "--x509cafile", ca, "-p", pt, "--starttls-proto", tc.proto, "--connect-timeout", "500ms", "localhost")
+			r.fails(t, "*** Fatal error: ", tc.cause...)
+		})
+	}
+	t.Run("with --fastopen", func(t *testing.T) {
+		cli(t, "", "--starttls-proto", "smtp", "--fastopen", "localhost").fails(t, "gnutls-cli-go: ", "--starttls-proto cannot go with --fastopen")
+	})
+	t.Run("unknown protocol", func(t *testing.T) {
+		r := cli(t, "", "--starttls-proto", "gopher", "localhost")
+		r.fails(t, "gnutls-cli-go: ", `--starttls-proto: unknown protocol "gopher" (known: `+strings.Join(starttlsProtocols, ", ")+")")
+	})
+}
+
+// hangUpServer accepts and closes at once.
+func hangUpServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(peers.Serve(ln, func(net.Conn) {}))
+	return port(ln.Addr().String())
+}
