@@ -31,6 +31,7 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--connect-timeout", "5s", "--close-wait=250ms", "example.com"}, func(o *options) {
 			o.connectTimeout, o.closeWait = 5*time.Second, 250*time.Millisecond
 		}},
+		{[]string{"--starttls-proto=imap", "example.com"}, func(o *options) { o.starttls = "imap" }},
 		{[]string{"-d3", "--crlf", "example.com"}, func(o *options) { o.debug, o.crlf = 3, true }},
 		{[]string{"--", "-odd-host"}, func(o *options) { o.host = "-odd-host" }},
 		{[]string{"-l"}, func(o *options) { o.list, o.host = true, "" }},
