@@ -36,7 +36,7 @@ func New(cfg LinkConfig) (*Lab, error) {
 	}
 	server, stun, err := newHost(serverAddrs, cfg.MTU)
 	if err != nil {
-		ctun.Close()
+		unix.Close(ctun)
 		client.close()
 		return nil, err
 	}

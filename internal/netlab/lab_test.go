@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -228,5 +229,41 @@ func TestDropSYNData(t *testing.T) {
 				t.Errorf("client TCPFastOpenActive, TCPFastOpenActiveFail = %v, want 1, 1", got)
 			}
 		})
+	}
+}
+
+// connectTimes returns n TCP connect times from the client to srv.
+func connectTimes(t testing.TB, l *Lab, srv netip.AddrPort, n int) []time.Duration {
+	t.Helper()
+	times := make([]time.Duration, n)
+	for i := range times {
+		start := time.Now()
+		c := dial(t, l.Client, nil, srv)
+		times[i] = time.Since(start)
+		c.Close()
+	}
+	slices.Sort(times)
+	return times
+}
+
+// TestRTT is a sanity check of the delay; BenchmarkRTT measures it.
+func TestRTT(t *testing.T) {
+	const delay = 25 * time.Millisecond
+	l := NewForTest(t, LinkConfig{Delay: delay})
+	for _, addr := range []netip.Addr{l.Server.Addr4, l.Server.Addr6} {
+		times := connectTimes(t, l, echoServer(t, l.Server, addr), 20)
+		median := times[len(times)/2]
+		t.Logf("%v: TCP connect time over %v one-way delay: median %v, min %v, max %v",
+			addr, delay, median, times[0], times[len(times)-1])
+		// A packet never leaves the link early, so connect takes at least
+		// one RTT. The upper bound only catches a link that lost its delay
+		// or doubled it: a loaded 2-core machine running the race detector
+		// may add milliseconds to the programs at both ends.
+		if times[0] < 2*delay || median > 2*delay+20*time.Millisecond {
+			t.Errorf("connect times %v, want at least %v and a median within 20ms of it", times, 2*delay)
+		}
+	}
+	if st := l.Link.Stats(); st.ClientToServer.Late < 0 || st.ServerToClient.Late < 0 {
+		t.Errorf("packets left the link before they were due: %+v", st)
 	}
 }

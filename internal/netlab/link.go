@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +72,10 @@ type DirStats struct {
 	SYNData  uint64 // TCP SYN segments with payload dropped by DropSYNData
 	Overflow uint64 // packets dropped because QueueLimit packets were waiting
 	Errors   uint64 // packets that could not be delivered (see Link.Err)
+	// Late is the total time delivered packets spent in the link beyond
+	// their due time, up to the start of their write to the receiving TUN
+	// interface; MaxLate the most any one of them did.
+	Late, MaxLate time.Duration
 }
 
 // Stats counts the packets of both directions of the link.
@@ -81,41 +86,63 @@ type Stats struct {
 
 // A Link passes IP packets between the TUN interfaces of the two hosts.
 //
-// Each direction has a reader goroutine and a writer goroutine, both parked
-// on the Go netpoller: the reader takes packets from one TUN file, drops or
-// timestamps them and queues them by due time; the writer waits on a timerfd
-// armed for the earliest due time and writes what is due to the other TUN
-// file. The kernel's high-resolution timer wakes the writer, so the added
-// delay is precise to tens of microseconds, where Go timers (whose netpoller
-// sleeps are in whole milliseconds) could be a millisecond late.
+// Each direction has a reader and a writer, each on an OS thread of its
+// own that waits in poll(2), so that the kernel wakes it directly rather
+// than through the Go scheduler. The reader takes packets from one TUN
+// interface, drops or timestamps them and queues them by due time; the
+// writer sleeps on a timerfd armed spinMargin before the earliest due time,
+// then spins until that time and writes the packet to the other TUN
+// interface. The spin absorbs the wake-up latency of the sleep, so packets
+// leave within microseconds of their due time unless the machine is too
+// loaded to run the writer's thread (DirStats.Late tells). Both threads run
+// with real-time priority (SCHED_FIFO) when the process may set it, so
+// that other processes on a busy machine do not delay their wake-up; they
+// end with the link and the priority with them.
 type Link struct {
 	cfg  atomic.Pointer[LinkConfig]
 	dirs [2]*direction
+	stop int // eventfd, readable once the link is closing
+	tuns [2]int
 	wg   sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
 
 	errMu sync.Mutex
 	err   error
 }
 
-// newLink starts forwarding between the TUN files a (client) and b
-// (server). The link owns them from then on, even when newLink fails.
-func newLink(cfg LinkConfig, a, b *os.File) (*Link, error) {
-	l := new(Link)
+// spinMargin is how long before a packet's due time its writer wakes up to
+// spin: more than the usual wake-up latency of a thread on a loaded
+// machine, and little CPU at the packet rates of tests.
+const spinMargin = 300 * time.Microsecond
+
+// newLink starts forwarding between the TUN interfaces a (client) and b
+// (server). The link owns their descriptors from then on, even when
+// newLink fails.
+func newLink(cfg LinkConfig, a, b int) (*Link, error) {
+	l := &Link{tuns: [2]int{a, b}, stop: -1}
 	l.cfg.Store(&cfg)
+	fail := func(err error) (*Link, error) {
+		l.closeFDs()
+		return nil, err
+	}
+	stop, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return fail(fmt.Errorf("netlab: create link eventfd: %w", err))
+	}
+	l.stop = stop
 	seeds := rand.NewPCG(uint64(cfg.Seed), 0x6e65746c6162)
-	for i, files := range [2][2]*os.File{{a, b}, {b, a}} {
-		d, err := newDirection(l, files[0], files[1], cfg.MTU, rand.New(rand.NewPCG(seeds.Uint64(), seeds.Uint64())))
+	for i, fds := range [2][2]int{{a, b}, {b, a}} {
+		d, err := newDirection(l, fds[0], fds[1], cfg.MTU, rand.New(rand.NewPCG(seeds.Uint64(), seeds.Uint64())))
 		if err != nil {
-			for _, d := range l.dirs[:i] {
-				d.close()
-			}
-			a.Close()
-			b.Close()
-			return nil, err
+			return fail(err)
 		}
 		l.dirs[i] = d
 	}
-	for _, d := range l.dirs {
+	names := [2]string{"client to server", "server to client"}
+	for i, d := range l.dirs {
+		d.name = names[i]
 		l.wg.Add(2)
 		go func() { defer l.wg.Done(); d.read() }()
 		go func() { defer l.wg.Done(); d.write() }()
@@ -160,15 +187,54 @@ func (l *Link) fail(err error) {
 	}
 }
 
-// close stops forwarding, closes the TUN files (which removes the
-// interfaces) and waits for the goroutines to end.
+// close stops forwarding, waits for the threads to end and closes the TUN
+// descriptors (which removes the interfaces) and the timers.
 func (l *Link) close() error {
-	var errs []error
+	l.closeOnce.Do(func() {
+		if _, err := unix.Write(l.stop, []byte{1, 0, 0, 0, 0, 0, 0, 0}); err != nil {
+			l.closeErr = fmt.Errorf("netlab: stop link: %w", err)
+			return // the threads still use the descriptors: leave them open
+		}
+		l.wg.Wait()
+		l.closeErr = l.closeFDs()
+	})
+	return l.closeErr
+}
+
+func (l *Link) closeFDs() error {
+	fds := []int{l.stop, l.tuns[0], l.tuns[1]}
 	for _, d := range l.dirs {
-		errs = append(errs, d.close())
+		if d != nil {
+			fds = append(fds, d.timer)
+		}
 	}
-	l.wg.Wait()
+	var errs []error
+	for _, fd := range fds {
+		if fd >= 0 {
+			if err := unix.Close(fd); err != nil {
+				errs = append(errs, fmt.Errorf("netlab: close link descriptor: %w", err))
+			}
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// wait blocks the calling thread in poll(2) until fd is ready for events
+// or the link is closing, which it reports as false.
+func (l *Link) wait(fd int, events int16) (bool, error) {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: events}, {Fd: int32(l.stop), Events: unix.POLLIN}}
+	for {
+		_, err := unix.Poll(pfd, -1)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return false, os.NewSyscallError("poll", err)
+		case pfd[1].Revents != 0:
+			return false, nil
+		}
+		return true, nil
+	}
 }
 
 // A packet waits in a direction's queue until it is due.
@@ -201,8 +267,9 @@ func (q *packetQueue) Pop() any {
 // direction forwards the packets read from src to dst.
 type direction struct {
 	link     *Link
-	src, dst *os.File
-	timer    *os.File // timerfd, non-blocking
+	name     string
+	src, dst int // TUN descriptors
+	timer    int // timerfd, non-blocking
 	mtu      int
 	rng      *rand.Rand // used by the reader only
 	pool     sync.Pool  // of *packet
@@ -212,17 +279,18 @@ type direction struct {
 	seq     uint64
 	last    time.Time // latest due time given, to keep order
 	armed   bool
-	armedAt time.Time
+	armedAt time.Time // the due time the timer is armed for
 
 	packets, bytes, lost, synData, overflow, errs atomic.Uint64
+	late, maxLate                                 atomic.Int64
 }
 
-func newDirection(l *Link, src, dst *os.File, mtu int, rng *rand.Rand) (*direction, error) {
+func newDirection(l *Link, src, dst, mtu int, rng *rand.Rand) (*direction, error) {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("netlab: create link timer: %w", err)
 	}
-	d := &direction{link: l, src: src, dst: dst, timer: os.NewFile(uintptr(fd), "timerfd"), mtu: mtu, rng: rng}
+	d := &direction{link: l, src: src, dst: dst, timer: fd, mtu: mtu, rng: rng}
 	d.pool.New = func() any { return &packet{b: make([]byte, 0, mtu)} }
 	return d, nil
 }
@@ -231,55 +299,59 @@ func (d *direction) stats() DirStats {
 	return DirStats{
 		Packets: d.packets.Load(), Bytes: d.bytes.Load(), Lost: d.lost.Load(),
 		SYNData: d.synData.Load(), Overflow: d.overflow.Load(), Errors: d.errs.Load(),
+		Late: time.Duration(d.late.Load()), MaxLate: time.Duration(d.maxLate.Load()),
 	}
 }
 
-// close closes the timer and both TUN files of the direction (each TUN file
-// is the source of one direction and the destination of the other, and a
-// second Close only returns os.ErrClosed).
-func (d *direction) close() error {
-	var errs []error
-	for _, f := range []*os.File{d.timer, d.src} {
-		if err := f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
-			errs = append(errs, fmt.Errorf("netlab: close %s: %w", f.Name(), err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// read takes packets from src until it is closed.
+// read takes packets from src until the link closes. It keeps its OS
+// thread, which ends with it.
 func (d *direction) read() {
+	lockRealTime()
 	buf := make([]byte, 65536)
 	for {
-		n, err := d.src.Read(buf)
-		if err != nil {
-			if !errors.Is(err, os.ErrClosed) {
-				d.link.fail(fmt.Errorf("netlab: read %s: %w", d.src.Name(), err))
+		n, err := unix.Read(d.src, buf)
+		switch {
+		case err == unix.EAGAIN:
+			ok, err := d.link.wait(d.src, unix.POLLIN)
+			if err != nil {
+				d.link.fail(fmt.Errorf("netlab: link %s: %w", d.name, err))
 			}
+			if !ok {
+				return
+			}
+			continue
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			d.link.fail(fmt.Errorf("netlab: link %s: read TUN: %w", d.name, err))
 			return
 		}
-		now := time.Now()
-		cfg := d.link.cfg.Load()
-		switch {
-		case cfg.DropSYNData && synWithPayload(buf[:n]):
-			d.synData.Add(1)
-			continue
-		case cfg.Loss > 0 && d.rng.Float64() < cfg.Loss:
-			d.lost.Add(1)
-			continue
-		}
-		delay := cfg.Delay
-		if cfg.Jitter > 0 {
-			delay += time.Duration(d.rng.Int64N(2*int64(cfg.Jitter)+1)) - cfg.Jitter
-			delay = max(delay, 0)
-		}
-		p := d.pool.Get().(*packet)
-		p.b = append(p.b[:0], buf[:n]...)
-		p.due = now.Add(delay)
-		if !d.push(p, cfg, now) {
-			d.pool.Put(p)
-			d.overflow.Add(1)
-		}
+		d.take(buf[:n], time.Now())
+	}
+}
+
+// take queues the packet b that arrived at now, or drops it.
+func (d *direction) take(b []byte, now time.Time) {
+	cfg := d.link.cfg.Load()
+	switch {
+	case cfg.DropSYNData && synWithPayload(b):
+		d.synData.Add(1)
+		return
+	case cfg.Loss > 0 && d.rng.Float64() < cfg.Loss:
+		d.lost.Add(1)
+		return
+	}
+	delay := cfg.Delay
+	if cfg.Jitter > 0 {
+		delay += time.Duration(d.rng.Int64N(2*int64(cfg.Jitter)+1)) - cfg.Jitter
+		delay = max(delay, 0)
+	}
+	p := d.pool.Get().(*packet)
+	p.b = append(p.b[:0], b...)
+	p.due = now.Add(delay)
+	if !d.push(p, cfg, now) {
+		d.pool.Put(p)
+		d.overflow.Add(1)
 	}
 }
 
@@ -302,8 +374,8 @@ func (d *direction) push(p *packet, cfg *LinkConfig, now time.Time) bool {
 	return true
 }
 
-// armLocked arms the timer for the first packet due, unless it is armed
-// for that time or earlier already.
+// armLocked arms the timer to fire spinMargin before the first packet is
+// due, unless it is armed for that packet or an earlier one already.
 func (d *direction) armLocked(now time.Time) {
 	if len(d.q) == 0 {
 		return
@@ -312,64 +384,103 @@ func (d *direction) armLocked(now time.Time) {
 	if d.armed && !due.Before(d.armedAt) {
 		return
 	}
-	// A zero value disarms a timerfd, so a due time already past gets 1ns.
-	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(max(int64(due.Sub(now)), 1))}
-	rc, err := d.timer.SyscallConn()
-	if err == nil {
-		cerr := rc.Control(func(fd uintptr) { err = unix.TimerfdSettime(int(fd), 0, &spec, nil) })
-		err = errors.Join(cerr, err)
-	}
-	if err != nil {
-		if !errors.Is(err, os.ErrClosed) {
-			d.link.fail(fmt.Errorf("netlab: arm link timer: %w", err))
-		}
+	// A zero value disarms a timerfd, so a time already past gets 1ns.
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(max(int64(due.Sub(now)-spinMargin), 1))}
+	if err := unix.TimerfdSettime(d.timer, 0, &spec, nil); err != nil {
+		d.link.fail(fmt.Errorf("netlab: link %s: arm timer: %w", d.name, err))
 		return
 	}
 	d.armed, d.armedAt = true, due
 }
 
-// write delivers the packets to dst as they fall due, until the timer is
-// closed.
+// write delivers the packets to dst as they fall due, until the link
+// closes. It keeps its OS thread, which ends with it.
 func (d *direction) write() {
+	lockRealTime()
 	var (
 		tick  [8]byte
 		batch []*packet
 	)
 	for {
-		if _, err := d.timer.Read(tick[:]); err != nil {
-			if !errors.Is(err, os.ErrClosed) {
-				d.link.fail(fmt.Errorf("netlab: read link timer: %w", err))
-			}
+		ok, err := d.link.wait(d.timer, unix.POLLIN)
+		if err != nil {
+			d.link.fail(fmt.Errorf("netlab: link %s: %w", d.name, err))
+		}
+		if !ok {
+			return
+		}
+		if _, err := unix.Read(d.timer, tick[:]); err != nil && err != unix.EAGAIN {
+			d.link.fail(fmt.Errorf("netlab: link %s: read timer: %w", d.name, err))
 			return
 		}
 		batch = d.popDue(batch[:0])
 		for i, p := range batch {
-			if _, err := d.dst.Write(p.b); err != nil {
-				if errors.Is(err, os.ErrClosed) {
-					return
-				}
-				d.errs.Add(1)
-				d.link.fail(fmt.Errorf("netlab: write %s: %w", d.dst.Name(), err))
-			} else {
-				d.packets.Add(1)
-				d.bytes.Add(uint64(len(p.b)))
+			for time.Now().Before(p.due) {
+				// Spin: a sleep this short would overshoot.
 			}
+			d.send(p)
 			d.pool.Put(p)
 			batch[i] = nil
 		}
 	}
 }
 
-// popDue appends to batch the packets that are due and rearms the timer for
-// the next one.
+// send writes p to dst.
+func (d *direction) send(p *packet) {
+	for {
+		start := time.Now()
+		_, err := unix.Write(d.dst, p.b)
+		switch err {
+		case nil:
+			d.delivered(p, start.Sub(p.due))
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			if ok, _ := d.link.wait(d.dst, unix.POLLOUT); ok {
+				continue
+			}
+			d.errs.Add(1)
+		default:
+			d.errs.Add(1)
+			d.link.fail(fmt.Errorf("netlab: link %s: write TUN: %w", d.name, err))
+		}
+		return
+	}
+}
+
+// delivered counts p as written late after its due time.
+func (d *direction) delivered(p *packet, lateBy time.Duration) {
+	d.packets.Add(1)
+	d.bytes.Add(uint64(len(p.b)))
+	late := int64(lateBy)
+	d.late.Add(late)
+	for {
+		m := d.maxLate.Load()
+		if late <= m || d.maxLate.CompareAndSwap(m, late) {
+			return
+		}
+	}
+}
+
+// popDue appends to batch the packets due within spinMargin, in order, and
+// rearms the timer for the next one.
 func (d *direction) popDue(batch []*packet) []*packet {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := time.Now()
 	d.armed = false
-	for len(d.q) > 0 && !d.q[0].due.After(now) {
+	for len(d.q) > 0 && d.q[0].due.Sub(now) <= spinMargin {
 		batch = append(batch, heap.Pop(&d.q).(*packet))
 	}
 	d.armLocked(now)
 	return batch
+}
+
+// lockRealTime locks the calling goroutine to its OS thread for good (the
+// thread ends with the goroutine) and gives the thread real-time priority
+// if it may have it. Without it the link still works, with wake-ups as
+// late as the machine's load makes them.
+func lockRealTime() {
+	runtime.LockOSThread()
+	unix.SchedSetAttr(0, &unix.SchedAttr{Policy: unix.SCHED_FIFO, Priority: 1}, 0)
 }

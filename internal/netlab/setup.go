@@ -25,11 +25,11 @@ var (
 )
 
 // newHost creates an anonymous network namespace with loopback up and a TUN
-// interface carrying a's addresses, and returns the Host and the TUN file
-// (non-blocking, so that reads and writes go through the Go netpoller).
-func newHost(a hostAddrs, mtu int) (*Host, *os.File, error) {
+// interface carrying a's addresses, and returns the Host and the TUN
+// interface's file descriptor (non-blocking).
+func newHost(a hostAddrs, mtu int) (*Host, int, error) {
 	h := &Host{Name: a.name, Addr4: a.v4.Addr(), Addr6: a.v6.Addr(), nsfd: -1}
-	var tun *os.File
+	tun := -1
 	unshare := func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			return fmt.Errorf("netlab: create %s network namespace: %w", a.name, err)
@@ -51,21 +51,22 @@ func newHost(a hostAddrs, mtu int) (*Host, *os.File, error) {
 		return nil
 	})
 	if err != nil {
-		if tun != nil {
-			tun.Close()
+		if tun >= 0 {
+			unix.Close(tun)
 		}
 		h.close()
-		return nil, nil, err
+		return nil, -1, err
 	}
 	return h, tun, nil
 }
 
-// openTUN creates the TUN interface name in the calling thread's namespace.
-// It goes away when the returned file is closed.
-func openTUN(name string) (*os.File, error) {
+// openTUN creates the TUN interface name in the calling thread's namespace
+// and returns its non-blocking file descriptor. The interface goes away
+// when the descriptor is closed.
+func openTUN(name string) (int, error) {
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open /dev/net/tun: %w", err)
+		return -1, fmt.Errorf("open /dev/net/tun: %w", err)
 	}
 	ifr, err := unix.NewIfreq(name)
 	if err == nil {
@@ -74,9 +75,9 @@ func openTUN(name string) (*os.File, error) {
 	}
 	if err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("TUNSETIFF %s: %w", name, err)
+		return -1, fmt.Errorf("TUNSETIFF %s: %w", name, err)
 	}
-	return os.NewFile(uintptr(fd), "tun:"+name), nil
+	return fd, nil
 }
 
 // configure brings loopback and the TUN interface up in the calling thread's
