@@ -68,9 +68,13 @@ type Config struct {
 	// enables fast open on the listening socket.
 	FastOpen bool
 	// FastOpenBlackhole is how long Dial skips fast open to a destination
-	// after a SYN carrying data was lost there (RFC 7413, section 4.1.3:
-	// some middleboxes drop such SYNs). Zero means DefaultFastOpenBlackhole;
-	// negative disables the cache.
+	// (IP address and port) after a SYN carrying data was lost on the way
+	// there and the kernel sent it again without (RFC 7413, section 4.1.3:
+	// some middleboxes drop such SYNs). The memory belongs to this Config
+	// and is shared by every Dial and Dialer using it; Clone starts a new
+	// one. A skipped connection reports why in ConnectionState.FastOpen.
+	// Zero means DefaultFastOpenBlackhole; negative turns the memory off,
+	// so that every Dial tries fast open.
 	FastOpenBlackhole time.Duration
 
 	// ClientSessionCache, when set, keeps sessions so that later

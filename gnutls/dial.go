@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -114,11 +115,12 @@ func dial(ctx context.Context, nd *net.Dialer, network, addr string, config *Con
 // SetFastOpen: GnuTLS connects it with the first flight. It implements
 // net.Conn over the socket.
 type fastOpenConn struct {
-	f     *os.File
-	raw   syscall.RawConn
-	fd    int
-	sa    unix.Sockaddr
-	raddr *net.TCPAddr
+	f      *os.File
+	raw    syscall.RawConn // closedRawConn over f's
+	closed atomic.Bool
+	fd     int
+	sa     unix.Sockaddr
+	raddr  *net.TCPAddr
 
 	laddrOnce sync.Once
 	laddr     net.Addr
@@ -169,7 +171,9 @@ func dialFastOpen(ctx context.Context, nd *net.Dialer, network, addr string, con
 		f.Close()
 		return nil, err
 	}
-	return &fastOpenConn{f: f, raw: raw, fd: fd, sa: sa, raddr: raddr}, nil
+	c := &fastOpenConn{f: f, fd: fd, sa: sa, raddr: raddr}
+	c.raw = closedRawConn{raw, &c.closed}
+	return c, nil
 }
 
 // setupDialSocket applies what net.Dialer would: TCP_NODELAY (Go's
@@ -220,13 +224,17 @@ func resolve(ctx context.Context, nd *net.Dialer, network, addr string) (netip.A
 	if len(ips) == 0 {
 		return netip.AddrPort{}, &net.DNSError{Err: "no suitable address", Name: host, IsNotFound: true}
 	}
-	return netip.AddrPortFrom(ips[0], uint16(pn)), nil
+	// The resolver gives IPv4 addresses in their IPv6-mapped form.
+	return netip.AddrPortFrom(ips[0].Unmap(), uint16(pn)), nil
 }
 
 func (c *fastOpenConn) Read(b []byte) (int, error)  { return c.f.Read(b) }
 func (c *fastOpenConn) Write(b []byte) (int, error) { return c.f.Write(b) }
-func (c *fastOpenConn) Close() error                { return c.f.Close() }
-func (c *fastOpenConn) RemoteAddr() net.Addr        { return c.raddr }
+func (c *fastOpenConn) Close() error {
+	c.closed.Store(true)
+	return c.f.Close()
+}
+func (c *fastOpenConn) RemoteAddr() net.Addr { return c.raddr }
 
 // LocalAddr is known once the connection is made.
 func (c *fastOpenConn) LocalAddr() net.Addr {
@@ -254,6 +262,25 @@ func (c *fastOpenConn) SetWriteDeadline(t time.Time) error { return c.f.SetWrite
 // SyscallConn gives access to the socket.
 func (c *fastOpenConn) SyscallConn() (syscall.RawConn, error) { return c.raw, nil }
 
+// closedRawConn is an *os.File's RawConn whose waits, once the file is
+// closed, fail with net.ErrClosed, as a net.Conn's do: the file's own
+// RawConn returns an unexported "use of closed file" error.
+type closedRawConn struct {
+	syscall.RawConn
+	closed *atomic.Bool
+}
+
+func (r closedRawConn) Read(f func(uintptr) bool) error { return r.closedErr(r.RawConn.Read(f)) }
+
+func (r closedRawConn) Write(f func(uintptr) bool) error { return r.closedErr(r.RawConn.Write(f)) }
+
+func (r closedRawConn) closedErr(err error) error {
+	if err != nil && r.closed.Load() {
+		return net.ErrClosed
+	}
+	return err
+}
+
 // skippedConn is a plain connection made instead of a fast-open one.
 type skippedConn struct {
 	net.Conn
@@ -261,6 +288,9 @@ type skippedConn struct {
 }
 
 // blackholeCache remembers destinations where a SYN carrying data was lost.
+// Each Config has one, shared by every Dial and Dialer using it; an entry
+// lasts Config.FastOpenBlackhole, and expired entries are dropped as new
+// ones are added.
 type blackholeCache struct {
 	mu    sync.Mutex
 	until map[string]time.Time
@@ -278,7 +308,13 @@ func (b *blackholeCache) mark(addr net.Addr, d time.Duration) {
 	if b.until == nil {
 		b.until = map[string]time.Time{}
 	}
-	b.until[addr.String()] = time.Now().Add(d)
+	now := time.Now()
+	for k, until := range b.until {
+		if now.After(until) {
+			delete(b.until, k)
+		}
+	}
+	b.until[addr.String()] = now.Add(d)
 }
 
 func (b *blackholeCache) blocked(addr net.Addr) (time.Time, bool) {
@@ -290,4 +326,11 @@ func (b *blackholeCache) blocked(addr net.Addr) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return until, ok
+}
+
+// len returns how many destinations the cache holds.
+func (b *blackholeCache) len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.until)
 }
