@@ -617,9 +617,14 @@ func (s *Session) PeerCertificates() ([]*x509.Certificate, error) {
 }
 
 // VerifyStatus returns the result of the handshake's certificate
-// verification; zero means trusted.
+// verification; zero means trusted, or that no verification ran (GnuTLS
+// then reports every bit set, which is not passed on).
 func (s *Session) VerifyStatus() CertStatus {
-	return get(s, func(p C.gnutls_session_t) CertStatus { return CertStatus(C.gnutls_session_get_verify_cert_status(p)) })
+	st := get(s, func(p C.gnutls_session_t) CertStatus { return CertStatus(C.gnutls_session_get_verify_cert_status(p)) })
+	if st == ^CertStatus(0) {
+		return 0
+	}
+	return st
 }
 
 // CertificateRequested reports whether the server asked this client for a
