@@ -85,6 +85,11 @@ func NewCA(name string) *CA {
 
 // Issue makes a certificate for the names (DNS names or IP addresses).
 func (ca *CA) Issue(opts Options, names ...string) *Leaf {
+	return issue(opts, ca, names)
+}
+
+// issue signs with ca's key, or with the certificate's own when ca is nil.
+func issue(opts Options, ca *CA, names []string) *Leaf {
 	key := newKey()
 	tmpl := &x509.Certificate{
 		SerialNumber: nextSerial(),
@@ -122,7 +127,11 @@ func (ca *CA) Issue(opts Options, names ...string) *Leaf {
 			tmpl.DNSNames = append(tmpl.DNSNames, n)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
+	parent, parentKey := tmpl, crypto.Signer(key)
+	if ca != nil {
+		parent, parentKey = ca.Cert, ca.Key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
 	if err != nil {
 		panic(err)
 	}
@@ -186,4 +195,59 @@ func Files(dir string, ca *CA, l *Leaf) (caFile, certFile, keyFile string, err e
 		}
 	}
 	return caFile, certFile, keyFile, nil
+}
+
+// SelfSigned makes a certificate for the names that signs itself and is
+// not a CA: what a server shows before anyone issued it a certificate.
+func SelfSigned(names ...string) *Leaf { return issue(Options{}, nil, names) }
+
+// Case is a certificate a TLS client meets: what the server presents, and
+// what the client is given to check it with.
+type Case struct {
+	Name string
+	// Leaf is what the server presents (with its chain, if any).
+	Leaf *Leaf
+	// Trust is the client's root CA, CRL a revocation list it also holds.
+	Trust, CRL []byte
+	// Valid is set for the cases a client must accept.
+	Valid bool
+}
+
+// Case names, for tests that map them to what they expect.
+const (
+	CaseValid               = "valid"
+	CaseValidChain          = "valid chain with intermediate"
+	CaseExpired             = "expired"
+	CaseNotYetValid         = "not yet valid"
+	CaseWrongHost           = "wrong host name"
+	CaseSelfSigned          = "self-signed"
+	CaseUntrustedRoot       = "untrusted root"
+	CaseRevoked             = "revoked by CRL"
+	CaseClientOnlyEKU       = "extended key usage forbids server use"
+	CaseMissingIntermediate = "intermediate missing from the chain"
+)
+
+// Cases returns the certificates a client verifying host against ca must
+// accept and those it must refuse, all made now: expired, not yet valid,
+// for another name, self-signed, from an untrusted root, revoked by a CRL
+// the client holds, limited to client authentication, and issued by an
+// intermediate the server does not send.
+func Cases(ca *CA, host string) []Case {
+	day := 24 * time.Hour
+	now := time.Now()
+	im := ca.Intermediate("go-gnutls test intermediate")
+	viaIM := im.Issue(Options{}, host)
+	revoked := ca.Issue(Options{}, host)
+	return []Case{
+		{Name: CaseValid, Leaf: ca.Issue(Options{}, host), Trust: ca.PEM, Valid: true},
+		{Name: CaseValidChain, Leaf: viaIM.WithChain(im), Trust: ca.PEM, Valid: true},
+		{Name: CaseExpired, Leaf: ca.Issue(Options{NotBefore: now.Add(-2 * day), NotAfter: now.Add(-day)}, host), Trust: ca.PEM},
+		{Name: CaseNotYetValid, Leaf: ca.Issue(Options{NotBefore: now.Add(day), NotAfter: now.Add(2 * day)}, host), Trust: ca.PEM},
+		{Name: CaseWrongHost, Leaf: ca.Issue(Options{}, "other.example"), Trust: ca.PEM},
+		{Name: CaseSelfSigned, Leaf: SelfSigned(host), Trust: ca.PEM},
+		{Name: CaseUntrustedRoot, Leaf: NewCA("untrusted root").Issue(Options{}, host), Trust: ca.PEM},
+		{Name: CaseRevoked, Leaf: revoked, Trust: ca.PEM, CRL: ca.CRL(revoked.Cert)},
+		{Name: CaseClientOnlyEKU, Leaf: ca.Issue(Options{ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}, host), Trust: ca.PEM},
+		{Name: CaseMissingIntermediate, Leaf: viaIM, Trust: ca.PEM},
+	}
 }
