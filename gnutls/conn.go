@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -254,13 +255,19 @@ func (c *Conn) opError(write bool, err error) error {
 	if errors.Is(err, os.ErrClosed) {
 		err = net.ErrClosed
 	}
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		return err
-	}
 	op := "read"
 	if write {
 		op = "write"
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		if strings.HasPrefix(oe.Op, "raw-") {
+			// RawConn's own name for the wait says nothing to the caller.
+			renamed := *oe
+			renamed.Op = op
+			return &renamed
+		}
+		return err
 	}
 	return &net.OpError{Op: op, Net: c.conn.LocalAddr().Network(), Source: c.conn.LocalAddr(), Addr: c.conn.RemoteAddr(), Err: err}
 }
