@@ -42,7 +42,7 @@ func eachFamily(t *testing.T, f func(t *testing.T, lab *netlab.Lab, server netip
 
 // labListen listens with this package on addr in the server namespace and
 // echoes on every connection until the test ends.
-func labListen(t *testing.T, lab *netlab.Lab, addr netip.Addr, sc *Config) string {
+func labListen(t testing.TB, lab *netlab.Lab, addr netip.Addr, sc *Config) string {
 	t.Helper()
 	var l net.Listener
 	if err := lab.Server.Do(func() (err error) {
