@@ -66,7 +66,6 @@ func TestTeardownChild(t *testing.T) {
 // named namespace added to the host.
 func TestTeardown(t *testing.T) {
 	testenv.RequireRoot(t)
-	linksBefore := hostLinks(t)
 	for _, mode := range []string{"close", "fatal", "SIGINT", "SIGTERM", "SIGKILL"} {
 		t.Run(mode, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestTeardownChild$", "-test.v")
@@ -124,8 +123,9 @@ func TestTeardown(t *testing.T) {
 			}
 		})
 	}
-	if after := hostLinks(t); after != linksBefore {
-		t.Errorf("host interfaces changed:\nbefore %s\nafter  %s", linksBefore, after)
+	// Other programs may add interfaces meanwhile: look for the lab's.
+	if links := hostLinks(t); strings.Contains(links, tunName) {
+		t.Errorf("host interfaces: %s", links)
 	}
 	if out, err := exec.Command("ip", "netns", "list").CombinedOutput(); err == nil && strings.Contains(string(out), "netlab") {
 		t.Errorf("ip netns lists %q", out)
