@@ -5,14 +5,11 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/internal/netlab"
-	"github.com/go-gnutls/go-gnutls/internal/peers"
-	"github.com/go-gnutls/go-gnutls/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -170,35 +167,13 @@ func TestEarlyDataInSYN(t *testing.T) {
 // open on its listener comes from the sysctl's 0x400 bit).
 func TestEarlyDataInSYNGnutlsServ(t *testing.T) {
 	lab := fastOpenLab(t, 5*time.Millisecond)
-	bin := testenv.LookPath(t, "gnutls-serv")
-	_, certFile, keyFile := peers.Files(t, pki.ca, pki.leaf)
-	const port = 4433
-	cmd := lab.Server.Command(bin, "--echo", "--earlydata", "-p", strconv.Itoa(port), "--x509certfile", certFile, "--x509keyfile", keyFile)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := lab.Server.Start(cmd); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr := netip.AddrPortFrom(lab.Server.Addr4, port).String()
+	addr := labGnutlsServ(t, lab, lab.Server.Addr4, 4433, "--earlydata")
 	cfg := clientConfig()
 	cfg.ServerName = "localhost"
 	cfg.FastOpen = true
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
 	cfg.EarlyData = []byte("early\n")
-	var c *Conn
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		err := lab.Client.Do(func() (err error) {
-			c, err = Dial("tcp", addr, cfg)
-			return err
-		})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gnutls-serv did not answer: %v; %s", err, out.String())
-		}
-	}
+	c := labDial(t, lab, addr, cfg)
 	// Config.EarlyData went after the first handshake; gnutls-serv echoes it.
 	if got := make([]byte, 6); func() error { _, err := io.ReadFull(c, got); return err }() != nil || string(got) != "early\n" {
 		t.Fatalf("echo of Config.EarlyData: %q", got)

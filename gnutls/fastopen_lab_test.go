@@ -439,6 +439,29 @@ func TestFastOpenLabLifecycle(t *testing.T) {
 			}
 		})
 
+		t.Run("Dialer timeout", func(t *testing.T) {
+			checkLeaks(t)
+			const timeout = 3 * labDelay
+			start := time.Now()
+			err := lab.Client.Do(func() error {
+				d := &Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: fastOpenConfig()}
+				c, err := d.DialContext(context.Background(), "tcp", silent)
+				if err == nil {
+					c.Close()
+				}
+				return err
+			})
+			// As crypto/tls's Dialer: the context's error, a net.Error
+			// whose Timeout is true.
+			var ne net.Error
+			if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+				t.Fatalf("dial past its timeout: %v, want a timeout", err)
+			}
+			if elapsed := time.Since(start); elapsed < timeout {
+				t.Fatalf("timeout fired after %v, before %v", elapsed, timeout)
+			}
+		})
+
 		t.Run("DialContext cancelled", func(t *testing.T) {
 			checkLeaks(t)
 			ctx, cancel := context.WithCancel(context.Background())
