@@ -28,7 +28,8 @@
 //
 // ping is answered by the server's kernel and timed by the client's, so it
 // shows the link and the two network stacks: packets left the link on
-// average 50-60µs after they were due. TCP connect is timed in Go and adds
+// average 50-60µs after they were due (more while other work loads the
+// machine; BenchmarkRTT reports it as link-late-us). TCP connect is timed in Go and adds
 // the scheduling of the programs at both ends. The rare maxima are moments
 // when other work held the CPUs. The link carried 42,000 to 58,000 small
 // packets a second from one host to the other (with a 50ms and no RTT); a
