@@ -68,7 +68,7 @@ type Config struct {
 	// enables fast open on the listening socket.
 	FastOpen bool
 	// FastOpenBlackhole is how long Dial skips fast open to a destination
-	// (IP address and port) after a SYN carrying data was lost on the way
+	// (an IP address, any port) after a SYN carrying data was lost on the way
 	// there and the kernel sent it again without (RFC 7413, section 4.1.3:
 	// some middleboxes drop such SYNs). The memory belongs to this Config
 	// and is shared by every Dial and Dialer using it; Clone starts a new

@@ -141,7 +141,7 @@ func dialFastOpen(ctx context.Context, nd *net.Dialer, network, addr string, con
 			return nil, err
 		}
 		// A plain connection: the report says fast open was skipped.
-		return &skippedConn{Conn: nc, why: fmt.Sprintf("skipped: a SYN with data to %s was lost recently; fast open is off for it until %s", ap, until.Format(time.TimeOnly))}, nil
+		return &skippedConn{Conn: nc, why: fmt.Sprintf("skipped: a SYN with data to %s was lost recently; fast open to %s is off until %s", ap, ap.Addr(), until.Format(time.TimeOnly))}, nil
 	}
 	family := unix.AF_INET6
 	var sa unix.Sockaddr
@@ -287,17 +287,29 @@ type skippedConn struct {
 	why string
 }
 
-// blackholeCache remembers destinations where a SYN carrying data was lost.
-// Each Config has one, shared by every Dial and Dialer using it; an entry
-// lasts Config.FastOpenBlackhole, and expired entries are dropped as new
-// ones are added.
+// blackholeCache remembers destinations where a SYN carrying data was lost,
+// by IP address: a middlebox that drops such SYNs does so whatever the
+// port, and the kernel keeps its fast-open state per address too. Each
+// Config has one, shared by every Dial and Dialer using it; an entry lasts
+// Config.FastOpenBlackhole, and expired entries are dropped as new ones are
+// added.
 type blackholeCache struct {
 	mu    sync.Mutex
-	until map[string]time.Time
+	until map[netip.Addr]time.Time
+}
+
+// blackholeKey is the address of a destination, or false.
+func blackholeKey(addr net.Addr) (netip.Addr, bool) {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok || ta == nil {
+		return netip.Addr{}, false
+	}
+	return ta.AddrPort().Addr().Unmap(), true
 }
 
 func (b *blackholeCache) mark(addr net.Addr, d time.Duration) {
-	if d < 0 || addr == nil {
+	key, ok := blackholeKey(addr)
+	if d < 0 || !ok {
 		return
 	}
 	if d == 0 {
@@ -306,7 +318,7 @@ func (b *blackholeCache) mark(addr net.Addr, d time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.until == nil {
-		b.until = map[string]time.Time{}
+		b.until = map[netip.Addr]time.Time{}
 	}
 	now := time.Now()
 	for k, until := range b.until {
@@ -314,15 +326,19 @@ func (b *blackholeCache) mark(addr net.Addr, d time.Duration) {
 			delete(b.until, k)
 		}
 	}
-	b.until[addr.String()] = now.Add(d)
+	b.until[key] = now.Add(d)
 }
 
 func (b *blackholeCache) blocked(addr net.Addr) (time.Time, bool) {
+	key, ok := blackholeKey(addr)
+	if !ok {
+		return time.Time{}, false
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	until, ok := b.until[addr.String()]
+	until, ok := b.until[key]
 	if ok && time.Now().After(until) {
-		delete(b.until, addr.String())
+		delete(b.until, key)
 		return time.Time{}, false
 	}
 	return until, ok

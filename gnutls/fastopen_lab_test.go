@@ -220,6 +220,11 @@ func TestFastOpenLabSYNDataDropped(t *testing.T) {
 				t.Errorf("after the drop: %+v, want fast open skipped", st)
 			}
 		}
+		// So does another port of the same address.
+		other := labListen(t, lab, server, sc)
+		if st, _ := labFastOpenDial(t, lab, other, cfg); st.Used || !strings.HasPrefix(st.Reason, "skipped") {
+			t.Errorf("another port after the drop: %+v, want fast open skipped", st)
+		}
 		if after := readCounters(t, lab); after.active != before.active || dropped() != 1 {
 			t.Errorf("SYNs with data sent after the drop: TCPFastOpenActive %d -> %d, dropped %d", before.active, after.active, dropped())
 		}
@@ -256,9 +261,17 @@ func TestFastOpenBlackholeLifetime(t *testing.T) {
 	if _, ok := b.blocked(addr); ok {
 		t.Fatal("a negative lifetime marked the destination")
 	}
+	// Any port of the address; the IPv4-mapped form is the same address.
+	b.mark(addr, time.Hour)
+	if _, ok := b.blocked(&net.TCPAddr{IP: net.ParseIP("::ffff:198.18.0.2"), Port: 8443}); !ok {
+		t.Fatal("another port of a marked address is not blocked")
+	}
+	if _, ok := b.blocked(&net.TCPAddr{IP: net.ParseIP("198.18.0.3"), Port: 443}); ok {
+		t.Fatal("another address is blocked")
+	}
 	// Expired entries do not pile up.
 	for i := range 100 {
-		b.mark(&net.TCPAddr{IP: net.ParseIP("198.18.0.3"), Port: i}, time.Nanosecond)
+		b.mark(&net.TCPAddr{IP: net.IPv4(198, 18, 1, byte(i)), Port: 443}, time.Nanosecond)
 	}
 	time.Sleep(time.Millisecond)
 	b.mark(addr, time.Hour)
