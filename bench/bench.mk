@@ -9,3 +9,38 @@ bench-fastopen: deps
 bench-netlab: deps
 	$(GO) test -run '^$$' -bench RTT -benchtime 1000x ./internal/netlab
 	$(GO) test -run '^$$' -bench PacketRate -benchtime 200000x ./internal/netlab
+
+# make bench: the benchmarks of bench/ (see bench/RESULTS.md). Each
+# benchmark measures its peers in the same run; figures are medians.
+# Needs root for the lab (network namespaces) and gnutls-bin.
+
+BENCH_OUT := bench/out
+
+.PHONY: bench bench-ttfb bench-loopback bench-idle bench-profile
+
+bench/c/tlsbench: bench/c/tlsbench.c
+	$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags --libs gnutls) -lpthread
+
+bench: bench-fastopen bench-netlab bench-ttfb bench-idle bench-loopback bench-profile
+
+$(BENCH_OUT):
+	mkdir -p $@
+
+# Time to first response byte over the lab link (50 ms RTT), 20 connections each.
+bench-ttfb: deps | $(BENCH_OUT)
+	cd bench && $(GO) test -run '^$$' -bench 'TTFB' -benchtime=20x -timeout 30m . | tee out/ttfb.txt
+
+# 1,000 idle connections, three fresh processes per stack.
+bench-idle: deps | $(BENCH_OUT)
+	cd bench && $(GO) test -run '^$$' -bench 'Idle' -benchtime=3x -timeout 30m . | tee out/idle.txt
+
+# Bulk (1 GiB), full handshakes and 64-byte ping-pong on loopback: ours, C, crypto/tls.
+bench-loopback: deps bench/c/tlsbench | $(BENCH_OUT)
+	cd bench && $(GO) test -run '^$$' -bench 'Bulk|Handshake|PingPong' -benchtime=5x -timeout 30m . | tee out/loopback.txt
+
+# Where a ping-pong round trip spends its CPU, ours and crypto/tls.
+bench-profile: deps bench/c/tlsbench | $(BENCH_OUT)
+	cd bench && for s in ours crypto-tls; do \
+		$(GO) test -run '^$$' -bench "PingPong/$$s\$$" -benchtime=5x -cpuprofile out/pingpong-$$s.prof -o out/bench.test . >/dev/null && \
+		$(GO) tool pprof -top -nodecount=20 out/bench.test out/pingpong-$$s.prof > out/pingpong-$$s.txt; \
+	done; head -30 out/pingpong-*.txt

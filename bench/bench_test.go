@@ -1,0 +1,108 @@
+// Package bench measures go-gnutls against GnuTLS's own tools, a C program
+// on the same GnuTLS (c/tlsbench.c) and Go's crypto/tls. Run it with
+// `make bench`; bench/RESULTS.md records the figures and the commands.
+package bench
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
+	"github.com/go-gnutls/go-gnutls/internal/testpki"
+)
+
+// benchCA issues the certificate of the benchmarks.
+var benchCA = testpki.NewCA("go-gnutls bench CA")
+
+// pki is the CA and an ECDSA P-256 certificate for the loopback and lab
+// addresses.
+var pki = struct {
+	ca   *testpki.CA
+	leaf *testpki.Leaf
+}{benchCA, benchCA.Issue(testpki.Options{}, "localhost", "127.0.0.1", "198.18.0.2")}
+
+// tls13AES128 is the priority string of the loopback benchmarks: TLS 1.3,
+// AES-128-GCM, X25519. crypto/tls picks the same on a machine with AES-NI.
+const tls13AES128 = "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:-GROUP-ALL:+GROUP-X25519"
+
+func serverConfig() *gnutls.Config {
+	return &gnutls.Config{Certificates: []tls.Certificate{pki.leaf.TLS}, Priority: tls13AES128}
+}
+
+func clientConfig() *gnutls.Config {
+	return &gnutls.Config{ServerName: "localhost", RootCAPEM: pki.ca.PEM, Priority: tls13AES128}
+}
+
+func goServerConfig() *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{pki.leaf.TLS}, MinVersion: tls.VersionTLS13, CurvePreferences: []tls.CurveID{tls.X25519}}
+}
+
+func goClientConfig() *tls.Config {
+	pool := x509.NewCertPool()
+	pool.AddCert(pki.ca.Cert)
+	return &tls.Config{ServerName: "localhost", RootCAs: pool, MinVersion: tls.VersionTLS13, CurvePreferences: []tls.CurveID{tls.X25519}}
+}
+
+// pkiFiles writes the CA, certificate and key for programs that read files.
+func pkiFiles(b testing.TB) (caFile, certFile, keyFile string) {
+	b.Helper()
+	caFile, certFile, keyFile, err := testpki.Files(b.TempDir(), pki.ca, pki.leaf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return caFile, certFile, keyFile
+}
+
+// median of d; d is sorted in place.
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	if len(d)%2 == 1 {
+		return d[len(d)/2]
+	}
+	return (d[len(d)/2-1] + d[len(d)/2]) / 2
+}
+
+// procStatus returns a field of /proc/self/status, in its unit (kB for
+// memory).
+func procStatus(tb testing.TB, field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			n, err := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return n
+		}
+	}
+	tb.Fatalf("no %s in /proc/self/status", field)
+	return 0
+}
+
+// cProgram returns the path of the C benchmark program, built by
+// `make bench` (bench/c/tlsbench).
+func cProgram(b testing.TB) string {
+	b.Helper()
+	p, err := filepath.Abs(filepath.Join("c", "tlsbench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		testenv.Skip(b, p+" is not built: run make bench")
+	}
+	return p
+}

@@ -1,0 +1,204 @@
+/* tlsbench: the loopback benchmarks of bench/ written directly against
+ * GnuTLS, as the reference for what the library itself costs. A server
+ * thread and the client (main thread) talk over 127.0.0.1 with blocking
+ * sockets and TCP_NODELAY, as the Go benchmarks do.
+ *
+ *   tlsbench bulk       CA CERT KEY PRIORITY BYTES   client sends BYTES in 16 KiB writes
+ *   tlsbench handshakes CA CERT KEY PRIORITY COUNT   full handshakes, one connection each
+ *   tlsbench pingpong   CA CERT KEY PRIORITY ROUNDS  64-byte request and reply
+ *
+ * It prints one line: "<what> <count> <seconds>". */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <gnutls/gnutls.h>
+
+#define CHUNK 16384
+#define PING 64
+
+static const char *mode, *priority;
+static long long amount;
+static gnutls_certificate_credentials_t server_cred, client_cred;
+static int listen_fd;
+static struct sockaddr_in addr;
+
+static void die(const char *what, int ret)
+{
+	fprintf(stderr, "tlsbench: %s: %s\n", what, ret < 0 ? gnutls_strerror(ret) : strerror(errno));
+	exit(1);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static gnutls_session_t new_session(int fd, unsigned flags)
+{
+	gnutls_session_t s;
+	int ret, one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if ((ret = gnutls_init(&s, flags)) < 0)
+		die("gnutls_init", ret);
+	if ((ret = gnutls_priority_set_direct(s, priority, NULL)) < 0)
+		die("priority", ret);
+	ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, (flags & GNUTLS_SERVER) ? server_cred : client_cred);
+	if (ret < 0)
+		die("credentials", ret);
+	if (!(flags & GNUTLS_SERVER)) {
+		gnutls_server_name_set(s, GNUTLS_NAME_DNS, "localhost", 9);
+		gnutls_session_set_verify_cert(s, "localhost", 0);
+	}
+	gnutls_transport_set_int(s, fd);
+	do
+		ret = gnutls_handshake(s);
+	while (ret < 0 && !gnutls_error_is_fatal(ret));
+	if (ret < 0)
+		die("handshake", ret);
+	return s;
+}
+
+static void recv_all(gnutls_session_t s, char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = gnutls_record_recv(s, buf, n);
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (r <= 0)
+			die("recv", r == 0 ? GNUTLS_E_PREMATURE_TERMINATION : (int)r);
+		buf += r;
+		n -= r;
+	}
+}
+
+static void send_all(gnutls_session_t s, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = gnutls_record_send(s, buf, n);
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (r < 0)
+			die("send", (int)r);
+		buf += r;
+		n -= r;
+	}
+}
+
+static void *server(void *arg)
+{
+	static char buf[CHUNK];
+	long long conns = strcmp(mode, "handshakes") == 0 ? amount : 1;
+	(void)arg;
+	for (long long i = 0; i < conns; i++) {
+		int fd = accept(listen_fd, NULL, NULL);
+		gnutls_session_t s;
+		if (fd < 0)
+			die("accept", 0);
+		s = new_session(fd, GNUTLS_SERVER);
+		if (strcmp(mode, "bulk") == 0) {
+			for (long long got = 0; got < amount;) {
+				ssize_t r = gnutls_record_recv(s, buf, sizeof buf);
+				if (r <= 0)
+					die("server recv", r == 0 ? GNUTLS_E_PREMATURE_TERMINATION : (int)r);
+				got += r;
+			}
+			send_all(s, "k", 1);
+		} else if (strcmp(mode, "pingpong") == 0) {
+			for (long long j = 0; j < amount; j++) {
+				recv_all(s, buf, PING);
+				send_all(s, buf, PING);
+			}
+		}
+		gnutls_deinit(s);
+		close(fd);
+	}
+	return NULL;
+}
+
+static int dial(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+		die("connect", 0);
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	static char buf[CHUNK];
+	socklen_t len = sizeof addr;
+	pthread_t th;
+	double start, secs;
+	int ret;
+
+	if (argc != 7) {
+		fprintf(stderr, "usage: tlsbench bulk|handshakes|pingpong CA CERT KEY PRIORITY N\n");
+		return 2;
+	}
+	mode = argv[1];
+	priority = argv[5];
+	amount = atoll(argv[6]);
+	if (amount <= 0 || (strcmp(mode, "bulk") && strcmp(mode, "handshakes") && strcmp(mode, "pingpong"))) {
+		fprintf(stderr, "tlsbench: bad mode %s or count %s\n", argv[1], argv[6]);
+		return 2;
+	}
+	if ((ret = gnutls_certificate_allocate_credentials(&server_cred)) < 0 ||
+	    (ret = gnutls_certificate_allocate_credentials(&client_cred)) < 0)
+		die("credentials", ret);
+	if ((ret = gnutls_certificate_set_x509_key_file(server_cred, argv[3], argv[4], GNUTLS_X509_FMT_PEM)) < 0)
+		die("certificate", ret);
+	if ((ret = gnutls_certificate_set_x509_trust_file(client_cred, argv[2], GNUTLS_X509_FMT_PEM)) < 0)
+		die("CA", ret);
+
+	listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&addr, 0, sizeof addr);
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(listen_fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(listen_fd, 128) < 0 ||
+	    getsockname(listen_fd, (struct sockaddr *)&addr, &len) < 0)
+		die("listen", 0);
+	pthread_create(&th, NULL, server, NULL);
+
+	if (strcmp(mode, "handshakes") == 0) {
+		start = now();
+		for (long long i = 0; i < amount; i++) {
+			int fd = dial();
+			gnutls_session_t s = new_session(fd, GNUTLS_CLIENT);
+			gnutls_deinit(s);
+			close(fd);
+		}
+	} else {
+		int fd = dial();
+		gnutls_session_t s = new_session(fd, GNUTLS_CLIENT);
+		memset(buf, 'x', sizeof buf);
+		start = now();
+		if (strcmp(mode, "bulk") == 0) {
+			for (long long sent = 0; sent < amount; sent += CHUNK)
+				send_all(s, buf, amount - sent < CHUNK ? amount - sent : CHUNK);
+			recv_all(s, buf, 1);
+		} else {
+			for (long long j = 0; j < amount; j++) {
+				send_all(s, buf, PING);
+				recv_all(s, buf, PING);
+			}
+		}
+		secs = now() - start;
+		pthread_join(th, NULL);
+		printf("%s %lld %.6f\n", mode, amount, secs);
+		return 0;
+	}
+	secs = now() - start;
+	pthread_join(th, NULL);
+	printf("%s %lld %.6f\n", mode, amount, secs);
+	return 0;
+}
