@@ -149,9 +149,13 @@ func TestFastOpenLab(t *testing.T) {
 				addr := srv.start(t, lab, server)
 				cfg := fastOpenConfig()
 
+				synData := func() uint64 { return lab.Link.Stats().ClientToServer.SYNDataPassed }
 				before := readCounters(t, lab)
 				st, waits := labFastOpenDial(t, lab, addr, cfg)
 				after := readCounters(t, lab)
+				if n := synData(); n != 0 {
+					t.Errorf("first connection: %d SYNs with data crossed the link, want none", n)
+				}
 				if !st.Requested || st.Used || st.Fail != FastOpenFailNoCookie || st.Reason == "" {
 					t.Errorf("first connection: %+v, want no cookie yet", st)
 				}
@@ -166,6 +170,9 @@ func TestFastOpenLab(t *testing.T) {
 				final := readCounters(t, lab)
 				if !st.Used || st.Reason != "" {
 					t.Errorf("second connection: %+v, want the ClientHello in the SYN", st)
+				}
+				if n := synData(); n != 1 {
+					t.Errorf("second connection: %d SYNs with data crossed the link, want 1", n)
 				}
 				if final.active != after.active+1 || final.passive != after.passive+1 {
 					t.Errorf("TCPFastOpenActive %d -> %d, TCPFastOpenPassive %d -> %d, want one more each",

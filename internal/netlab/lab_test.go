@@ -205,6 +205,9 @@ func TestDropSYNData(t *testing.T) {
 			if !connect() {
 				t.Error("with a cookie, the server did not acknowledge data in the SYN")
 			}
+			if n := l.Link.Stats().ClientToServer.SYNDataPassed; n != 1 {
+				t.Errorf("link passed %d SYNs with data, want 1", n)
+			}
 			if got := counters(l.Client, "TCPFastOpenActive"); got[0] != 1 {
 				t.Errorf("client TCPFastOpenActive = %d, want 1", got[0])
 			}

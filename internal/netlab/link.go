@@ -66,12 +66,15 @@ func (c LinkConfig) withDefaults() LinkConfig {
 
 // DirStats counts the packets of one direction of the link.
 type DirStats struct {
-	Packets  uint64 // packets delivered
-	Bytes    uint64 // bytes delivered (IP headers included)
-	Lost     uint64 // packets dropped by Loss
-	SYNData  uint64 // TCP SYN segments with payload dropped by DropSYNData
-	Overflow uint64 // packets dropped because QueueLimit packets were waiting
-	Errors   uint64 // packets that could not be delivered (see Link.Err)
+	Packets uint64 // packets delivered
+	Bytes   uint64 // bytes delivered (IP headers included)
+	Lost    uint64 // packets dropped by Loss
+	SYNData uint64 // TCP SYN segments with payload dropped by DropSYNData
+	// SYNDataPassed counts TCP SYN segments with payload (TCP Fast Open
+	// data) that entered the link and were not dropped by DropSYNData.
+	SYNDataPassed uint64
+	Overflow      uint64 // packets dropped because QueueLimit packets were waiting
+	Errors        uint64 // packets that could not be delivered (see Link.Err)
 	// Late is the total time delivered packets spent in the link beyond
 	// their due time, up to the start of their write to the receiving TUN
 	// interface; MaxLate the most any one of them did.
@@ -281,8 +284,8 @@ type direction struct {
 	armed   bool
 	armedAt time.Time // the due time the timer is armed for
 
-	packets, bytes, lost, synData, overflow, errs atomic.Uint64
-	late, maxLate                                 atomic.Int64
+	packets, bytes, lost, synData, synDataPassed, overflow, errs atomic.Uint64
+	late, maxLate                                                atomic.Int64
 }
 
 func newDirection(l *Link, src, dst, mtu int, rng *rand.Rand) (*direction, error) {
@@ -298,7 +301,8 @@ func newDirection(l *Link, src, dst, mtu int, rng *rand.Rand) (*direction, error
 func (d *direction) stats() DirStats {
 	return DirStats{
 		Packets: d.packets.Load(), Bytes: d.bytes.Load(), Lost: d.lost.Load(),
-		SYNData: d.synData.Load(), Overflow: d.overflow.Load(), Errors: d.errs.Load(),
+		SYNData: d.synData.Load(), SYNDataPassed: d.synDataPassed.Load(),
+		Overflow: d.overflow.Load(), Errors: d.errs.Load(),
 		Late: time.Duration(d.late.Load()), MaxLate: time.Duration(d.maxLate.Load()),
 	}
 }
@@ -333,11 +337,14 @@ func (d *direction) read() {
 // take queues the packet b that arrived at now, or drops it.
 func (d *direction) take(b []byte, now time.Time) {
 	cfg := d.link.cfg.Load()
-	switch {
-	case cfg.DropSYNData && synWithPayload(b):
-		d.synData.Add(1)
-		return
-	case cfg.Loss > 0 && d.rng.Float64() < cfg.Loss:
+	if synWithPayload(b) {
+		if cfg.DropSYNData {
+			d.synData.Add(1)
+			return
+		}
+		d.synDataPassed.Add(1)
+	}
+	if cfg.Loss > 0 && d.rng.Float64() < cfg.Loss {
 		d.lost.Add(1)
 		return
 	}
