@@ -220,6 +220,9 @@ func (c *Credentials) VerifyChain(chain [][]byte, hostname string) (CertStatus, 
 	if len(chain) == 0 || len(chain) > 16 {
 		return 0, fmt.Errorf("gnutls: VerifyChain needs 1 to 16 certificates, got %d", len(chain))
 	}
+	if err := checkNUL("VerifyChain", "host name", hostname); err != nil {
+		return 0, err
+	}
 	var packed []byte
 	lens := make([]C.uint, len(chain))
 	for i, der := range chain {

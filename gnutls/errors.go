@@ -232,4 +232,13 @@ func (s *Session) codeError(op string, code C.int, errno error) error {
 	return e
 }
 
+// checkNUL refuses a string C would cut short at a NUL byte (a priority
+// string or a host name ending early would mean something else).
+func checkNUL(op, what, s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("gnutls: %s: %s %q contains a NUL byte", op, what, s)
+	}
+	return nil
+}
+
 var errNoCertificate = errors.New("gnutls: a server Config needs a certificate in Certificates")

@@ -38,6 +38,9 @@ type Priorities struct {
 // means the default priorities, as NewSession uses). A bad string is an
 // error naming where it fails.
 func ParsePriority(priority string) (*Priorities, error) {
+	if err := checkNUL("parse priority", "priority", priority); err != nil {
+		return nil, err
+	}
 	var cs *C.char
 	if priority != "" {
 		cs = C.CString(priority)

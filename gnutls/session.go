@@ -182,6 +182,9 @@ func (s *Session) IsServer() bool { return s.flags&InitServer != 0 }
 // SetPriority sets the priority string (gnutls_priority_set_direct), such
 // as "NORMAL:-VERS-TLS1.2". A bad string is an error naming where it fails.
 func (s *Session) SetPriority(priority string) error {
+	if err := checkNUL("set priority", "priority", priority); err != nil {
+		return err
+	}
 	return s.call(func(p C.gnutls_session_t) error {
 		cs := C.CString(priority)
 		defer C.free(unsafe.Pointer(cs))
@@ -217,6 +220,9 @@ func (s *Session) SetCredentials(c *Credentials) error {
 
 // SetServerName sets the SNI host name sent in the ClientHello.
 func (s *Session) SetServerName(name string) error {
+	if err := checkNUL("set server name", "name", name); err != nil {
+		return err
+	}
 	return s.call(func(p C.gnutls_session_t) error {
 		cs := C.CString(name)
 		defer C.free(unsafe.Pointer(cs))
@@ -245,6 +251,9 @@ func (s *Session) ServerName() string {
 // (gnutls_session_set_verify_cert2). A rejected peer fails the handshake
 // with an *Error holding a *CertificateVerificationError.
 func (s *Session) VerifyPeer(hostname string) error {
+	if err := checkNUL("set verification", "host name", hostname); err != nil {
+		return err
+	}
 	return s.call(func(p C.gnutls_session_t) error {
 		var cs *C.char
 		if hostname != "" {
