@@ -1,0 +1,297 @@
+package gnutls
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// Seeds and committed corpora (testdata/fuzz) hold valid input and broken
+// variants of it; `make fuzz` runs each target for a while.
+
+// gnutlsErr fails t unless err is nil or an error of this package that
+// names what went wrong.
+func gnutlsErr(t *testing.T, what string, err error) {
+	t.Helper()
+	var ge *Error
+	if err != nil && !errors.As(err, &ge) && !strings.HasPrefix(err.Error(), "gnutls: ") {
+		t.Fatalf("%s: %v (%T) is not an error of this package", what, err, err)
+	}
+}
+
+func newFuzzCredentials(t *testing.T) *Credentials {
+	cr, err := NewCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cr.Close() })
+	return cr
+}
+
+func FuzzAddTrustPEM(f *testing.F) {
+	f.Add(pki.ca.PEM)
+	f.Add(pki.leaf.CertPEM)
+	f.Add(pki.ca.PEM[:len(pki.ca.PEM)/2])
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := newFuzzCredentials(t).AddTrustPEM(data)
+		gnutlsErr(t, "AddTrustPEM", err)
+		if n < 0 {
+			t.Fatalf("AddTrustPEM: %d certificates, %v", n, err)
+		}
+	})
+}
+
+func FuzzAddCRLPEM(f *testing.F) {
+	f.Add(pki.ca.CRL(pki.leaf.Cert))
+	f.Add(pki.ca.CRL())
+	f.Add([]byte("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cr := newFuzzCredentials(t)
+		if _, err := cr.AddTrustPEM(pki.ca.PEM); err != nil {
+			t.Fatal(err)
+		}
+		n, err := cr.AddCRLPEM(data)
+		gnutlsErr(t, "AddCRLPEM", err)
+		if n < 0 {
+			t.Fatalf("AddCRLPEM: %d CRLs", n)
+		}
+	})
+}
+
+func FuzzAddKeyPairPEM(f *testing.F) {
+	f.Add(pki.leaf.CertPEM, pki.leaf.KeyPEM)
+	f.Add(pki.leaf.CertPEM, pki.leaf.CertPEM)
+	f.Add(pki.leaf.KeyPEM, pki.leaf.KeyPEM)
+	f.Add(pki.leaf.CertPEM[:100], pki.leaf.KeyPEM[:100])
+	f.Fuzz(func(t *testing.T, certPEM, keyPEM []byte) {
+		gnutlsErr(t, "AddKeyPairPEM", newFuzzCredentials(t).AddKeyPairPEM(certPEM, keyPEM))
+	})
+}
+
+// DER from the peer: DescribeCertificate and VerifyChain parse it.
+func FuzzCertificateDER(f *testing.F) {
+	f.Add(pki.leaf.Cert.Raw, "localhost")
+	f.Add(pki.ca.Cert.Raw, "")
+	f.Add(pki.leaf.Cert.Raw[:200], "x")
+	f.Fuzz(func(t *testing.T, der []byte, host string) {
+		if _, err := DescribeCertificate(der, true); err != nil {
+			gnutlsErr(t, "DescribeCertificate", err)
+		}
+		cr := newFuzzCredentials(t)
+		if _, err := cr.AddTrustPEM(pki.ca.PEM); err != nil {
+			t.Fatal(err)
+		}
+		st, err := cr.VerifyChain([][]byte{der}, host)
+		gnutlsErr(t, "VerifyChain", err)
+		if err == nil && st == 0 && !bytes.Equal(der, pki.leaf.Cert.Raw) && !bytes.Equal(der, pki.ca.Cert.Raw) {
+			t.Fatalf("VerifyChain trusted a certificate the CA did not issue")
+		}
+	})
+}
+
+func FuzzSetPriority(f *testing.F) {
+	for _, s := range []string{"NORMAL", "NORMAL:-VERS-ALL:+VERS-TLS1.3", "SECURE256:%COMPAT", "NONE", "NORMAL:+", "@SYSTEM", "NORMAL\x00:+VERS-SSL3.0", ":::", "%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, priority string) {
+		s, err := NewSession(InitClient)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		err = s.SetPriority(priority)
+		gnutlsErr(t, "SetPriority", err)
+		if err == nil && strings.IndexByte(priority, 0) >= 0 {
+			t.Fatalf("priority %q with a NUL byte accepted", priority)
+		}
+		_, perr := ParsePriority(priority)
+		gnutlsErr(t, "ParsePriority", perr)
+		if priority != "" && (err == nil) != (perr == nil) {
+			t.Fatalf("SetPriority says %v, ParsePriority says %v", err, perr)
+		}
+	})
+}
+
+// fastOpenErrors are the contract errors of SetFastOpen.
+var fastOpenErrors = []error{ErrFastOpenFlags, ErrFastOpenServer, ErrFastOpenFamily, ErrFastOpenSocket, ErrFastOpenConnected, ErrTransportSet}
+
+// SetFastOpen with an arbitrary socket kind, address and flags either
+// accepts or returns one of its contract errors; it never touches a socket
+// it should not.
+func FuzzSetFastOpen(f *testing.F) {
+	f.Add(uint8(0), uint8(0), uint16(443), []byte{127, 0, 0, 1}, uint(0), false)
+	f.Add(uint8(1), uint8(1), uint16(443), make([]byte, 16), uint(0), false)
+	f.Add(uint8(0), uint8(1), uint16(0), []byte{1}, uint(1), true)
+	f.Add(uint8(2), uint8(2), uint16(0), []byte("/tmp/x"), uint(0), false)
+	f.Add(uint8(3), uint8(0), uint16(1), []byte{127, 0, 0, 1}, uint(0), false)
+	f.Fuzz(func(t *testing.T, sockKind, addrKind uint8, port uint16, addr []byte, flags uint, server bool) {
+		var fd int
+		var err error
+		switch sockKind % 4 {
+		case 0:
+			fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		case 1:
+			fd, err = unix.Socket(unix.AF_INET6, unix.SOCK_STREAM, 0)
+		case 2:
+			fd, err = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+		case 3:
+			fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+		}
+		if err != nil {
+			t.Skip(err)
+		}
+		defer unix.Close(fd)
+		var sa unix.Sockaddr
+		switch addrKind % 4 {
+		case 0:
+			a := &unix.SockaddrInet4{Port: int(port)}
+			copy(a.Addr[:], addr)
+			sa = a
+		case 1:
+			a := &unix.SockaddrInet6{Port: int(port)}
+			copy(a.Addr[:], addr)
+			sa = a
+		case 2:
+			sa = &unix.SockaddrUnix{Name: string(addr)}
+		}
+		flag := InitClient
+		if server {
+			flag = InitServer
+		}
+		s, err := NewSession(flag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		err = s.SetFastOpen(fd, sa, flags)
+		if err == nil {
+			if server || flags != 0 || sockKind%4 >= 2 || addrKind%4 >= 2 || int(sockKind%4) != int(addrKind%4) {
+				t.Fatalf("SetFastOpen accepted socket kind %d, address kind %d, flags %d, server %v", sockKind%4, addrKind%4, flags, server)
+			}
+			return
+		}
+		for _, want := range fastOpenErrors {
+			if errors.Is(err, want) {
+				return
+			}
+		}
+		t.Fatalf("SetFastOpen: %v is none of its contract errors", err)
+	})
+}
+
+// fuzzReader gives a session's pull callback the fuzzer's bytes, then EOF;
+// what the session writes is dropped.
+type fuzzReader struct{ r io.Reader }
+
+func (f fuzzReader) Read(b []byte) (int, error)  { return f.r.Read(b) }
+func (f fuzzReader) Write(b []byte) (int, error) { return len(b), nil }
+
+// A server's flight made of the fuzzer's bytes ends the client's handshake
+// with an error of this package; it never succeeds, crashes or hangs.
+func FuzzPeerHandshake(f *testing.F) {
+	f.Add([]byte{0x16, 0x03, 0x03, 0x00, 0x04, 0x02, 0x00, 0x00, 0x00})
+	f.Add([]byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28})
+	f.Add([]byte{0x16, 0x03, 0x03, 0xff, 0xff})
+	f.Add([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cr := newFuzzCredentials(t)
+		if _, err := cr.AddTrustPEM(pki.ca.PEM); err != nil {
+			t.Fatal(err)
+		}
+		s, err := NewSession(InitClient)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for _, err := range []error{s.SetCredentials(cr), s.SetServerName("localhost"), s.VerifyPeer("localhost"), s.SetTransport(fuzzReader{bytes.NewReader(data)})} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		err = s.Handshake()
+		if err == nil {
+			t.Fatal("handshake with a fuzzed server succeeded")
+		}
+		gnutlsErr(t, "Handshake", err)
+	})
+}
+
+// switchConn reads from the real connection until switched, then the
+// fuzzer's bytes: the records a server sends after a real handshake.
+type switchConn struct {
+	net.Conn
+	switched atomic.Bool
+	fuzz     io.Reader
+}
+
+func (c *switchConn) Read(b []byte) (int, error) {
+	if c.switched.Load() {
+		return c.fuzz.Read(b)
+	}
+	return c.Conn.Read(b)
+}
+
+// After a real handshake with crypto/tls, records made of the fuzzer's
+// bytes end Read with an error (or io.EOF); they never crash it.
+func FuzzPeerRead(f *testing.F) {
+	f.Add([]byte{0x17, 0x03, 0x03, 0x00, 0x20})
+	f.Add(append([]byte{0x17, 0x03, 0x03, 0x00, 0x20}, make([]byte, 32)...))
+	f.Add([]byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x00})
+	f.Add([]byte{0x16, 0x03, 0x03, 0x00, 0x01, 0x04})
+	addr := goTLSServer(f, nil)
+	cfg := clientConfig()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := &switchConn{Conn: nc, fuzz: bytes.NewReader(data)}
+		c := Client(sc, cfg)
+		defer c.Close()
+		if err := c.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		sc.switched.Store(true)
+		buf := make([]byte, 1024)
+		for {
+			_, err := c.Read(buf)
+			if err == nil {
+				continue
+			}
+			if err != io.EOF {
+				gnutlsErr(t, "Read", err)
+			}
+			return
+		}
+	})
+}
+
+// A NUL byte would cut a string short in C; it is refused instead.
+func TestNULRefused(t *testing.T) {
+	s, err := NewSession(InitClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cr := newFuzzCredentials(t)
+	_, perr := ParsePriority("NORMAL\x00:-VERS-ALL")
+	_, verr := cr.VerifyChain([][]byte{pki.leaf.Cert.Raw}, "localhost\x00.evil")
+	for what, err := range map[string]error{
+		"SetPriority":   s.SetPriority("NORMAL\x00:+VERS-SSL3.0"),
+		"SetServerName": s.SetServerName("localhost\x00.evil"),
+		"VerifyPeer":    s.VerifyPeer("localhost\x00.evil"),
+		"ParsePriority": perr,
+		"VerifyChain":   verr,
+	} {
+		if err == nil || !strings.Contains(err.Error(), "NUL byte") {
+			t.Errorf("%s with a NUL byte: %v", what, err)
+		}
+	}
+}
