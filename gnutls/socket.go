@@ -198,8 +198,9 @@ type FastOpenState struct {
 	Fail FastOpenFail
 	// Reason explains in words why it was not used; empty when used.
 	Reason string
-	// EarlyData: the SYN carried TLS early data along with the ClientHello
-	// (a resumed connection with Config.EarlyData; see Dial).
+	// EarlyData: the SYN carried TLS early data along with the ClientHello:
+	// a fast-open Dial that resumed a session with Config.EarlyData sends
+	// both in one sendmsg(MSG_FASTOPEN) when they fit in about one segment.
 	EarlyData bool
 	// Note says why early data that was offered did not travel in the SYN.
 	Note string
