@@ -6,10 +6,11 @@ DOCKER_ENV   := IMAGE=$(DOCKER_IMAGE) GO=$(GO)
 
 .PHONY: docker docker-test docker-deps
 
-# The top Makefile's deps rule, for the Docker engine and debootstrap (the
+# The top Makefile's deps rule, for the Docker engine (with apparmor's profile
+# loader, which dockerd needs on kernels with AppArmor) and debootstrap (the
 # stand-in base images) instead of its own packages.
 docker-deps:
-	@$(MAKE) --no-print-directory deps APT_PKGS="docker.io debootstrap"
+	@$(MAKE) --no-print-directory deps APT_PKGS="docker.io apparmor debootstrap"
 
 docker: docker-deps
 	$(DOCKER_ENV) docker/build.sh
