@@ -44,7 +44,9 @@ start_dockerd() {
 	for driver in "" vfs; do
 		args=(${driver:+--storage-driver="$driver"} "${opts[@]}")
 		log "starting dockerd${args[*]:+ ${args[*]}} (log: $DOCKERD_LOG)"
-		dockerd "${args[@]}" >>"$DOCKERD_LOG" 2>&1 &
+		# In its own session: Ctrl-C or a timeout's signal to our process group
+		# must leave it running until the cleanup has used it.
+		setsid dockerd "${args[@]}" >>"$DOCKERD_LOG" 2>&1 </dev/null &
 		DOCKERD_PID=$!
 		if wait_dockerd && storage_works; then return; fi
 		stop_dockerd

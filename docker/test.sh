@@ -115,6 +115,8 @@ expect resume 0 '*** This is a resumed session'
 
 cli wrong-ca run other-ca
 expect wrong-ca 1 'issuer is unknown'
+last=$(tail -n 1 "$work/wrong-ca.err")
+[[ $last == *'issuer is unknown'* ]] || fail wrong-ca "the last line does not say why: $last"
 
 uid=$(docker exec "$RUN-client" id -u)
 [ "$uid" != 0 ] || die "the image runs as root"
