@@ -6,7 +6,7 @@ SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_PKGS := gcc pkg-config libgnutls28-dev gnutls-bin openssl iproute2 ca-certificates make
 BIN     := bin
 
-.PHONY: all deps build test vet demo clean
+.PHONY: all deps build test vet demo clean fuzz check-sanitizers
 
 all: build
 
@@ -31,6 +31,28 @@ vet:
 # The tests need root (network namespaces); with CI set, a test that would skip fails instead.
 test: deps vet
 	$(GO) test -race -count=1 ./...
+
+# Each fuzz target for FUZZTIME, starting from its seeds and testdata/fuzz.
+FUZZTIME ?= 10s
+FUZZ_PKGS := ./gnutls ./cmd/gnutls-cli-go
+fuzz: deps
+	@set -e; for pkg in $(FUZZ_PKGS); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+# The cgo-heavy tests under the pointer checkers: cgocheck2 (every pointer
+# passed to C is checked for Go pointers inside) with checkptr=2 in one
+# build, then AddressSanitizer over the C shims and the Go memory C touches
+# (-asan needs gcc's libasan, a dependency of gcc). -race, in make test,
+# already runs checkptr=1 over everything.
+SANITIZE_PKGS := ./gnutls ./cmd/gnutls-cli-go
+ASAN_TESTS := TestSession|TestVerify|TestHostile|TestWriteToGone|TestClose|TestDialCloseCycles|TestParallelDials|TestForgotten|TestEcho|TestNUL|TestTransport|TestCallbacks|TestConcurrent|Credentials|Priority|Fuzz
+check-sanitizers: deps
+	GOEXPERIMENT=cgocheck2 $(GO) test -count=1 -short -gcflags=all=-d=checkptr=2 $(SANITIZE_PKGS)
+	$(GO) test -asan -count=1 -short -run '$(ASAN_TESTS)' ./gnutls
 
 clean:
 	rm -rf $(BIN)
