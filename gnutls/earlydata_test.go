@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
 )
 
 // earlyServerConfig accepts up to 16 KiB of early data.
@@ -400,3 +404,37 @@ func (nopConn) RemoteAddr() net.Addr               { return &net.TCPAddr{} }
 func (nopConn) SetDeadline(t time.Time) error      { return nil }
 func (nopConn) SetReadDeadline(t time.Time) error  { return nil }
 func (nopConn) SetWriteDeadline(t time.Time) error { return nil }
+
+// gnutls-cli --resume --earlydata as the client: its second connection
+// sends the file's bytes as early data, and this package's server reads
+// them before its handshake completes.
+func TestEarlyDataFromGnutlsCLI(t *testing.T) {
+	bin := testenv.LookPath(t, "gnutls-cli")
+	addr, seen := earlyServer(t, earlyServerConfig())
+	host, port, _ := net.SplitHostPort(addr)
+	caFile, _, _ := peers.Files(t, pki.ca, pki.leaf)
+	early := filepath.Join(t.TempDir(), "early")
+	if err := os.WriteFile(early, []byte("early from gnutls-cli\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--resume", "--earlydata", early, "--x509cafile", caFile,
+		"--verify-hostname", "localhost", "-p", port, host)
+	cmd.Stdin = strings.NewReader("")
+	out, err := cmd.CombinedOutput()
+	t.Logf("gnutls-cli: %v", err)
+	var got [][]byte
+	for len(got) < 2 {
+		select {
+		case r := <-seen:
+			got = append(got, r.early)
+			if len(r.early) > 0 && (!r.beforeDone || !r.state.EarlyDataAccepted) {
+				t.Fatalf("server: early data %q read before the handshake completed %v, accepted %v", r.early, r.beforeDone, r.state.EarlyDataAccepted)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("server saw %d connections; gnutls-cli said: %s", len(got), out)
+		}
+	}
+	if len(got[0]) != 0 || string(got[1]) != "early from gnutls-cli\n" {
+		t.Fatalf("server read early data %q then %q; gnutls-cli said: %s", got[0], got[1], out)
+	}
+}
