@@ -132,6 +132,9 @@ func (c *Credentials) SetSystemTrust() (int, error) {
 
 // AddTrustFile adds the CAs of a PEM file and returns how many.
 func (c *Credentials) AddTrustFile(path string) (int, error) {
+	if err := checkNUL("AddTrustFile", "path", path); err != nil {
+		return 0, err
+	}
 	return c.loadCerts(fmt.Sprintf("CA file %q", path), func(p C.gnutls_certificate_credentials_t) C.int {
 		return withCString(path, func(cs *C.char) C.int {
 			return C.gnutls_certificate_set_x509_trust_file(p, cs, C.GNUTLS_X509_FMT_PEM)
@@ -148,6 +151,9 @@ func (c *Credentials) AddTrustPEM(pem []byte) (int, error) {
 
 // AddCRLFile adds the CRLs of a PEM file and returns how many.
 func (c *Credentials) AddCRLFile(path string) (int, error) {
+	if err := checkNUL("AddCRLFile", "path", path); err != nil {
+		return 0, err
+	}
 	return c.loadCerts(fmt.Sprintf("CRL file %q", path), func(p C.gnutls_certificate_credentials_t) C.int {
 		return withCString(path, func(cs *C.char) C.int {
 			return C.gnutls_certificate_set_x509_crl_file(p, cs, C.GNUTLS_X509_FMT_PEM)
@@ -165,6 +171,11 @@ func (c *Credentials) AddCRLPEM(pem []byte) (int, error) {
 // AddKeyPairFiles adds a certificate chain and its private key, both PEM
 // files, to present to the peer.
 func (c *Credentials) AddKeyPairFiles(certFile, keyFile string) error {
+	for _, f := range []string{certFile, keyFile} {
+		if err := checkNUL("AddKeyPairFiles", "path", f); err != nil {
+			return err
+		}
+	}
 	_, err := c.load(fmt.Sprintf("certificate %q with key %q", certFile, keyFile), func(p C.gnutls_certificate_credentials_t) C.int {
 		return withCString(certFile, func(cf *C.char) C.int {
 			return withCString(keyFile, func(kf *C.char) C.int {

@@ -283,12 +283,17 @@ func TestNULRefused(t *testing.T) {
 	cr := newFuzzCredentials(t)
 	_, perr := ParsePriority("NORMAL\x00:-VERS-ALL")
 	_, verr := cr.VerifyChain([][]byte{pki.leaf.Cert.Raw}, "localhost\x00.evil")
+	_, terr := cr.AddTrustFile("/etc/ssl/certs/ca-certificates.crt\x00.pem")
+	_, cerr := cr.AddCRLFile("crl.pem\x00")
 	for what, err := range map[string]error{
-		"SetPriority":   s.SetPriority("NORMAL\x00:+VERS-SSL3.0"),
-		"SetServerName": s.SetServerName("localhost\x00.evil"),
-		"VerifyPeer":    s.VerifyPeer("localhost\x00.evil"),
-		"ParsePriority": perr,
-		"VerifyChain":   verr,
+		"SetPriority":     s.SetPriority("NORMAL\x00:+VERS-SSL3.0"),
+		"SetServerName":   s.SetServerName("localhost\x00.evil"),
+		"VerifyPeer":      s.VerifyPeer("localhost\x00.evil"),
+		"ParsePriority":   perr,
+		"VerifyChain":     verr,
+		"AddTrustFile":    terr,
+		"AddCRLFile":      cerr,
+		"AddKeyPairFiles": cr.AddKeyPairFiles("cert.pem\x00", "key.pem"),
 	} {
 		if err == nil || !strings.Contains(err.Error(), "NUL byte") {
 			t.Errorf("%s with a NUL byte: %v", what, err)
