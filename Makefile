@@ -29,8 +29,10 @@ vet:
 	$(GO) vet ./...
 
 # The tests need root (network namespaces); with CI set, a test that would skip fails instead.
+# One package at a time (-p 1): the network-lab tests time TCP over a delayed
+# link, and a CPU-bound package running beside them can stall it past a SYN timeout.
 test: deps vet
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -p 1 ./...
 
 # Each fuzz target for FUZZTIME, starting from its seeds and testdata/fuzz.
 FUZZTIME ?= 10s
