@@ -53,6 +53,7 @@ type Conn struct {
 
 	cacheKey     string
 	sessionSaved bool
+	version      uint16 // negotiated, set once the handshake completes
 	fastOpen     FastOpenState
 	early        earlyState
 	syn          *synSocket
@@ -333,12 +334,12 @@ func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
 		c.sendAlertFor(err)
 		return 0, err
 	}
+	c.version = c.sess.Version()
 	c.handshakeDone.Store(true)
 	c.saveSession()
 	return 0, nil
 }
 
-// fastOpenReport reads TCP_INFO while the socket is held open.
 // sendAlertFor tells the peer why the handshake failed, when GnuTLS has an
 // alert for it. The connection is unusable after a failed handshake, so its
 // write deadline is shortened: a peer that does not read cannot hold us.
@@ -347,6 +348,7 @@ func (c *Conn) sendAlertFor(err error) {
 	c.run(true, func() error { return c.sess.SendAlertFor(err) })
 }
 
+// fastOpenReport reads TCP_INFO while the socket is held open.
 func (c *Conn) fastOpenReport() FastOpenState {
 	st := FastOpenState{Requested: true}
 	if c.raw == nil {
@@ -362,7 +364,7 @@ func (c *Conn) saveSession() {
 	if !c.isClient || c.sessionSaved || c.config.ClientSessionCache == nil {
 		return
 	}
-	if c.sess.Version() == 0x0304 && !c.sess.TicketReceived() {
+	if c.version == 0x0304 && !c.sess.TicketReceived() {
 		return
 	}
 	if data, err := c.sess.SessionData(); err == nil {

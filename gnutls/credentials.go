@@ -132,13 +132,8 @@ func (c *Credentials) SetSystemTrust() (int, error) {
 
 // AddTrustFile adds the CAs of a PEM file and returns how many.
 func (c *Credentials) AddTrustFile(path string) (int, error) {
-	if err := checkNUL("AddTrustFile", "path", path); err != nil {
-		return 0, err
-	}
-	return c.loadCerts(fmt.Sprintf("CA file %q", path), func(p C.gnutls_certificate_credentials_t) C.int {
-		return withCString(path, func(cs *C.char) C.int {
-			return C.gnutls_certificate_set_x509_trust_file(p, cs, C.GNUTLS_X509_FMT_PEM)
-		})
+	return c.loadFile("AddTrustFile", "CA file", path, func(p C.gnutls_certificate_credentials_t, cs *C.char) C.int {
+		return C.gnutls_certificate_set_x509_trust_file(p, cs, C.GNUTLS_X509_FMT_PEM)
 	})
 }
 
@@ -151,13 +146,19 @@ func (c *Credentials) AddTrustPEM(pem []byte) (int, error) {
 
 // AddCRLFile adds the CRLs of a PEM file and returns how many.
 func (c *Credentials) AddCRLFile(path string) (int, error) {
-	if err := checkNUL("AddCRLFile", "path", path); err != nil {
+	return c.loadFile("AddCRLFile", "CRL file", path, func(p C.gnutls_certificate_credentials_t, cs *C.char) C.int {
+		return C.gnutls_certificate_set_x509_crl_file(p, cs, C.GNUTLS_X509_FMT_PEM)
+	})
+}
+
+// loadFile is loadCerts for the PEM file at path; op names the method in
+// the error for a path C cannot take.
+func (c *Credentials) loadFile(op, what, path string, f func(C.gnutls_certificate_credentials_t, *C.char) C.int) (int, error) {
+	if err := checkNUL(op, "path", path); err != nil {
 		return 0, err
 	}
-	return c.loadCerts(fmt.Sprintf("CRL file %q", path), func(p C.gnutls_certificate_credentials_t) C.int {
-		return withCString(path, func(cs *C.char) C.int {
-			return C.gnutls_certificate_set_x509_crl_file(p, cs, C.GNUTLS_X509_FMT_PEM)
-		})
+	return c.loadCerts(fmt.Sprintf("%s %q", what, path), func(p C.gnutls_certificate_credentials_t) C.int {
+		return withCString(path, func(cs *C.char) C.int { return f(p, cs) })
 	})
 }
 
