@@ -103,6 +103,15 @@ func TestSNI(t *testing.T) {
 	}
 }
 
+// requireClientCert is a server Config that requires a client certificate
+// issued by the test CA.
+func requireClientCert() *Config {
+	sc := serverConfig()
+	sc.ClientAuth = RequireAndVerifyClientCert
+	sc.ClientCAPEM = pki.ca.PEM
+	return sc
+}
+
 func TestClientCertificates(t *testing.T) {
 	client := pki.ca.Issue(testpki.Options{}, "client.example")
 	t.Run("to crypto/tls", func(t *testing.T) {
@@ -125,10 +134,7 @@ func TestClientCertificates(t *testing.T) {
 		}
 	})
 	t.Run("to gnutls.Server", func(t *testing.T) {
-		sc := serverConfig()
-		sc.ClientAuth = RequireAndVerifyClientCert
-		sc.ClientCAPEM = pki.ca.PEM
-		addr, accepted := listenOnce(t, sc)
+		addr, accepted := listenOnce(t, requireClientCert())
 		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: newPool(pki.ca.Cert), ServerName: "localhost", Certificates: []tls.Certificate{client.TLS}})
 		if err != nil {
 			t.Fatal(err)
@@ -140,10 +146,7 @@ func TestClientCertificates(t *testing.T) {
 		}
 	})
 	t.Run("missing, to gnutls.Server", func(t *testing.T) {
-		sc := serverConfig()
-		sc.ClientAuth = RequireAndVerifyClientCert
-		sc.ClientCAPEM = pki.ca.PEM
-		addr, accepted := listenOnce(t, sc)
+		addr, accepted := listenOnce(t, requireClientCert())
 		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: newPool(pki.ca.Cert), ServerName: "localhost"})
 		if err == nil {
 			// Under TLS 1.3 the client learns of the refusal on its first read.
