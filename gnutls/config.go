@@ -106,6 +106,8 @@ type Config struct {
 	mu        sync.Mutex
 	creds     *Credentials
 	credsErr  error
+	prio      *priorityCache
+	prioErr   error
 	ticketKey *ticketKey
 	replay    *AntiReplay
 	blackhole blackholeCache
@@ -141,6 +143,16 @@ func (c *Config) credentials(isClient bool) (*Credentials, error) {
 	}
 	c.creds, c.credsErr = c.buildCredentials(isClient)
 	return c.creds, c.credsErr
+}
+
+// priorities parses the Config's priority string once; sessions share it.
+func (c *Config) priorities() (*priorityCache, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.prio == nil && c.prioErr == nil {
+		c.prio, c.prioErr = newPriorityCache(c.Priority)
+	}
+	return c.prio, c.prioErr
 }
 
 func (c *Config) buildCredentials(isClient bool) (*Credentials, error) {
@@ -239,7 +251,11 @@ func (c *Config) newSession(isClient bool, serverName string) (*Session, error) 
 	if err != nil {
 		return nil, err
 	}
-	s, err := NewSession(flags)
+	pc, err := c.priorities()
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSession(flags, pc)
 	if err != nil {
 		return nil, err
 	}
@@ -251,11 +267,6 @@ func (c *Config) newSession(isClient bool, serverName string) (*Session, error) 
 }
 
 func (c *Config) configure(s *Session, creds *Credentials, isClient bool, serverName string) error {
-	if c.Priority != "" {
-		if err := s.SetPriority(c.Priority); err != nil {
-			return err
-		}
-	}
 	if err := s.SetCredentials(creds); err != nil {
 		return err
 	}

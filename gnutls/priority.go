@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"fmt"
+	"runtime"
 	"unsafe"
 )
 
@@ -83,6 +84,33 @@ func ParsePriority(priority string) (*Priorities, error) {
 		}
 	}
 	return out, nil
+}
+
+// priorityCache is a parsed priority string (gnutls_priority_t) that
+// sessions share: gnutls_priority_set takes a reference, so a Config parses
+// its string once instead of once per connection.
+type priorityCache struct {
+	ptr C.gnutls_priority_t
+	str string
+}
+
+// newPriorityCache parses priority; empty means the default priorities.
+func newPriorityCache(priority string) (*priorityCache, error) {
+	if err := checkNUL("set priority", "priority", priority); err != nil {
+		return nil, err
+	}
+	var cs *C.char
+	if priority != "" {
+		cs = C.CString(priority)
+		defer C.free(unsafe.Pointer(cs))
+	}
+	pc := &priorityCache{str: priority}
+	var pos C.int
+	if r := C.go_gnutls_priority_init(&pc.ptr, cs, &pos); r < 0 {
+		return nil, priorityError("set priority", priority, r, pos)
+	}
+	runtime.AddCleanup(pc, func(p C.gnutls_priority_t) { C.gnutls_priority_deinit(p) }, pc.ptr)
+	return pc, nil
 }
 
 func cString(cs *C.char) string {

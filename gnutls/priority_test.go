@@ -37,3 +37,44 @@ func TestParsePriority(t *testing.T) {
 		t.Fatalf("bad priority: %v", err)
 	}
 }
+
+// A Config parses its priority string once; every session it makes shares
+// the result and negotiates under it.
+func TestConfigPriorityShared(t *testing.T) {
+	c := &Config{InsecureSkipVerify: true, Priority: "NORMAL:-VERS-ALL:+VERS-TLS1.2"}
+	var first *priorityCache
+	for i := range 3 {
+		s, err := c.newSession(true, "example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := s.Version(); v != 0x0303 {
+			t.Errorf("session %d: version before the handshake %#x, want TLS 1.2 (0x0303)", i, v)
+		}
+		s.Close()
+		pc, _ := c.priorities()
+		if first == nil {
+			first = pc
+		} else if pc != first {
+			t.Errorf("session %d: priorities parsed again", i)
+		}
+	}
+
+	for _, tc := range []struct{ priority, want string }{
+		{"NORMAL:+NO-SUCH-THING", `invalid at "+NO-SUCH-THING"`},
+		{"NONE", `priority "NONE"`},
+		{"NORMAL\x00:+VERS-SSL3.0", "NUL"},
+	} {
+		c := &Config{InsecureSkipVerify: true, Priority: tc.priority}
+		for range 2 { // the error is kept, not just returned once
+			s, err := c.newSession(true, "example.com")
+			if err == nil {
+				s.Close()
+				t.Fatalf("priority %q accepted", tc.priority)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("priority %q: %v, want it to say %s", tc.priority, err, tc.want)
+			}
+		}
+	}
+}

@@ -95,6 +95,12 @@ type sessionState struct {
 // belong to the caller. InitNoSignal is always added: a write to a closed
 // socket returns EPIPE instead of raising SIGPIPE.
 func NewSession(flags InitFlags) (*Session, error) {
+	return newSession(flags, nil)
+}
+
+// newSession is NewSession with the priorities of pc, or the default ones
+// when pc is nil.
+func newSession(flags InitFlags, pc *priorityCache) (*Session, error) {
 	if (flags&InitClient != 0) == (flags&InitServer != 0) {
 		return nil, ErrBadFlags
 	}
@@ -104,10 +110,16 @@ func NewSession(flags InitFlags) (*Session, error) {
 		return nil, &Error{Op: "init", Code: ErrorCode(r)}
 	}
 	liveSessions.Add(1)
-	if r := C.gnutls_set_default_priority(st.ptr); r < 0 {
+	if pc == nil {
+		if r := C.gnutls_set_default_priority(st.ptr); r < 0 {
+			st.free()
+			return nil, &Error{Op: "set default priority", Code: ErrorCode(r)}
+		}
+	} else if r := C.gnutls_priority_set(st.ptr, pc.ptr); r < 0 {
 		st.free()
-		return nil, &Error{Op: "set default priority", Code: ErrorCode(r)}
+		return nil, priorityError("set priority", pc.str, r, -1)
 	}
+	runtime.KeepAlive(pc)
 	C.gnutls_handshake_set_timeout(st.ptr, 0)
 	s := &Session{st}
 	runtime.AddCleanup(s, func(st *sessionState) {

@@ -1,7 +1,8 @@
 /* tlsbench: the loopback benchmarks of bench/ written directly against
  * GnuTLS, as the reference for what the library itself costs. A server
  * thread and the client (main thread) talk over 127.0.0.1 with blocking
- * sockets and TCP_NODELAY, as the Go benchmarks do.
+ * sockets and TCP_NODELAY, as the Go benchmarks do. The priority string is
+ * parsed once (gnutls_priority_init) and shared by the sessions.
  *
  *   tlsbench bulk       CA CERT KEY PRIORITY BYTES   client sends BYTES in 16 KiB writes
  *   tlsbench handshakes CA CERT KEY PRIORITY COUNT   full handshakes, one connection each
@@ -24,7 +25,8 @@
 #define CHUNK 16384
 #define PING 64
 
-static const char *mode, *priority;
+static const char *mode;
+static gnutls_priority_t priority;
 static long long amount;
 static gnutls_certificate_credentials_t server_cred, client_cred;
 static int listen_fd;
@@ -50,7 +52,7 @@ static gnutls_session_t new_session(int fd, unsigned flags)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if ((ret = gnutls_init(&s, flags)) < 0)
 		die("gnutls_init", ret);
-	if ((ret = gnutls_priority_set_direct(s, priority, NULL)) < 0)
+	if ((ret = gnutls_priority_set(s, priority)) < 0)
 		die("priority", ret);
 	ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, (flags & GNUTLS_SERVER) ? server_cred : client_cred);
 	if (ret < 0)
@@ -66,6 +68,14 @@ static gnutls_session_t new_session(int fd, unsigned flags)
 	if (ret < 0)
 		die("handshake", ret);
 	return s;
+}
+
+/* finish closes as the Go stacks' Close does: close_notify, then the socket. */
+static void finish(gnutls_session_t s, int fd)
+{
+	gnutls_bye(s, GNUTLS_SHUT_WR);
+	gnutls_deinit(s);
+	close(fd);
 }
 
 static void recv_all(gnutls_session_t s, char *buf, size_t n)
@@ -119,8 +129,7 @@ static void *server(void *arg)
 				send_all(s, buf, PING);
 			}
 		}
-		gnutls_deinit(s);
-		close(fd);
+		finish(s, fd);
 	}
 	return NULL;
 }
@@ -146,12 +155,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mode = argv[1];
-	priority = argv[5];
 	amount = atoll(argv[6]);
 	if (amount <= 0 || (strcmp(mode, "bulk") && strcmp(mode, "handshakes") && strcmp(mode, "pingpong"))) {
 		fprintf(stderr, "tlsbench: bad mode %s or count %s\n", argv[1], argv[6]);
 		return 2;
 	}
+	if ((ret = gnutls_priority_init(&priority, argv[5], NULL)) < 0)
+		die("priority", ret);
 	if ((ret = gnutls_certificate_allocate_credentials(&server_cred)) < 0 ||
 	    (ret = gnutls_certificate_allocate_credentials(&client_cred)) < 0)
 		die("credentials", ret);
@@ -173,9 +183,7 @@ int main(int argc, char **argv)
 		start = now();
 		for (long long i = 0; i < amount; i++) {
 			int fd = dial();
-			gnutls_session_t s = new_session(fd, GNUTLS_CLIENT);
-			gnutls_deinit(s);
-			close(fd);
+			finish(new_session(fd, GNUTLS_CLIENT), fd);
 		}
 	} else {
 		int fd = dial();
