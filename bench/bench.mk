@@ -21,13 +21,18 @@ BENCH_OUT := bench/out
 bench/c/tlsbench: bench/c/tlsbench.c
 	$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags --libs gnutls) -lpthread
 
+# A TLS 1.3 server on OpenSSL that answers early data with 0.5-RTT data.
+bench/c/earlyserv: bench/c/earlyserv.c
+	@$(MAKE) --no-print-directory deps APT_PKGS="libssl-dev"
+	$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags --libs libssl libcrypto)
+
 bench: bench-fastopen bench-netlab bench-ttfb bench-idle bench-loopback bench-profile
 
 $(BENCH_OUT):
 	mkdir -p $@
 
 # Time to first response byte over the lab link (50 ms RTT), 20 connections each.
-bench-ttfb: deps | $(BENCH_OUT)
+bench-ttfb: deps bench/c/earlyserv | $(BENCH_OUT)
 	cd bench && $(GO) test -run '^$$' -bench 'TTFB' -benchtime=20x -timeout 30m . | tee out/ttfb.txt
 
 # 1,000 idle connections, three fresh processes per stack.
