@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
+	"golang.org/x/sys/unix"
 )
 
 // Loopback benchmarks: both ends in one process (one program for C), TLS
@@ -213,11 +215,126 @@ func BenchmarkHandshake(b *testing.B) {
 			})
 		})
 	}
+	b.Run("ours-blocking-session", benchmarkBlockingSessions)
 	b.Run("c", func(b *testing.B) {
 		batches(b, "handshakes/s", func() float64 {
 			return handshakeBatch / runC(b, "handshakes", handshakeBatch).Seconds()
 		})
 	})
+}
+
+// benchmarkBlockingSessions does what the C program does, through the
+// package's Session API on blocking sockets (one goroutine per end, each
+// blocking its thread in C): GnuTLS in a Go process without the netpoller.
+func benchmarkBlockingSessions(b *testing.B) {
+	serverCreds, clientCreds := newCredentials(b), newCredentials(b)
+	if err := serverCreds.AddKeyPairPEM(pki.leaf.CertPEM, pki.leaf.KeyPEM); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := clientCreds.AddTrustPEM(pki.ca.PEM); err != nil {
+		b.Fatal(err)
+	}
+	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer unix.Close(lfd)
+	if err := unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		b.Fatal(err)
+	}
+	if err := unix.Listen(lfd, 128); err != nil {
+		b.Fatal(err)
+	}
+	addr, err := unix.Getsockname(lfd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() {
+		for range b.N * handshakeBatch {
+			fd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
+			if err == nil {
+				err = blockingHandshake(fd, gnutls.InitServer, serverCreds)
+			}
+			if err != nil {
+				served <- err
+				return
+			}
+		}
+		served <- nil
+	}()
+	batches(b, "handshakes/s", func() float64 {
+		start := time.Now()
+		for range handshakeBatch {
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err == nil {
+				if err = unix.Connect(fd, addr); err != nil {
+					unix.Close(fd)
+				}
+			}
+			if err == nil {
+				err = blockingHandshake(fd, gnutls.InitClient, clientCreds)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		return handshakeBatch / time.Since(start).Seconds()
+	})
+	if err := <-served; err != nil {
+		b.Fatal(err)
+	}
+}
+
+func newCredentials(b *testing.B) *gnutls.Credentials {
+	c, err := gnutls.NewCredentials()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return c
+}
+
+// blockingHandshake runs one handshake on the blocking socket fd as the C
+// program does, sends close_notify and closes fd.
+func blockingHandshake(fd int, flags gnutls.InitFlags, creds *gnutls.Credentials) error {
+	defer unix.Close(fd)
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+		return err
+	}
+	s, err := gnutls.NewSession(flags)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.SetPriority(tls13AES128); err != nil {
+		return err
+	}
+	if err := s.SetCredentials(creds); err != nil {
+		return err
+	}
+	if flags&gnutls.InitClient != 0 {
+		if err := s.SetServerName("localhost"); err != nil {
+			return err
+		}
+		if err := s.VerifyPeer("localhost"); err != nil {
+			return err
+		}
+	}
+	if err := s.SetTransportInt(fd); err != nil {
+		return err
+	}
+	for {
+		err := s.Handshake()
+		var e *gnutls.Error
+		if !errors.As(err, &e) || e.Code != gnutls.ErrAgain {
+			if err != nil {
+				return err
+			}
+			break
+		}
+	}
+	return s.Bye(true)
 }
 
 // BenchmarkPingPong: 64-byte request and reply on one connection.
