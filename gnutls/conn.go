@@ -120,7 +120,10 @@ func (c *Conn) setup() error {
 				return err
 			}
 			c.raw = raw
-			return s.SetTransportInt(fd)
+			if systemKTLS() {
+				return s.SetTransportInt(fd)
+			}
+			return s.setReadahead(fd)
 		}
 	}
 	return s.SetTransport(c.conn)
@@ -231,9 +234,13 @@ func (c *Conn) runCallbacks(write bool, op func() error) error {
 	}
 }
 
-// ready polls fd without blocking. While a fast-open connection is being
-// made, a failed connect shows here as SO_ERROR, returned as a dial error.
+// ready polls fd without blocking; for reading, bytes already in the
+// read-ahead buffer count too. While a fast-open connection is being made,
+// a failed connect shows here as SO_ERROR, returned as a dial error.
 func (c *Conn) ready(fd int, write bool) (bool, error) {
+	if !write && c.sess.readaheadBuffered() {
+		return true, nil
+	}
 	ev := int16(unix.POLLIN)
 	if write {
 		ev = unix.POLLOUT

@@ -64,6 +64,73 @@ static inline void go_gnutls_set_callbacks(gnutls_session_t s, void *handle)
 	gnutls_transport_set_pull_timeout_function(s, go_gnutls_pull_timeout);
 }
 
+/* Read-ahead for a socket (readahead.go). GnuTLS reads a record as its
+ * 5-byte header and then its body, a recv(2) each; this pull function takes
+ * what the socket holds, up to GO_GNUTLS_READAHEAD bytes, and serves both
+ * from it. The buffer is freed whenever the socket is found empty, so an
+ * idle connection holds none. Only the reading side calls it. */
+#define GO_GNUTLS_READAHEAD 65536
+
+typedef struct {
+	int fd;
+	unsigned char *buf;
+	size_t off, len;
+} go_gnutls_readahead;
+
+static ssize_t go_gnutls_readahead_pull(gnutls_transport_ptr_t ptr, void *data, size_t n)
+{
+	go_gnutls_readahead *ra = ptr;
+	size_t m;
+
+	if (ra->len == 0) {
+		ssize_t r;
+		int e;
+		if (ra->buf == NULL && (ra->buf = malloc(GO_GNUTLS_READAHEAD)) == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		r = recv(ra->fd, ra->buf, GO_GNUTLS_READAHEAD, 0);
+		if (r > 0) {
+			ra->off = 0;
+			ra->len = r;
+		} else {
+			e = errno;
+			free(ra->buf);
+			ra->buf = NULL;
+			errno = e;
+			return r;
+		}
+	}
+	m = n < ra->len ? n : ra->len;
+	memcpy(data, ra->buf + ra->off, m);
+	ra->off += m;
+	ra->len -= m;
+	return m;
+}
+
+static int go_gnutls_readahead_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+	go_gnutls_readahead *ra = ptr;
+	if (ra->len > 0)
+		return 1;
+	return gnutls_system_recv_timeout((gnutls_transport_ptr_t)(long)ra->fd, ms);
+}
+
+/* Reads go through ra; writes stay GnuTLS's own, on ra->fd. */
+static inline void go_gnutls_set_readahead(gnutls_session_t s, go_gnutls_readahead *ra)
+{
+	gnutls_transport_set_ptr2(s, ra, (gnutls_transport_ptr_t)(long)ra->fd);
+	gnutls_transport_set_pull_function(s, go_gnutls_readahead_pull);
+	gnutls_transport_set_pull_timeout_function(s, go_gnutls_readahead_pull_timeout);
+}
+
+static inline void go_gnutls_readahead_free(go_gnutls_readahead *ra)
+{
+	if (ra != NULL)
+		free(ra->buf);
+	free(ra);
+}
+
 static inline void go_gnutls_free(void *p) { gnutls_free(p); }
 
 static inline size_t go_gnutls_iov_len(void *iov, int i) { return ((giovec_t *)iov)[i].iov_len; }

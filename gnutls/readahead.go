@@ -1,0 +1,80 @@
+package gnutls
+
+// #cgo pkg-config: gnutls
+// #cgo CFLAGS: -I${SRCDIR}/../include
+// #include "go_gnutls.h"
+import "C"
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// setReadahead is SetTransportInt with reads through a read-ahead buffer
+// (go_gnutls_readahead_pull): one recv(2) serves a record's header and
+// body, and often the records after it. Conn uses it for sockets.
+func (s *Session) setReadahead(fd int) error {
+	return s.call(func(p C.gnutls_session_t) error {
+		if s.kind != noTransport {
+			return s.transportSet()
+		}
+		ra := (*C.go_gnutls_readahead)(C.calloc(1, C.sizeof_go_gnutls_readahead))
+		if ra == nil {
+			return &Error{Op: "set transport", Code: ErrorCode(C.GNUTLS_E_MEMORY_ERROR), Err: syscall.ENOMEM}
+		}
+		ra.fd = C.int(fd)
+		C.go_gnutls_set_readahead(p, ra)
+		s.kind, s.fd, s.ra = intTransport, fd, ra
+		return nil
+	})
+}
+
+// readaheadBuffered reports whether received bytes wait in the read-ahead
+// buffer, where poll(2) on the socket cannot see them. Only the reading
+// side may ask.
+func (s *Session) readaheadBuffered() bool {
+	return get(s, func(C.gnutls_session_t) bool { return s.ra != nil && s.ra.len > 0 })
+}
+
+// systemKTLS reports whether GnuTLS's system-wide configuration turns
+// kernel TLS on ("ktls = true" in the [global] section of
+// $GNUTLS_SYSTEM_PRIORITY_FILE, else /etc/gnutls/config). GnuTLS enables
+// kernel TLS only for sessions that use its own socket functions, so then
+// Conn leaves the read-ahead out.
+var systemKTLS = sync.OnceValue(func() bool {
+	name := os.Getenv("GNUTLS_SYSTEM_PRIORITY_FILE")
+	if name == "" {
+		name = "/etc/gnutls/config"
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return configEnablesKTLS(bufio.NewScanner(f))
+})
+
+// configEnablesKTLS reads GnuTLS's configuration file format (INI: [section],
+// name = value, # and ; comments) for ktls = true in [global].
+func configEnablesKTLS(sc *bufio.Scanner) bool {
+	section := ""
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "" || line[0] == '#' || line[0] == ';':
+		case line[0] == '[':
+			section, _, _ = strings.Cut(line[1:], "]")
+			section = strings.TrimSpace(section)
+		default:
+			name, value, ok := strings.Cut(line, "=")
+			if ok && strings.EqualFold(section, "global") && strings.EqualFold(strings.TrimSpace(name), "ktls") &&
+				strings.EqualFold(strings.TrimSpace(value), "true") {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,148 @@
+package gnutls
+
+import (
+	"bufio"
+	"crypto/tls"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A TLS 1.3 server's session ticket and the data after it arrive together
+// and land in the read-ahead buffer at once. GnuTLS returns
+// GNUTLS_E_AGAIN after handling the ticket, poll(2) then finds the socket
+// empty, and the data must still be read from the buffer without a wait.
+func TestReadaheadTicketThenData(t *testing.T) {
+	checkLeaks(t)
+	l, err := Listen("tcp", "127.0.0.1:0", serverConfig()) // tickets on: sent at the end of the handshake
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		if c.(*Conn).Handshake() == nil {
+			io.WriteString(c, "hello")
+			io.Copy(io.Discard, c)
+		}
+	}()
+	c, err := Dial("tcp", l.Addr().String(), clientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if v := c.ConnectionState().Version; v != tls.VersionTLS13 {
+		t.Fatalf("version %#x, want TLS 1.3", v)
+	}
+	time.Sleep(200 * time.Millisecond) // ticket and data are both queued
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	before := c.waits.Load()
+	buf := make([]byte, 16)
+	n, err := c.Read(buf)
+	if err != nil || string(buf[:n]) != "hello" {
+		t.Fatalf("Read: %q, %v", buf[:n], err)
+	}
+	if w := c.waits.Load() - before; w != 0 {
+		t.Errorf("Read waited %d times for data already received", w)
+	}
+	if !c.sess.TicketReceived() {
+		t.Error("the ticket was not read")
+	}
+}
+
+// Records sent in a burst are read in full, and a connection blocked in
+// Read holds no read-ahead buffer.
+func TestReadaheadBurstAndIdle(t *testing.T) {
+	checkLeaks(t)
+	const records = 200
+	l, err := Listen("tcp", "127.0.0.1:0", serverConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for i := range records {
+			if _, err := io.WriteString(c, strings.Repeat(string(rune('a'+i%26)), 100)+"\n"); err != nil {
+				return
+			}
+		}
+		io.Copy(io.Discard, c)
+	}()
+	c, err := Dial("tcp", l.Addr().String(), clientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReaderSize(c, 16)
+	for i := range records {
+		line, err := r.ReadString('\n')
+		if want := strings.Repeat(string(rune('a'+i%26)), 100) + "\n"; err != nil || line != want {
+			t.Fatalf("record %d: %q, %v", i, line, err)
+		}
+	}
+
+	done := make(chan error, 1)
+	waits := c.waits.Load()
+	go func() {
+		_, err := c.Read(make([]byte, 1))
+		done <- err
+	}()
+	for deadline := time.Now().Add(5 * time.Second); c.waits.Load() == waits; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Read did not wait on an idle connection")
+		}
+	}
+	if c.sess.ra == nil || c.sess.ra.buf != nil {
+		t.Errorf("idle connection: read-ahead %v, buffer should be freed", c.sess.ra)
+	}
+	c.Close()
+	if err := <-done; err == nil {
+		t.Error("Read on a closed connection returned no error")
+	}
+}
+
+func TestConfigEnablesKTLS(t *testing.T) {
+	for _, tc := range []struct {
+		config string
+		want   bool
+	}{
+		{"[global]\nktls = true\n", true},
+		{"[ Global ]\n  KTLS=TRUE  \n", true},
+		{"# a comment\n[overrides]\nktls = true\n[global]\noverride-mode = blocklist\n", false},
+		{"[global]\n; ktls = true\nktls = false\n", false},
+		{"ktls = true\n", false},
+		{"", false},
+	} {
+		if got := configEnablesKTLS(bufio.NewScanner(strings.NewReader(tc.config))); got != tc.want {
+			t.Errorf("%q: %v, want %v", tc.config, got, tc.want)
+		}
+	}
+}
+
+// With no system configuration turning kernel TLS on, socket connections
+// read through the read-ahead buffer.
+func TestReadaheadUsedOnSockets(t *testing.T) {
+	if systemKTLS() {
+		t.Fatal("this machine's GnuTLS configuration turns kernel TLS on; the read-ahead is then left out and this test does not apply")
+	}
+	addr := echoListener(t, serverConfig())
+	c, err := Dial("tcp", addr, clientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	echo(t, c, "ping")
+	if c.sess.ra == nil {
+		t.Error("a TCP connection does not use the read-ahead")
+	}
+}
