@@ -6,6 +6,11 @@ SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_PKGS := gcc pkg-config libgnutls28-dev gnutls-bin openssl iproute2 ca-certificates make
 BIN     := bin
 
+# Go's build cache does not see the headers in include/ (outside the
+# package's directory), so an edited header would leave stale objects;
+# a digest of them in CGO_CFLAGS makes the cache see every change.
+export CGO_CFLAGS := -O2 -g -DGO_GNUTLS_INCLUDE_DIGEST=$(shell cat include/*.h | sha256sum | cut -c1-16)
+
 .PHONY: all deps build test vet demo clean fuzz check-sanitizers
 
 all: build

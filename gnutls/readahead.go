@@ -2,7 +2,7 @@ package gnutls
 
 // #cgo pkg-config: gnutls
 // #cgo CFLAGS: -I${SRCDIR}/../include
-// #include "go_gnutls.h"
+// #include "go_gnutls_readahead.h"
 import "C"
 
 import (
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 // setReadahead is SetTransportInt with reads through a read-ahead buffer
@@ -27,16 +28,28 @@ func (s *Session) setReadahead(fd int) error {
 		}
 		ra.fd = C.int(fd)
 		C.go_gnutls_set_readahead(p, ra)
-		s.kind, s.fd, s.ra = intTransport, fd, ra
+		s.kind, s.fd, s.ra = intTransport, fd, unsafe.Pointer(ra)
 		return nil
 	})
+}
+
+// freeReadahead releases ra after its session was freed. It lives here
+// because the buffer pool exists in this file's C alone.
+func freeReadahead(ra unsafe.Pointer) {
+	C.go_gnutls_readahead_free((*C.go_gnutls_readahead)(ra))
 }
 
 // readaheadBuffered reports whether received bytes wait in the read-ahead
 // buffer, where poll(2) on the socket cannot see them. Only the reading
 // side may ask.
 func (s *Session) readaheadBuffered() bool {
-	return get(s, func(C.gnutls_session_t) bool { return s.ra != nil && s.ra.len > 0 })
+	return get(s, func(C.gnutls_session_t) bool { return s.ra != nil && (*C.go_gnutls_readahead)(s.ra).len > 0 })
+}
+
+// readaheadHeld reports whether the session uses the read-ahead and
+// whether it holds a buffer now, for tests.
+func (s *Session) readaheadHeld() (used, held bool) {
+	return s.ra != nil, s.ra != nil && (*C.go_gnutls_readahead)(s.ra).buf != nil
 }
 
 // systemKTLS reports whether GnuTLS's system-wide configuration turns

@@ -102,8 +102,8 @@ func TestReadaheadBurstAndIdle(t *testing.T) {
 			t.Fatal("Read did not wait on an idle connection")
 		}
 	}
-	if c.sess.ra == nil || c.sess.ra.buf != nil {
-		t.Errorf("idle connection: read-ahead %v, buffer should be freed", c.sess.ra)
+	if used, held := c.sess.readaheadHeld(); !used || held {
+		t.Errorf("idle connection: read-ahead used %v, holding a buffer %v; want used and none held", used, held)
 	}
 	c.Close()
 	if err := <-done; err == nil {
@@ -142,7 +142,7 @@ func TestReadaheadUsedOnSockets(t *testing.T) {
 	}
 	defer c.Close()
 	echo(t, c, "ping")
-	if c.sess.ra == nil {
+	if used, _ := c.sess.readaheadHeld(); !used {
 		t.Error("a TCP connection does not use the read-ahead")
 	}
 }

@@ -82,11 +82,11 @@ type sessionState struct {
 	handle unsafe.Pointer
 	tr     *transport
 	creds  *Credentials
-	key    *ticketKey             // keeps the server's ticket key alive
-	replay *AntiReplay            // keeps the server's anti-replay state alive
-	verify unsafe.Pointer         // C memory gnutls_session_set_verify_cert2 refers to
-	ra     *C.go_gnutls_readahead // the read-ahead transport, C memory (readahead.go)
-	tfo    bool                   // SetFastOpen was called
+	key    *ticketKey     // keeps the server's ticket key alive
+	replay *AntiReplay    // keeps the server's anti-replay state alive
+	verify unsafe.Pointer // C memory gnutls_session_set_verify_cert2 refers to
+	ra     unsafe.Pointer // the read-ahead transport's C state (readahead.go)
+	tfo    bool           // SetFastOpen was called
 	// tfoSysctl is net.ipv4.tcp_fastopen when SetFastOpen was called.
 	tfoSysctl int
 }
@@ -143,7 +143,7 @@ func (st *sessionState) free() bool {
 	st.ptr = nil
 	C.free(st.verify)
 	st.verify = nil
-	C.go_gnutls_readahead_free(st.ra)
+	freeReadahead(st.ra)
 	st.ra = nil
 	dropHandle(st.handle)
 	st.handle = nil
