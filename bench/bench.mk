@@ -39,9 +39,11 @@ bench-ttfb: deps bench/c/earlyserv | $(BENCH_OUT)
 bench-idle: deps | $(BENCH_OUT)
 	cd bench && $(GO) test -run '^$$' -bench 'Idle' -benchtime=3x -timeout 30m . | tee out/idle.txt
 
-# Bulk (1 GiB), full handshakes and 64-byte ping-pong on loopback: ours, C, crypto/tls.
+# Bulk (1 GiB), full handshakes and 64-byte ping-pong on loopback: ours, C,
+# crypto/tls, five rounds in turn; then handshakes again with one P.
 bench-loopback: deps bench/c/tlsbench | $(BENCH_OUT)
-	cd bench && $(GO) test -run '^$$' -bench 'Bulk|Handshake|PingPong' -benchtime=5x -timeout 30m . | tee out/loopback.txt
+	bench/rounds.sh 5 'Bulk|Handshake|PingPong' 2>&1 | tee $(BENCH_OUT)/loopback.txt
+	GOMAXPROCS=1 bench/rounds.sh 5 'Handshake/(ours|crypto-tls|c)$$' 2>&1 | tee $(BENCH_OUT)/handshake-gomaxprocs1.txt
 
 # Where a ping-pong round trip spends its CPU, ours and crypto/tls.
 bench-profile: deps bench/c/tlsbench | $(BENCH_OUT)

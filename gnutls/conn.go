@@ -58,6 +58,7 @@ type Conn struct {
 	early        earlyState
 	syn          *synSocket
 	waits        atomic.Int64 // netpoller waits, for tests
+	runs         [2]runState
 }
 
 // Client returns a client-side TLS connection over conn. The handshake runs
@@ -84,6 +85,7 @@ func newConn(conn net.Conn, config *Config, isClient bool, serverName string) *C
 		config = &Config{}
 	}
 	c := &Conn{conn: conn, config: config, isClient: isClient, serverName: serverName}
+	c.initRuns()
 	c.setupErr = c.setup()
 	return c
 }
@@ -148,56 +150,134 @@ func isAgain(err error) bool {
 // second sendmsg(MSG_FASTOPEN), which fails for good (EALREADY) while the
 // SYN is unanswered.
 func (c *Conn) run(write bool, op func() error) error {
-	if c.raw == nil {
-		return c.runCallbacks(write, op)
+	st := c.runFor(write)
+	st.kind, st.fn = runFunc, op
+	_, err := c.runWith(st, write)
+	return err
+}
+
+// runRead and runWrite are run for a record read or write; unlike a
+// closure passed to run, they allocate nothing.
+func (c *Conn) runRead(b []byte) (int, error) {
+	st := c.runFor(false)
+	st.kind, st.buf = runRead, b
+	return c.runWith(st, false)
+}
+
+func (c *Conn) runWrite(b []byte) (int, error) {
+	st := c.runFor(true)
+	st.kind, st.buf = runWrite, b
+	return c.runWith(st, true)
+}
+
+// runState is one run in progress, kept in the Conn so that the callback
+// handed to the netpoller is made once per connection, not once per call.
+// runs[0] serves callers holding c.in (Read, and the handshake, which holds
+// both locks) and runs[1] callers holding c.out (Write, close_notify).
+type runState struct {
+	c            *Conn
+	write, check bool
+	done         bool
+	err          error
+	kind         runKind
+	buf          []byte // runRead, runWrite
+	n            int
+	fn           func() error // runFunc
+	pollFn       func(fd uintptr) bool
+	doFn         func() error
+}
+
+type runKind int
+
+const (
+	runFunc runKind = iota
+	runRead
+	runWrite
+)
+
+func (c *Conn) initRuns() {
+	for i := range c.runs {
+		st := &c.runs[i]
+		st.c, st.pollFn, st.doFn = c, st.poll, st.do
 	}
-	var opErr error
-	check := false
+}
+
+func (c *Conn) runFor(write bool) *runState {
+	if write {
+		return &c.runs[1]
+	}
+	return &c.runs[0]
+}
+
+// do runs the operation once.
+func (st *runState) do() (err error) {
+	switch st.kind {
+	case runRead:
+		st.n, err = st.c.sess.Read(st.buf)
+	case runWrite:
+		st.n, err = st.c.sess.Write(st.buf)
+	default:
+		err = st.fn()
+	}
+	return err
+}
+
+// poll is the netpoller callback: it runs the operation until it completes
+// or must wait, and reports whether the wait in this direction is over.
+func (st *runState) poll(fd uintptr) bool {
+	c := st.c
 	for {
-		done := false
-		f := func(fd uintptr) bool {
-			for {
-				if check {
-					ok, err := c.ready(int(fd), write)
-					if err != nil {
-						opErr, done = err, true
-						return true
-					}
-					if !ok {
-						c.waits.Add(1)
-						return false
-					}
-					check = false
-				}
-				opErr = op()
-				if !isAgain(opErr) {
-					done = true
-					return true
-				}
-				if w := c.direction(); w != write {
-					write, check = w, true
-					return true
-				}
-				if opErr.(*Error).errno != syscall.EAGAIN {
-					check = true
-					continue
-				}
-				check = write || c.connecting
+		if st.check {
+			ok, err := c.ready(int(fd), st.write)
+			if err != nil {
+				st.err, st.done = err, true
+				return true
+			}
+			if !ok {
 				c.waits.Add(1)
 				return false
 			}
+			st.check = false
 		}
-		var err error
-		if write {
-			err = c.raw.Write(f)
+		st.err = st.do()
+		if !isAgain(st.err) {
+			st.done = true
+			return true
+		}
+		if w := c.direction(); w != st.write {
+			st.write, st.check = w, true
+			return true
+		}
+		if st.err.(*Error).errno != syscall.EAGAIN {
+			st.check = true
+			continue
+		}
+		st.check = st.write || c.connecting
+		c.waits.Add(1)
+		return false
+	}
+}
+
+// runWith drives st to completion and returns what the operation returned.
+func (c *Conn) runWith(st *runState, write bool) (n int, err error) {
+	st.n = 0
+	defer func() { st.buf, st.fn, st.err = nil, nil, nil }()
+	if c.raw == nil {
+		err = c.runCallbacks(write, st.doFn)
+		return st.n, err
+	}
+	st.write, st.check, st.done = write, false, false
+	for {
+		if st.write {
+			err = c.raw.Write(st.pollFn)
 		} else {
-			err = c.raw.Read(f)
+			err = c.raw.Read(st.pollFn)
 		}
-		if done {
-			return opErr
+		if st.done {
+			return st.n, st.err
 		}
 		if err != nil {
-			return c.opError(write, err)
+			return st.n, c.opError(st.write, err)
 		}
 	}
 }
@@ -286,6 +366,9 @@ func (c *Conn) Handshake() error { return c.HandshakeContext(context.Background(
 // HandshakeContext runs the handshake if it has not run yet. If ctx ends
 // first, the connection is closed and ctx's error returned, as in crypto/tls.
 func (c *Conn) HandshakeContext(ctx context.Context) error {
+	if c.handshakeDone.Load() {
+		return nil
+	}
 	_, err := c.handshake(ctx, nil)
 	return err
 }
@@ -395,10 +478,8 @@ func (c *Conn) Read(b []byte) (int, error) {
 	}
 	var n int
 	for {
-		err := c.run(false, func() (err error) {
-			n, err = c.sess.Read(b)
-			return err
-		})
+		var err error
+		n, err = c.runRead(b)
 		if e, ok := err.(*Error); ok && e.Code == errRehandshake {
 			continue // renegotiation is refused by ignoring the request
 		}
@@ -437,11 +518,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 func (c *Conn) writeLocked(b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
-		var m int
-		err := c.run(true, func() (err error) {
-			m, err = c.sess.Write(b[n:])
-			return err
-		})
+		m, err := c.runWrite(b[n:])
 		n += m
 		if err != nil {
 			c.writeErr = err
