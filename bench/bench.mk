@@ -16,7 +16,7 @@ bench-netlab: deps
 
 BENCH_OUT := bench/out
 
-.PHONY: bench bench-ttfb bench-loopback bench-idle bench-profile
+.PHONY: bench bench-ttfb bench-loopback bench-idle bench-profile bench-handshake-cost
 
 bench/c/tlsbench: bench/c/tlsbench.c
 	$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags --libs gnutls) -lpthread
@@ -26,7 +26,7 @@ bench/c/earlyserv: bench/c/earlyserv.c
 	@$(MAKE) --no-print-directory deps APT_PKGS="libssl-dev"
 	$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags --libs libssl libcrypto)
 
-bench: bench-fastopen bench-netlab bench-ttfb bench-idle bench-loopback bench-profile
+bench: bench-fastopen bench-netlab bench-ttfb bench-idle bench-loopback bench-profile bench-handshake-cost
 
 $(BENCH_OUT):
 	mkdir -p $@
@@ -44,6 +44,12 @@ bench-idle: deps | $(BENCH_OUT)
 bench-loopback: deps bench/c/tlsbench | $(BENCH_OUT)
 	bench/rounds.sh 5 'Bulk|Handshake|PingPong' 2>&1 | tee $(BENCH_OUT)/loopback.txt
 	GOMAXPROCS=1 bench/rounds.sh 5 'Handshake/(ours|crypto-tls|c)$$' 2>&1 | tee $(BENCH_OUT)/handshake-gomaxprocs1.txt
+
+# Where a handshake's cost goes, ours against C: CPU, system calls, calls
+# into GnuTLS and nettle (perf uprobes).
+bench-handshake-cost: deps bench/c/tlsbench | $(BENCH_OUT)
+	@$(MAKE) --no-print-directory deps APT_PKGS="linux-perf strace"
+	bench/handshake-cost.sh 2>&1 | tee $(BENCH_OUT)/handshake-cost.txt
 
 # Where a ping-pong round trip spends its CPU, ours and crypto/tls.
 bench-profile: deps bench/c/tlsbench | $(BENCH_OUT)
