@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"crypto/tls"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -129,11 +132,17 @@ func TestConfigEnablesKTLS(t *testing.T) {
 	}
 }
 
-// With no system configuration turning kernel TLS on, socket connections
-// read through the read-ahead buffer.
+// Socket connections read through the read-ahead buffer, unless GnuTLS's
+// system configuration turns kernel TLS on: then they are handed to GnuTLS
+// as they are, since GnuTLS enables kernel TLS only with its own socket
+// functions. The second case runs this test again in a child process whose
+// GnuTLS reads a configuration with ktls = true (GnuTLS reads it once, when
+// the library loads).
 func TestReadaheadUsedOnSockets(t *testing.T) {
-	if systemKTLS() {
-		t.Fatal("this machine's GnuTLS configuration turns kernel TLS on; the read-ahead is then left out and this test does not apply")
+	wantKTLS := os.Getenv("GO_GNUTLS_TEST_KTLS_CONFIG") != ""
+	if systemKTLS() != wantKTLS {
+		t.Fatalf("GnuTLS's system configuration turns kernel TLS on: %v, want %v (GNUTLS_SYSTEM_PRIORITY_FILE=%q)",
+			systemKTLS(), wantKTLS, os.Getenv("GNUTLS_SYSTEM_PRIORITY_FILE"))
 	}
 	addr := echoListener(t, serverConfig())
 	c, err := Dial("tcp", addr, clientConfig())
@@ -141,8 +150,22 @@ func TestReadaheadUsedOnSockets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	echo(t, c, "ping")
-	if used, _ := c.sess.readaheadHeld(); !used {
-		t.Error("a TCP connection does not use the read-ahead")
+	echo(t, c, strings.Repeat("ping", 10000))
+	if used, _ := c.sess.readaheadHeld(); used == wantKTLS {
+		t.Errorf("read-ahead used: %v with kernel TLS configured: %v", used, wantKTLS)
+	}
+	if wantKTLS {
+		return
+	}
+
+	config := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(config, []byte("[global]\nktls = true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReadaheadUsedOnSockets$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "GNUTLS_SYSTEM_PRIORITY_FILE="+config, "GO_GNUTLS_TEST_KTLS_CONFIG=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestReadaheadUsedOnSockets") {
+		t.Fatalf("with ktls = true in GnuTLS's configuration: %v\n%s", err, out)
 	}
 }
