@@ -213,6 +213,7 @@ func (c *Conn) runFor(write bool) *runState {
 func (st *runState) do() (err error) {
 	switch st.kind {
 	case runRead:
+		st.c.sess.clearPullAgain()
 		st.n, err = st.c.sess.Read(st.buf)
 	case runWrite:
 		st.n, err = st.c.sess.Write(st.buf)
@@ -244,7 +245,7 @@ func (st *runState) poll(fd uintptr) bool {
 			st.done = true
 			return true
 		}
-		if w := c.direction(); w != st.write {
+		if w := st.waitsToWrite(); w != st.write {
 			st.write, st.check = w, true
 			return true
 		}
@@ -256,6 +257,27 @@ func (st *runState) poll(fd uintptr) bool {
 		c.waits.Add(1)
 		return false
 	}
+}
+
+// waitsToWrite is the direction an operation that returned GNUTLS_E_AGAIN
+// waits in. During the handshake, which holds both directions, GnuTLS says
+// (gnutls_record_get_direction). After it, that answer belongs to the
+// session, not the call: a Write running beside a Read can set it between
+// the Read's return and the question, and a Read waiting to write takes the
+// socket's write lock from the Write and nobody reads. So then an operation
+// that only writes waits to write, and a Read waits to write only when its
+// own send blocked (errno EAGAIN while its recv did not find the socket
+// empty).
+func (st *runState) waitsToWrite() bool {
+	c := st.c
+	if !c.handshakeDone.Load() {
+		return c.direction()
+	}
+	if st.kind != runRead {
+		return true
+	}
+	e, ok := st.err.(*Error)
+	return ok && e.errno == syscall.EAGAIN && c.sess.sendBlockedInRead()
 }
 
 // runWith drives st to completion and returns what the operation returned.

@@ -339,3 +339,36 @@ func TestCallbacksBothEnds(t *testing.T) {
 		t.Fatalf("read past the deadline: %v", err)
 	}
 }
+
+// A Read and a Write running together on a socket each wait in their own
+// direction. GnuTLS keeps one direction per session
+// (gnutls_record_get_direction), so a Read that asked it, here after
+// handling the server's session ticket, could see the Write's and wait to
+// write, holding the socket's write lock, while the peer, whose echoes
+// nobody read, stopped reading: both ends stuck. Fresh connections give the
+// race its chances; a deadline turns a hang into an error.
+func TestConcurrentReadWriteDirections(t *testing.T) {
+	checkLeaks(t)
+	addr := goTLSServer(t, nil)
+	data := make([]byte, 8<<20) // more than the socket buffers hold
+	rand.Read(data)
+	got := make([]byte, len(data))
+	for round := range 12 {
+		c := Client(dialTCP(t, addr), clientConfig())
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.Write(data)
+			errc <- err
+		}()
+		_, rerr := io.ReadFull(c, got)
+		werr := <-errc
+		c.Close()
+		if rerr != nil || werr != nil {
+			t.Fatalf("round %d: read: %v; write: %v", round, rerr, werr)
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatalf("round %d: data came back changed", round)
+		}
+	}
+}

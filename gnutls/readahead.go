@@ -46,6 +46,22 @@ func (s *Session) readaheadBuffered() bool {
 	return get(s, func(C.gnutls_session_t) bool { return s.ra != nil && (*C.go_gnutls_readahead)(s.ra).len > 0 })
 }
 
+// clearPullAgain forgets that a read found the socket empty; readBlocked
+// then tells whether the next one did. Only the reading side may call them.
+func (s *Session) clearPullAgain() {
+	if s.ra != nil {
+		(*C.go_gnutls_readahead)(s.ra).again = 0
+	}
+}
+
+// sendBlockedInRead reports whether a read that returned GNUTLS_E_AGAIN
+// with errno EAGAIN got it from a send of its own (a TLS 1.3 KeyUpdate
+// answer) rather than from the socket being empty: the read-ahead's recv
+// did not find it empty. Without the read-ahead it cannot tell, and says no.
+func (s *Session) sendBlockedInRead() bool {
+	return s.ra != nil && (*C.go_gnutls_readahead)(s.ra).again == 0
+}
+
 // readaheadHeld reports whether the session uses the read-ahead and
 // whether it holds a buffer now, for tests.
 func (s *Session) readaheadHeld() (used, held bool) {

@@ -21,6 +21,7 @@ typedef struct {
 	int fd;
 	unsigned char *buf;
 	size_t off, len;
+	int again; /* a recv found the socket empty; Go clears it before each read */
 } go_gnutls_readahead;
 
 static pthread_mutex_t go_gnutls_readahead_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -70,6 +71,8 @@ static ssize_t go_gnutls_readahead_pull(gnutls_transport_ptr_t ptr, void *data, 
 		r = recv(ra->fd, ra->buf, GO_GNUTLS_READAHEAD, 0);
 		if (r <= 0) {
 			e = errno;
+			if (r < 0 && (e == EAGAIN || e == EWOULDBLOCK))
+				ra->again = 1;
 			go_gnutls_readahead_put(ra->buf);
 			ra->buf = NULL;
 			errno = e;
