@@ -138,8 +138,8 @@ func isAgain(err error) bool {
 }
 
 // run calls op until it completes. On a socket, GNUTLS_E_AGAIN is answered by
-// waiting on the netpoller in the direction GnuTLS names
-// (gnutls_record_get_direction); write names the direction expected first.
+// waiting on the netpoller in the direction op needs (waitsToWrite); write
+// names the direction expected first.
 //
 // The poller is edge-triggered, so a wait is safe only when a system call
 // of op itself found the socket empty (errno EAGAIN): GnuTLS also returns
