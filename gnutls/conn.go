@@ -172,8 +172,9 @@ func (c *Conn) runWrite(b []byte) (int, error) {
 
 // runState is one run in progress, kept in the Conn so that the callback
 // handed to the netpoller is made once per connection, not once per call.
-// runs[0] serves callers holding c.in (Read, and the handshake, which holds
-// both locks) and runs[1] callers holding c.out (Write, close_notify).
+// runs[0] serves runs that start by reading, runs[1] those that start by
+// writing: a Read holds c.in, a Write or close_notify c.out, and the
+// handshake both, so no two runs share one.
 type runState struct {
 	c            *Conn
 	write, check bool
