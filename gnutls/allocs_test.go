@@ -10,32 +10,18 @@ import (
 // per call for the netpoller callback or the operation. Both ends are in
 // this process, so both ends' waits count.
 func TestSteadyStateAllocs(t *testing.T) {
-	l, err := Listen("tcp", "127.0.0.1:0", serverConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
 	accepted := make(chan *Conn, 1)
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			close(accepted)
-			return
-		}
-		accepted <- c.(*Conn)
+	addr := serveOn(t, serverConfig(), func(c *Conn) {
+		accepted <- c
 		io.Copy(c, c)
-		c.Close()
-	}()
-	c, err := Dial("tcp", l.Addr().String(), clientConfig())
+	})
+	c, err := Dial("tcp", addr, clientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	echo(t, c, "warm-up")
 	s := <-accepted
-	if s == nil {
-		t.Fatal("accept failed")
-	}
 	msg, buf := []byte("ping"), make([]byte, 4)
 	waits := c.waits.Load() + s.waits.Load()
 	const runs = 200

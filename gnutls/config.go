@@ -150,7 +150,7 @@ func (c *Config) priorities() (*priorityCache, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.prio == nil && c.prioErr == nil {
-		c.prio, c.prioErr = newPriorityCache(c.Priority)
+		c.prio, c.prioErr = newPriorityCache("set priority", c.Priority)
 	}
 	return c.prio, c.prioErr
 }

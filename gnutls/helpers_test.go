@@ -1,9 +1,11 @@
 package gnutls
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -86,11 +88,42 @@ func serveEcho(l net.Listener) {
 // echoListener listens on loopback with sc and echoes on every connection
 // until the test ends; it returns the address.
 func echoListener(t testing.TB, sc *Config) string {
+	return serveOn(t, sc, func(c *Conn) { io.Copy(c, c) })
+}
+
+// serveOn listens on loopback with sc and runs handle on every connection
+// (closed afterwards) until the test ends; it returns the address.
+func serveOn(t testing.TB, sc *Config, handle func(c *Conn)) string {
 	t.Helper()
 	l, err := Listen("tcp", "127.0.0.1:0", sc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(peers.Serve(l, func(c net.Conn) { io.Copy(c, c) }))
+	stop := peers.Serve(l, func(c net.Conn) { handle(c.(*Conn)) })
+	// Dropped once run, so that sc, and the credentials it holds, can be
+	// collected before a leak check that runs after this cleanup.
+	t.Cleanup(func() { stop(); stop = nil })
 	return l.Addr().String()
+}
+
+// echoConcurrently writes data from another goroutine while it reads the
+// echo back, and checks it. After a failed read it returns at once; closing
+// c ends the writer.
+func echoConcurrently(c net.Conn, data []byte) error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Write(data)
+		errc <- err
+	}()
+	got := make([]byte, len(data))
+	if _, err := io.ReadFull(c, got); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	if err := <-errc; err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if !bytes.Equal(got, data) {
+		return errors.New("echo came back changed")
+	}
+	return nil
 }

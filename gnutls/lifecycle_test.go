@@ -1,7 +1,6 @@
 package gnutls
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -196,20 +195,8 @@ func TestConcurrentReadWrite(t *testing.T) {
 	eachTransport(t, goTLSServer(t, nil), func(t *testing.T, c *Conn) {
 		data := make([]byte, 8<<20)
 		rand.Read(data)
-		errc := make(chan error, 1)
-		go func() {
-			_, err := c.Write(data)
-			errc <- err
-		}()
-		got := make([]byte, len(data))
-		if _, err := io.ReadFull(c, got); err != nil {
+		if err := echoConcurrently(c, data); err != nil {
 			t.Fatal(err)
-		}
-		if err := <-errc; err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, data) {
-			t.Fatal("data came back changed")
 		}
 	})
 }
@@ -352,23 +339,13 @@ func TestConcurrentReadWriteDirections(t *testing.T) {
 	addr := goTLSServer(t, nil)
 	data := make([]byte, 8<<20) // more than the socket buffers hold
 	rand.Read(data)
-	got := make([]byte, len(data))
 	for round := range 12 {
 		c := Client(dialTCP(t, addr), clientConfig())
 		c.SetDeadline(time.Now().Add(20 * time.Second))
-		errc := make(chan error, 1)
-		go func() {
-			_, err := c.Write(data)
-			errc <- err
-		}()
-		_, rerr := io.ReadFull(c, got)
-		werr := <-errc
+		err := echoConcurrently(c, data)
 		c.Close()
-		if rerr != nil || werr != nil {
-			t.Fatalf("round %d: read: %v; write: %v", round, rerr, werr)
-		}
-		if !bytes.Equal(got, data) {
-			t.Fatalf("round %d: data came back changed", round)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package gnutls
 import (
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"runtime"
@@ -65,22 +64,7 @@ func TestParallelDials(t *testing.T) {
 		defer c.Close()
 		msg := []byte(fmt.Sprintf("connection %d ", i))
 		msg = append(msg, make([]byte, 64<<10)...)
-		werr := make(chan error, 1)
-		go func() {
-			_, err := c.Write(msg)
-			werr <- err
-		}()
-		got := make([]byte, len(msg))
-		if _, err := io.ReadFull(c, got); err != nil {
-			return err
-		}
-		if err := <-werr; err != nil {
-			return err
-		}
-		if string(got) != string(msg) {
-			return errors.New("echo came back changed")
-		}
-		return nil
+		return echoConcurrently(c, msg)
 	})
 }
 

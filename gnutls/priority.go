@@ -39,20 +39,12 @@ type Priorities struct {
 // means the default priorities, as NewSession uses). A bad string is an
 // error naming where it fails.
 func ParsePriority(priority string) (*Priorities, error) {
-	if err := checkNUL("parse priority", "priority", priority); err != nil {
+	pc, err := newPriorityCache("parse priority", priority)
+	if err != nil {
 		return nil, err
 	}
-	var cs *C.char
-	if priority != "" {
-		cs = C.CString(priority)
-		defer C.free(unsafe.Pointer(cs))
-	}
-	var p C.gnutls_priority_t
-	var pos C.int
-	if r := C.go_gnutls_priority_init(&p, cs, &pos); r < 0 {
-		return nil, priorityError("parse priority", priority, r, pos)
-	}
-	defer C.gnutls_priority_deinit(p)
+	defer runtime.KeepAlive(pc)
+	p := pc.ptr
 
 	out := &Priorities{}
 	for i := C.uint(0); ; i++ {
@@ -94,9 +86,10 @@ type priorityCache struct {
 	str string
 }
 
-// newPriorityCache parses priority; empty means the default priorities.
-func newPriorityCache(priority string) (*priorityCache, error) {
-	if err := checkNUL("set priority", "priority", priority); err != nil {
+// newPriorityCache parses priority; empty means the default priorities. op
+// names the operation in an error.
+func newPriorityCache(op, priority string) (*priorityCache, error) {
+	if err := checkNUL(op, "priority", priority); err != nil {
 		return nil, err
 	}
 	var cs *C.char
@@ -107,7 +100,7 @@ func newPriorityCache(priority string) (*priorityCache, error) {
 	pc := &priorityCache{str: priority}
 	var pos C.int
 	if r := C.go_gnutls_priority_init(&pc.ptr, cs, &pos); r < 0 {
-		return nil, priorityError("set priority", priority, r, pos)
+		return nil, priorityError(op, priority, r, pos)
 	}
 	runtime.AddCleanup(pc, func(p C.gnutls_priority_t) { C.gnutls_priority_deinit(p) }, pc.ptr)
 	return pc, nil

@@ -39,15 +39,17 @@ func freeReadahead(ra unsafe.Pointer) {
 	C.go_gnutls_readahead_free((*C.go_gnutls_readahead)(ra))
 }
 
+// The read-ahead helpers below are for the reading side alone, which Conn
+// holds (c.in) and which Close waits for before it frees the session.
+
 // readaheadBuffered reports whether received bytes wait in the read-ahead
-// buffer, where poll(2) on the socket cannot see them. Only the reading
-// side may ask.
+// buffer, where poll(2) on the socket cannot see them.
 func (s *Session) readaheadBuffered() bool {
-	return get(s, func(C.gnutls_session_t) bool { return s.ra != nil && (*C.go_gnutls_readahead)(s.ra).len > 0 })
+	return s.ra != nil && (*C.go_gnutls_readahead)(s.ra).len > 0
 }
 
-// clearPullAgain forgets that a read found the socket empty; readBlocked
-// then tells whether the next one did. Only the reading side may call them.
+// clearPullAgain forgets that a read found the socket empty;
+// sendBlockedInRead then tells about the next read.
 func (s *Session) clearPullAgain() {
 	if s.ra != nil {
 		(*C.go_gnutls_readahead)(s.ra).again = 0

@@ -18,23 +18,14 @@ import (
 // empty, and the data must still be read from the buffer without a wait.
 func TestReadaheadTicketThenData(t *testing.T) {
 	checkLeaks(t)
-	l, err := Listen("tcp", "127.0.0.1:0", serverConfig()) // tickets on: sent at the end of the handshake
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		if c.(*Conn).Handshake() == nil {
+	// Tickets are on: the server sends them at the end of its handshake.
+	addr := serveOn(t, serverConfig(), func(c *Conn) {
+		if c.Handshake() == nil {
 			io.WriteString(c, "hello")
 			io.Copy(io.Discard, c)
 		}
-	}()
-	c, err := Dial("tcp", l.Addr().String(), clientConfig())
+	})
+	c, err := Dial("tcp", addr, clientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,25 +54,15 @@ func TestReadaheadTicketThenData(t *testing.T) {
 func TestReadaheadBurstAndIdle(t *testing.T) {
 	checkLeaks(t)
 	const records = 200
-	l, err := Listen("tcp", "127.0.0.1:0", serverConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	addr := serveOn(t, serverConfig(), func(c *Conn) {
 		for i := range records {
 			if _, err := io.WriteString(c, strings.Repeat(string(rune('a'+i%26)), 100)+"\n"); err != nil {
 				return
 			}
 		}
 		io.Copy(io.Discard, c)
-	}()
-	c, err := Dial("tcp", l.Addr().String(), clientConfig())
+	})
+	c, err := Dial("tcp", addr, clientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

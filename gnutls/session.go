@@ -390,6 +390,8 @@ func (s *Session) Handshake() error {
 
 // Direction reports whether the last call that returned ErrAgain was
 // blocked on writing (true) or reading (false): gnutls_record_get_direction.
+// GnuTLS keeps it per session, set by reads and writes alike: while a Read
+// and a Write run at once it can be the other call's.
 func (s *Session) Direction() (write bool) {
 	s.call(func(p C.gnutls_session_t) error {
 		write = C.gnutls_record_get_direction(p) == 1

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"sync/atomic"
@@ -205,17 +204,7 @@ func BenchmarkPacketRate(b *testing.B) {
 	for _, delay := range []time.Duration{0, 25 * time.Millisecond} {
 		b.Run(fmt.Sprintf("delay=%v", delay), func(b *testing.B) {
 			l := NewForTest(b, LinkConfig{Delay: delay})
-			pc, err := l.Server.ListenPacket("udp", netip.AddrPortFrom(l.Server.Addr4, 0).String())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer pc.Close()
-			pc.(*net.UDPConn).SetReadBuffer(8 << 20)
-			c, err := l.Client.DialContext(context.Background(), nil, "udp", pc.LocalAddr().String())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
+			pc, c := udpPair(b, l, 8<<20)
 			var got atomic.Int64
 			var last atomic.Int64 // arrival of the latest datagram, ns since start
 			start := time.Now()

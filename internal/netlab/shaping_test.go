@@ -9,22 +9,32 @@ import (
 	"time"
 )
 
+// udpPair opens a UDP socket in the server, with a receive buffer of
+// rcvbuf bytes, and one in the client connected to it; both close when
+// the test ends.
+func udpPair(tb testing.TB, l *Lab, rcvbuf int) (server *net.UDPConn, client net.Conn) {
+	tb.Helper()
+	pc, err := l.Server.ListenPacket("udp", netip.AddrPortFrom(l.Server.Addr4, 0).String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { pc.Close() })
+	server = pc.(*net.UDPConn)
+	server.SetReadBuffer(rcvbuf)
+	client, err = l.Client.DialContext(context.Background(), nil, "udp", pc.LocalAddr().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { client.Close() })
+	return server, client
+}
+
 // sendSeq sends n numbered datagrams from the client to a socket in the
 // server and returns the numbers received, in arrival order, once nothing
 // more arrives.
 func sendSeq(t *testing.T, l *Lab, n int) []uint32 {
 	t.Helper()
-	pc, err := l.Server.ListenPacket("udp", netip.AddrPortFrom(l.Server.Addr4, 0).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	pc.(*net.UDPConn).SetReadBuffer(1 << 20)
-	c, err := l.Client.DialContext(context.Background(), nil, "udp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	pc, c := udpPair(t, l, 1<<20)
 	msg := make([]byte, 32)
 	for i := range n {
 		binary.BigEndian.PutUint32(msg, uint32(i))
