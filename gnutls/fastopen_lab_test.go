@@ -354,7 +354,7 @@ func labFastOpenConn(t *testing.T, lab *netlab.Lab, addr string) *Conn {
 	cfg := fastOpenConfig()
 	var c *Conn
 	if err := lab.Client.Do(func() error {
-		nc, err := dialFastOpen(context.Background(), new(net.Dialer), "tcp", addr, cfg)
+		nc, _, err := dialFastOpen(context.Background(), new(net.Dialer), "tcp", addr, cfg)
 		if err != nil {
 			return err
 		}

@@ -85,7 +85,7 @@ var clientTransports = append(transports[:len(transports):len(transports)], stru
 	dial func(t testing.TB, addr string) net.Conn
 }{"fastopen", func(t testing.TB, addr string) net.Conn {
 	t.Helper()
-	nc, err := dialFastOpen(context.Background(), &net.Dialer{}, "tcp", addr, &Config{})
+	nc, _, err := dialFastOpen(context.Background(), &net.Dialer{}, "tcp", addr, &Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
