@@ -99,4 +99,3 @@ func dial(ctx context.Context, nd *net.Dialer, network, addr string, config *Con
 	}
 	return c, nil
 }
-

@@ -20,7 +20,7 @@ import (
 
 // socketLayer is what sits between GnuTLS and a socket Conn's fd: the
 // read-ahead buffer (readahead.go), the socket that holds the first flight
-// for the SYN (fastopen_user.go), or nothing (plainSocket).
+// for the SYN (earlydata_syn.go), or nothing (plainSocket).
 type socketLayer interface {
 	// buffered reports whether received bytes wait in user space, where
 	// poll(2) on the socket cannot see them.
