@@ -6,7 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"sync"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,8 +25,7 @@ type fastOpenConn struct {
 	sa     unix.Sockaddr
 	raddr  *net.TCPAddr
 
-	laddrOnce sync.Once
-	laddr     net.Addr
+	laddr atomic.Pointer[net.TCPAddr] // set once connected
 }
 
 // dialFastOpen makes the socket for the first address addr resolves to.
@@ -45,25 +44,19 @@ func dialFastOpen(ctx context.Context, nd *net.Dialer, network, addr string, con
 		}
 		return nc, fmt.Sprintf("skipped: a SYN with data to %s was lost recently; fast open to %s is off until %s", ap, ap.Addr(), until.Format(time.TimeOnly)), nil
 	}
-	family := unix.AF_INET6
-	var sa unix.Sockaddr
-	if ap.Addr().Is4() || ap.Addr().Is4In6() {
-		family = unix.AF_INET
-		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
-	} else {
-		sa6 := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
-		if z := ap.Addr().Zone(); z != "" {
-			if ifi, err := net.InterfaceByName(z); err == nil {
-				sa6.ZoneId = uint32(ifi.Index)
-			}
-		}
-		sa = sa6
+	sa, err := sockaddr(ap)
+	if err != nil {
+		return nil, "", &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
+	}
+	family := unix.AF_INET
+	if _, ok := sa.(*unix.SockaddrInet6); ok {
+		family = unix.AF_INET6
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
 		return nil, "", &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: os.NewSyscallError("socket", err)}
 	}
-	if err := setupDialSocket(fd, nd); err != nil {
+	if err := setupDialSocket(fd, family, nd); err != nil {
 		unix.Close(fd)
 		return nil, "", &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
 	}
@@ -79,8 +72,9 @@ func dialFastOpen(ctx context.Context, nd *net.Dialer, network, addr string, con
 }
 
 // setupDialSocket applies what net.Dialer would: TCP_NODELAY (Go's
-// default), keep-alive, and the local address.
-func setupDialSocket(fd int, nd *net.Dialer) error {
+// default), keep-alive, and the local address (an address without an IP
+// is the wildcard of the socket's family).
+func setupDialSocket(fd, family int, nd *net.Dialer) error {
 	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
 		return os.NewSyscallError("setsockopt TCP_NODELAY", err)
 	}
@@ -91,17 +85,43 @@ func setupDialSocket(fd int, nd *net.Dialer) error {
 	}
 	if la, ok := nd.LocalAddr.(*net.TCPAddr); ok && la != nil {
 		ap := la.AddrPort()
-		var sa unix.Sockaddr
-		if ap.Addr().Is4() {
-			sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
-		} else {
-			sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+		if !ap.Addr().IsValid() {
+			unspec := netip.IPv4Unspecified()
+			if family == unix.AF_INET6 {
+				unspec = netip.IPv6Unspecified()
+			}
+			ap = netip.AddrPortFrom(unspec, ap.Port())
+		}
+		sa, err := sockaddr(ap)
+		if err != nil {
+			return err
 		}
 		if err := unix.Bind(fd, sa); err != nil {
 			return os.NewSyscallError("bind", err)
 		}
 	}
 	return nil
+}
+
+// sockaddr converts ap for the socket calls: an IPv4 address, also in its
+// IPv4-mapped IPv6 form, is AF_INET; an IPv6 address keeps its zone (an
+// interface name or index) as the scope id.
+func sockaddr(ap netip.AddrPort) (unix.Sockaddr, error) {
+	a := ap.Addr().Unmap()
+	if a.Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}, nil
+	}
+	sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
+	if z := a.Zone(); z != "" {
+		if ifi, err := net.InterfaceByName(z); err == nil {
+			sa.ZoneId = uint32(ifi.Index)
+		} else if n, perr := strconv.ParseUint(z, 10, 32); perr == nil {
+			sa.ZoneId = uint32(n)
+		} else {
+			return nil, fmt.Errorf("gnutls: address %s: zone %q: %w", ap, z, err)
+		}
+	}
+	return sa, nil
 }
 
 // resolve returns the first address of host for the network.
@@ -114,6 +134,15 @@ func resolve(ctx context.Context, nd *net.Dialer, network, addr string) (netip.A
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
+	noAddr := &net.DNSError{Err: "no suitable address", Name: host, IsNotFound: true}
+	if a, err := netip.ParseAddr(host); err == nil {
+		// A literal keeps its zone, which the resolver drops.
+		a = a.Unmap()
+		if network == "tcp4" && !a.Is4() || network == "tcp6" && a.Is4() {
+			return netip.AddrPort{}, noAddr
+		}
+		return netip.AddrPortFrom(a, uint16(pn)), nil
+	}
 	r := nd.Resolver
 	if r == nil {
 		r = net.DefaultResolver
@@ -124,7 +153,7 @@ func resolve(ctx context.Context, nd *net.Dialer, network, addr string) (netip.A
 		return netip.AddrPort{}, err
 	}
 	if len(ips) == 0 {
-		return netip.AddrPort{}, &net.DNSError{Err: "no suitable address", Name: host, IsNotFound: true}
+		return netip.AddrPort{}, noAddr
 	}
 	// The resolver gives IPv4 addresses in their IPv6-mapped form.
 	return netip.AddrPortFrom(ips[0].Unmap(), uint16(pn)), nil
@@ -138,25 +167,35 @@ func (c *fastOpenConn) Close() error {
 }
 func (c *fastOpenConn) RemoteAddr() net.Addr { return c.raddr }
 
-// LocalAddr is known once the connection is made.
+// LocalAddr is known once the connection is made; before, it is the zero
+// TCPAddr.
 func (c *fastOpenConn) LocalAddr() net.Addr {
+	if a := c.laddr.Load(); a != nil {
+		return a
+	}
 	var sa unix.Sockaddr
 	c.raw.Control(func(fd uintptr) { sa, _ = unix.Getsockname(int(fd)) })
-	switch a := sa.(type) {
+	var a *net.TCPAddr
+	switch sa := sa.(type) {
 	case *unix.SockaddrInet4:
-		if a.Port != 0 {
-			c.laddrOnce.Do(func() { c.laddr = &net.TCPAddr{IP: a.Addr[:], Port: a.Port} })
+		if sa.Port != 0 {
+			a = &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
 		}
 	case *unix.SockaddrInet6:
-		if a.Port != 0 {
-			c.laddrOnce.Do(func() { c.laddr = &net.TCPAddr{IP: a.Addr[:], Port: a.Port} })
+		if sa.Port != 0 {
+			a = &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
+			if ifi, err := net.InterfaceByIndex(int(sa.ZoneId)); sa.ZoneId != 0 && err == nil {
+				a.Zone = ifi.Name
+			}
 		}
 	}
-	if c.laddr == nil {
+	if a == nil {
 		return &net.TCPAddr{}
 	}
-	return c.laddr
+	c.laddr.CompareAndSwap(nil, a)
+	return c.laddr.Load()
 }
+
 func (c *fastOpenConn) SetDeadline(t time.Time) error      { return c.f.SetDeadline(t) }
 func (c *fastOpenConn) SetReadDeadline(t time.Time) error  { return c.f.SetReadDeadline(t) }
 func (c *fastOpenConn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }

@@ -1,0 +1,157 @@
+package gnutls
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/go-gnutls/go-gnutls/internal/netlab"
+	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"golang.org/x/sys/unix"
+)
+
+// LocalAddr may be called from any goroutine, before and after the
+// connection is made; under -race this fails when a caller that found the
+// socket unbound reads the address another caller stores once it is.
+func TestFastOpenConnLocalAddrConcurrent(t *testing.T) {
+	addr := echoListener(t, serverConfig())
+	for attempt := 0; ; attempt++ {
+		nc, _, err := dialFastOpen(context.Background(), &net.Dialer{}, "tcp", addr, &Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An early caller, not synchronized with the handshake below: it
+		// sees the socket before connect, unless the scheduler runs it late.
+		early := make(chan net.Addr, 1)
+		go func() { early <- nc.LocalAddr() }()
+		time.Sleep(20 * time.Millisecond)
+		c := Client(nc, clientConfig())
+		echo(t, c, "hello")
+		got := c.LocalAddr().(*net.TCPAddr)
+		before := (<-early).(*net.TCPAddr)
+		c.Close()
+		if got.Port == 0 || !got.IP.Equal(net.IPv4(127, 0, 0, 1)) {
+			t.Fatalf("LocalAddr after the handshake = %v, want 127.0.0.1 and a port", got)
+		}
+		if before.Port == 0 {
+			return // the early call saw the unbound socket, as intended
+		}
+		if attempt == 10 {
+			t.Fatalf("the early LocalAddr call ran after connect in every attempt (last %v)", before)
+		}
+	}
+}
+
+// sockaddr is the one conversion of an address for the socket calls.
+func TestSockaddr(t *testing.T) {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		in   string
+		want unix.Sockaddr
+	}{
+		{"127.0.0.1:443", &unix.SockaddrInet4{Port: 443, Addr: [4]byte{127, 0, 0, 1}}},
+		{"[::ffff:127.0.0.1]:443", &unix.SockaddrInet4{Port: 443, Addr: [4]byte{127, 0, 0, 1}}},
+		{"[::1]:443", &unix.SockaddrInet6{Port: 443, Addr: netip.IPv6Loopback().As16()}},
+		{"[fe80::1%lo]:443", &unix.SockaddrInet6{Port: 443, Addr: netip.MustParseAddr("fe80::1").As16(), ZoneId: uint32(lo.Index)}},
+		{"[fe80::1%7]:443", &unix.SockaddrInet6{Port: 443, Addr: netip.MustParseAddr("fe80::1").As16(), ZoneId: 7}},
+	} {
+		got, err := sockaddr(netip.MustParseAddrPort(tc.in))
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		switch w := tc.want.(type) {
+		case *unix.SockaddrInet4:
+			if g, ok := got.(*unix.SockaddrInet4); !ok || g.Port != w.Port || g.Addr != w.Addr {
+				t.Errorf("%s: got %#v, want %#v", tc.in, got, w)
+			}
+		case *unix.SockaddrInet6:
+			if g, ok := got.(*unix.SockaddrInet6); !ok || g.Port != w.Port || g.Addr != w.Addr || g.ZoneId != w.ZoneId {
+				t.Errorf("%s: got %#v, want %#v", tc.in, got, w)
+			}
+		}
+	}
+	if _, err := sockaddr(netip.MustParseAddrPort("[fe80::1%no-such-interface]:443")); err == nil {
+		t.Error("an unknown zone was accepted")
+	}
+}
+
+// A fast-open Dial binds the local address as net.Dialer does: an IPv4
+// address in its 16-byte form (what net.ParseIP returns) and the wildcard.
+func TestFastOpenDialLocalAddr(t *testing.T) {
+	addr := echoListener(t, serverConfig())
+	for _, la := range []*net.TCPAddr{
+		{IP: net.ParseIP("127.0.0.1")},
+		{IP: net.IPv4(127, 0, 0, 1).To4()},
+		{},
+	} {
+		cfg := clientConfig()
+		cfg.FastOpen = true
+		c, err := DialWithDialer(&net.Dialer{LocalAddr: la}, "tcp", addr, cfg)
+		if err != nil {
+			t.Fatalf("local address %v: %v", la, err)
+		}
+		echo(t, c, "hello")
+		if got := c.LocalAddr().(*net.TCPAddr); !got.IP.Equal(net.IPv4(127, 0, 0, 1)) {
+			t.Errorf("local address %v: bound to %v", la, got)
+		}
+		c.Close()
+	}
+}
+
+// A fast-open Dial to and from a link-local address applies the zone to
+// both: the destination and the local address it binds.
+func TestFastOpenDialZone(t *testing.T) {
+	lab := netlab.NewForTest(t, netlab.LinkConfig{})
+	for _, args := range [][]string{{"link", "set", "lo", "up"}, {"-6", "addr", "add", "fe80::99/64", "dev", "lo", "nodad"}} {
+		cmd := lab.Client.Command("ip", args...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := lab.Client.Start(cmd); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("ip %v: %v: %s", args, err, out.Bytes())
+		}
+	}
+	var l net.Listener
+	if err := lab.Client.Do(func() (err error) {
+		l, err = Listen("tcp6", "[fe80::99%lo]:0", serverConfig())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(peers.Serve(l, func(c net.Conn) { io.Copy(c, c) }))
+	// Go names the listener's address without its zone here.
+	addr := fmt.Sprintf("[fe80::99%%lo]:%d", l.Addr().(*net.TCPAddr).Port)
+	cfg := clientConfig()
+	cfg.FastOpen, cfg.InsecureSkipVerify = true, true // the certificate does not name fe80::99
+	for _, nd := range []*net.Dialer{
+		{},
+		{LocalAddr: &net.TCPAddr{IP: net.ParseIP("fe80::99"), Zone: "lo"}},
+	} {
+		var c *Conn
+		if err := lab.Client.Do(func() (err error) {
+			c, err = DialWithDialer(nd, "tcp6", addr, cfg)
+			return err
+		}); err != nil {
+			t.Fatalf("local address %v: %v", nd.LocalAddr, err)
+		}
+		echo(t, c, "hello")
+		if got := c.RemoteAddr().String(); got != addr {
+			t.Errorf("RemoteAddr %s, want %s", got, addr)
+		}
+		if got := c.LocalAddr().(*net.TCPAddr); got.Zone != "lo" || !got.IP.Equal(net.ParseIP("fe80::99")) {
+			t.Errorf("local address %v: bound to %v, want fe80::99%%lo", nd.LocalAddr, got)
+		}
+		c.Close()
+	}
+}
