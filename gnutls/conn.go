@@ -185,7 +185,7 @@ func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
 	if err == errEarlyDataReady {
 		return n, nil
 	}
-	if c.sess.tfo {
+	if c.connecting {
 		c.fastOpen = c.fastOpenReport()
 	}
 	c.connecting = false
@@ -248,13 +248,13 @@ func (c *Conn) sendAlertFor(err error) {
 	c.run(true, func() error { return c.sess.SendAlertFor(err) })
 }
 
-// fastOpenReport reads TCP_INFO while the socket is held open.
+// fastOpenReport is the session's report, made while the socket is held
+// open, with what became of early data in the SYN.
 func (c *Conn) fastOpenReport() FastOpenState {
 	st := FastOpenState{Requested: true}
-	if c.raw == nil {
-		return c.sess.FastOpenReport()
+	if err := c.raw.Control(func(uintptr) { st = c.sess.FastOpenReport() }); err != nil {
+		st.Reason = "TCP_INFO unavailable: " + err.Error()
 	}
-	c.raw.Control(func(fd uintptr) { st = fastOpenReport(int(fd), c.sess.tfoSysctl, st) })
 	return c.syn.complete(st)
 }
 

@@ -56,11 +56,9 @@ func (c *Conn) setupFastOpen(fc *fastOpenConn) error {
 		return err
 	}
 	sock := &synSocket{fd: fc.fd, sa: fc.sa, room: synDataRoom(fc.sa)}
-	if err := c.sess.SetTransport(sock); err != nil {
+	if err := c.sess.setFastOpenCallbacks(sock, fc.fd); err != nil {
 		return err
 	}
-	c.sess.tfo = true
-	_, _, c.sess.tfoSysctl, _ = FastOpenSupported()
 	c.syn, c.layer = sock, sock
 	return nil
 }

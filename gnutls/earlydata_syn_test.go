@@ -46,7 +46,14 @@ func TestEarlyDataInSYN(t *testing.T) {
 		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, cfg.EarlyData) {
 			t.Fatalf("echo of the early data: %q, %v", got, err)
 		}
-		return c.ConnectionState()
+		st := c.ConnectionState()
+		// The session reads the same socket's TCP_INFO.
+		want := st.FastOpen
+		want.EarlyData, want.Note = false, ""
+		if got := c.Session().FastOpenReport(); got != want {
+			t.Fatalf("Session.FastOpenReport %+v, Conn's %+v", got, st.FastOpen)
+		}
+		return st
 	}
 
 	// No cookie, no session: a plain SYN that asks for a cookie.

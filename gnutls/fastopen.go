@@ -8,6 +8,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -57,22 +58,35 @@ func (s *Session) SetFastOpen(fd int, addr unix.Sockaddr, flags uint) error {
 	if err := checkFastOpenSocket(fd, family); err != nil {
 		return err
 	}
-	return s.call(func(p C.gnutls_session_t) error {
-		if s.kind != noTransport {
-			return s.transportSet()
-		}
+	return s.setTransport(fastOpenTransport, fd, func(p C.gnutls_session_t) error {
 		switch a := addr.(type) {
 		case *unix.SockaddrInet4:
 			C.go_gnutls_set_fastopen4(p, C.int(fd), (*C.uchar)(unsafe.Pointer(&a.Addr[0])), C.int(a.Port))
 		case *unix.SockaddrInet6:
 			C.go_gnutls_set_fastopen6(p, C.int(fd), (*C.uchar)(unsafe.Pointer(&a.Addr[0])), C.int(a.Port), C.uint(a.ZoneId))
 		}
-		s.kind, s.fd, s.tfo = fastOpenTransport, fd, true
-		// The sysctl is per network namespace: read it now, from the
-		// thread that set fast open up, for FastOpenReport.
-		_, _, s.tfoSysctl, _ = FastOpenSupported()
+		s.markFastOpen()
 		return nil
 	})
+}
+
+// setFastOpenCallbacks is SetTransport for a transport that connects fd
+// with fast open itself (Conn's synSocket): FastOpenReport then reads fd.
+func (s *Session) setFastOpenCallbacks(rw io.ReadWriter, fd int) error {
+	return s.setTransport(callbackTransport, fd, func(p C.gnutls_session_t) error {
+		s.setCallbacks(p, rw)
+		s.markFastOpen()
+		return nil
+	})
+}
+
+// markFastOpen records that the session's socket connects with fast
+// open, for FastOpenReport; the caller holds the session (call). The
+// sysctl is per network namespace: it is read now, from the thread that
+// sets fast open up.
+func (st *sessionState) markFastOpen() {
+	st.tfo = true
+	_, _, st.tfoSysctl, _ = FastOpenSupported()
 }
 
 // checkFastOpenSocket checks that fd is an unconnected TCP socket of family.
@@ -209,13 +223,16 @@ func (f FastOpenState) String() string {
 }
 
 // FastOpenReport tells, after the handshake, whether fast open was used on
-// the session's socket, and if not, why.
+// the session's socket, and if not, why. The socket must still be open.
 func (s *Session) FastOpenReport() FastOpenState {
-	st := FastOpenState{Requested: s.tfo}
-	if !s.tfo {
-		return st
-	}
-	return fastOpenReport(s.fd, s.tfoSysctl, st)
+	var st FastOpenState
+	s.call(func(C.gnutls_session_t) error {
+		if s.tfo {
+			st = fastOpenReport(s.fd, s.tfoSysctl, FastOpenState{Requested: true})
+		}
+		return nil
+	})
+	return st
 }
 
 // fastOpenReport completes st from the socket's TCP_INFO and the sysctl.

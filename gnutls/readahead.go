@@ -14,17 +14,14 @@ import (
 // (go_gnutls_readahead_pull): one recv(2) serves a record's header and
 // body, and often the records after it. Conn uses it for sockets.
 func (s *Session) setReadahead(fd int) error {
-	return s.call(func(p C.gnutls_session_t) error {
-		if s.kind != noTransport {
-			return s.transportSet()
-		}
+	return s.setTransport(intTransport, fd, func(p C.gnutls_session_t) error {
 		ra := (*C.go_gnutls_readahead)(C.calloc(1, C.sizeof_go_gnutls_readahead))
 		if ra == nil {
 			return &Error{Op: "set transport", Code: ErrorCode(C.GNUTLS_E_MEMORY_ERROR), Err: syscall.ENOMEM}
 		}
 		ra.fd = C.int(fd)
 		C.go_gnutls_set_readahead(p, ra)
-		s.kind, s.fd, s.ra = intTransport, fd, unsafe.Pointer(ra)
+		s.ra = unsafe.Pointer(ra)
 		return nil
 	})
 }

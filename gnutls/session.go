@@ -57,16 +57,13 @@ func (k transportKind) String() string {
 	return [...]string{"none", "a file descriptor", "Go callbacks", "fast open"}[k]
 }
 
-// transportSet is ErrTransportSet with what was set.
-func (st *sessionState) transportSet() error {
-	return fmt.Errorf("%w (to %s)", ErrTransportSet, st.kind)
-}
-
 // Session is a GnuTLS session (gnutls_session_t). One goroutine may read
 // (Read) while another writes (Write); other methods must not run
 // concurrently with Handshake. Close may be called at any time, from any
 // goroutine, and more than once: it waits for a C call in progress and
-// frees the session, after which every method returns net.ErrClosed.
+// frees the session, after which every method that would call GnuTLS
+// returns net.ErrClosed, or its zero value when it returns no error
+// (Version, Info, FastOpenReport, ...).
 type Session struct {
 	*sessionState
 }
@@ -78,7 +75,7 @@ type sessionState struct {
 	ptr    C.gnutls_session_t // nil once freed
 	flags  InitFlags
 	kind   transportKind
-	fd     int // for intTransport and fastOpenTransport
+	fd     int // the socket under the transport, or -1
 	handle unsafe.Pointer
 	tr     *transport
 	creds  *Credentials
@@ -86,7 +83,7 @@ type sessionState struct {
 	replay *AntiReplay    // keeps the server's anti-replay state alive
 	verify unsafe.Pointer // C memory gnutls_session_set_verify_cert2 refers to
 	ra     unsafe.Pointer // the read-ahead transport's C state (readahead.go)
-	tfo    bool           // SetFastOpen was called
+	tfo    bool           // the socket connects with fast open (markFastOpen)
 	// tfoSysctl is net.ipv4.tcp_fastopen when SetFastOpen was called.
 	tfoSysctl int
 }
@@ -165,10 +162,23 @@ func (s *Session) Close() error {
 // call runs f with the session locked against Close; it returns
 // net.ErrClosed after Close.
 func (s *Session) call(f func(p C.gnutls_session_t) error) error {
+	return s.callNeeding(false, f)
+}
+
+// callIO is call for what reads or writes the transport: it returns
+// ErrNoTransport while none is set.
+func (s *Session) callIO(f func(p C.gnutls_session_t) error) error {
+	return s.callNeeding(true, f)
+}
+
+func (s *Session) callNeeding(transport bool, f func(p C.gnutls_session_t) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.ptr == nil {
 		return net.ErrClosed
+	}
+	if transport && s.kind == noTransport {
+		return ErrNoTransport
 	}
 	return f(s.ptr)
 }
@@ -340,15 +350,27 @@ func (s *Session) RequestClientCert(require bool) error {
 	})
 }
 
+// setTransport gives the session its one transport: GnuTLS allows one,
+// and after SetFastOpen none at all. set makes the C calls; kind and fd
+// (-1 when there is none) record what was set.
+func (s *Session) setTransport(kind transportKind, fd int, set func(p C.gnutls_session_t) error) error {
+	return s.call(func(p C.gnutls_session_t) error {
+		if s.kind != noTransport {
+			return fmt.Errorf("%w (to %s)", ErrTransportSet, s.kind)
+		}
+		if err := set(p); err != nil {
+			return err
+		}
+		s.kind, s.fd = kind, fd
+		return nil
+	})
+}
+
 // SetTransportInt makes GnuTLS read and write the file descriptor itself
 // (gnutls_transport_set_int). The caller keeps ownership of fd.
 func (s *Session) SetTransportInt(fd int) error {
-	return s.call(func(p C.gnutls_session_t) error {
-		if s.kind != noTransport {
-			return s.transportSet()
-		}
+	return s.setTransport(intTransport, fd, func(p C.gnutls_session_t) error {
 		C.gnutls_transport_set_int2(p, C.int(fd), C.int(fd))
-		s.kind, s.fd = intTransport, fd
 		return nil
 	})
 }
@@ -360,26 +382,25 @@ func (s *Session) SetTransport(rw io.ReadWriter) error {
 	if rw == nil {
 		return errors.New("gnutls: SetTransport with a nil io.ReadWriter")
 	}
-	return s.call(func(p C.gnutls_session_t) error {
-		if s.kind != noTransport {
-			return s.transportSet()
-		}
-		s.tr = &transport{rw: rw}
-		s.handle = saveHandle(s.tr)
-		C.go_gnutls_set_callbacks(p, s.handle)
-		s.kind = callbackTransport
+	return s.setTransport(callbackTransport, -1, func(p C.gnutls_session_t) error {
+		s.setCallbacks(p, rw)
 		return nil
 	})
+}
+
+// setCallbacks hands GnuTLS the callbacks that reach rw; the caller holds
+// the session (call).
+func (st *sessionState) setCallbacks(p C.gnutls_session_t, rw io.ReadWriter) {
+	st.tr = &transport{rw: rw}
+	st.handle = saveHandle(st.tr)
+	C.go_gnutls_set_callbacks(p, st.handle)
 }
 
 // Handshake runs the TLS handshake once (gnutls_handshake). On a
 // non-blocking transport it returns ErrAgain; Direction then tells what to
 // wait for before calling it again.
 func (s *Session) Handshake() error {
-	return s.call(func(p C.gnutls_session_t) error {
-		if s.kind == noTransport {
-			return ErrNoTransport
-		}
+	return s.callIO(func(p C.gnutls_session_t) error {
 		r, errno := C.go_gnutls_handshake(p)
 		if r < 0 {
 			return s.codeError("handshake", r, errno)
@@ -406,10 +427,7 @@ func (s *Session) Direction() (write bool) {
 // transport: call Read again (Conn does).
 func (s *Session) Read(b []byte) (int, error) {
 	var n int
-	err := s.call(func(p C.gnutls_session_t) error {
-		if s.kind == noTransport {
-			return ErrNoTransport
-		}
+	err := s.callIO(func(p C.gnutls_session_t) error {
 		var r C.ssize_t
 		var errno error
 		if len(b) == 0 {
@@ -440,10 +458,7 @@ func (s *Session) Write(b []byte) (int, error) {
 		return 0, nil
 	}
 	var n int
-	err := s.call(func(p C.gnutls_session_t) error {
-		if s.kind == noTransport {
-			return ErrNoTransport
-		}
+	err := s.callIO(func(p C.gnutls_session_t) error {
 		r, errno := C.go_gnutls_send(p, unsafe.Pointer(&b[0]), C.size_t(len(b)))
 		if r < 0 {
 			return s.codeError("write", C.int(r), errno)
@@ -462,10 +477,7 @@ func (s *Session) SendAlertFor(err error) error {
 	if !errors.As(err, &e) || e.Err != nil || e.Alert != nil || !e.Code.Fatal() {
 		return nil
 	}
-	return s.call(func(p C.gnutls_session_t) error {
-		if s.kind == noTransport {
-			return ErrNoTransport
-		}
+	return s.callIO(func(p C.gnutls_session_t) error {
 		if r, errno := C.go_gnutls_alert_send_appropriate(p, C.int(e.Code)); r < 0 {
 			return s.codeError("send alert", r, errno)
 		}
@@ -480,10 +492,7 @@ func (s *Session) Bye(closeWrite bool) error {
 	if closeWrite {
 		how = C.GNUTLS_SHUT_WR
 	}
-	return s.call(func(p C.gnutls_session_t) error {
-		if s.kind == noTransport {
-			return ErrNoTransport
-		}
+	return s.callIO(func(p C.gnutls_session_t) error {
 		if r, errno := C.go_gnutls_bye(p, how); r < 0 {
 			return s.codeError("bye", r, errno)
 		}

@@ -132,3 +132,77 @@ func TestSessionBadInput(t *testing.T) {
 		t.Fatal("a bad key was accepted")
 	}
 }
+
+// After Close every method that would call GnuTLS returns net.ErrClosed,
+// or its zero value when it returns no error, as Session's doc says.
+func TestSessionClosed(t *testing.T) {
+	checkLeaks(t)
+	s, err := NewSession(InitClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := socket(t, unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+	if err := s.SetFastOpen(fd, loop4, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !s.FastOpenReport().Requested {
+		t.Fatal("FastOpenReport before Close does not say fast open was requested")
+	}
+	creds, err := NewCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer creds.Close()
+	s.Close()
+	fd2 := socket(t, unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+	buf := make([]byte, 16)
+	for name, call := range map[string]func() error{
+		"SetPriority":         func() error { return s.SetPriority("NORMAL") },
+		"SetCredentials":      func() error { return s.SetCredentials(creds) },
+		"SetServerName":       func() error { return s.SetServerName("localhost") },
+		"VerifyPeer":          func() error { return s.VerifyPeer("localhost") },
+		"SetALPN":             func() error { return s.SetALPN([]string{"h2"}) },
+		"RequestClientCert":   func() error { return s.RequestClientCert(true) },
+		"SetTransportInt":     func() error { return s.SetTransportInt(fd2) },
+		"SetTransport":        func() error { return s.SetTransport(nopConn{}) },
+		"SetFastOpen":         func() error { return s.SetFastOpen(fd2, loop4, 0) },
+		"Handshake":           s.Handshake,
+		"Read":                func() error { _, err := s.Read(buf); return err },
+		"Write":               func() error { _, err := s.Write(buf); return err },
+		"SendAlertFor":        func() error { return s.SendAlertFor(&Error{Code: ErrDecryptionFailed}) },
+		"Bye":                 func() error { return s.Bye(true) },
+		"SessionData":         func() error { _, err := s.SessionData(); return err },
+		"SetSessionData":      func() error { return s.SetSessionData(buf) },
+		"SendEarlyData":       func() error { return s.SendEarlyData(buf) },
+		"SetMaxEarlyDataSize": func() error { return s.SetMaxEarlyDataSize(1) },
+	} {
+		if err := call(); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("%s after Close: %v, want net.ErrClosed", name, err)
+		}
+	}
+	n, ok := s.RecvEarlyData(buf)
+	recv, send := s.KTLS()
+	for name, zero := range map[string]bool{
+		"FastOpenReport":       s.FastOpenReport() == FastOpenState{},
+		"Version":              s.Version() == 0,
+		"Info":                 s.Info() == Info{},
+		"ALPN":                 s.ALPN() == "",
+		"ServerName":           s.ServerName() == "",
+		"PeerCertificatesDER":  s.PeerCertificatesDER() == nil,
+		"VerifyStatus":         s.VerifyStatus() == 0,
+		"Pending":              s.Pending() == 0,
+		"Direction":            !s.Direction(),
+		"Resumed":              !s.Resumed(),
+		"EarlyDataAccepted":    !s.EarlyDataAccepted(),
+		"TicketReceived":       !s.TicketReceived(),
+		"MaxEarlyDataSize":     s.MaxEarlyDataSize() == 0,
+		"KTLS":                 !recv && !send,
+		"CertificateRequested": !s.CertificateRequested(),
+		"CertificateSent":      !s.CertificateSent(),
+		"RecvEarlyData":        n == 0 && !ok,
+	} {
+		if !zero {
+			t.Errorf("%s after Close is not its zero value", name)
+		}
+	}
+}
