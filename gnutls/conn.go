@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -234,7 +233,7 @@ func (c *Conn) afterHandshake() error {
 		return nil
 	}
 	if _, err := c.writeLocked(c.config.EarlyData); err != nil {
-		return fmt.Errorf("gnutls: sending Config.EarlyData after the handshake: %w", err)
+		return withOp("send Config.EarlyData after the handshake", err)
 	}
 	c.early.resent = c.early.offered
 	return nil

@@ -92,17 +92,18 @@ func (c *Credentials) load(what string, f func(C.gnutls_certificate_credentials_
 	}
 	r := f(c.ptr)
 	if r < 0 {
-		return 0, fmt.Errorf("gnutls: %s: %w", what, &Error{Op: "load credentials", Code: ErrorCode(r)})
+		return 0, &Error{Op: "load " + what, Code: ErrorCode(r)}
 	}
 	return int(r), nil
 }
 
 // loadCerts is load for calls that return how many certificates they
-// added; none is an error.
+// added; none is an error, with the code GnuTLS gives an empty list
+// elsewhere (GNUTLS_E_NO_CERTIFICATE_FOUND).
 func (c *Credentials) loadCerts(what string, f func(C.gnutls_certificate_credentials_t) C.int) (int, error) {
 	n, err := c.load(what, f)
 	if err == nil && n == 0 {
-		return 0, fmt.Errorf("gnutls: %s: no certificate found", what)
+		return 0, &Error{Op: "load " + what, Code: ErrNoCertificateFound}
 	}
 	return n, err
 }

@@ -41,6 +41,7 @@ const (
 	ErrNoApplicationProtocol   = ErrorCode(C.GNUTLS_E_NO_APPLICATION_PROTOCOL)
 	ErrCertificateRequired     = ErrorCode(C.GNUTLS_E_CERTIFICATE_REQUIRED)
 	ErrFileError               = ErrorCode(C.GNUTLS_E_FILE_ERROR)
+	ErrNoCertificateFound      = ErrorCode(C.GNUTLS_E_NO_CERTIFICATE_FOUND)
 	ErrBase64Decoding          = ErrorCode(C.GNUTLS_E_BASE64_DECODING_ERROR)
 	ErrEarlyDataRejected       = ErrorCode(C.GNUTLS_E_EARLY_DATA_REJECTED)
 
@@ -195,14 +196,15 @@ const (
 	CertInvalidOCSP       = CertStatus(C.GNUTLS_CERT_INVALID_OCSP_STATUS)
 )
 
-// String is GnuTLS's description of the status.
+// String is GnuTLS's description of the status, without the space
+// GnuTLS ends it with.
 func (s CertStatus) String() string {
 	var out *C.char
 	if C.go_gnutls_status_print(C.uint(s), &out) < 0 || out == nil {
 		return fmt.Sprintf("status %#x", uint32(s))
 	}
 	defer C.go_gnutls_free(unsafe.Pointer(out))
-	return C.GoString(out)
+	return strings.TrimSpace(C.GoString(out))
 }
 
 // Has reports whether all bits of f are set.
@@ -230,6 +232,29 @@ func (s *Session) codeError(op string, code C.int, errno error) error {
 		}
 	}
 	return e
+}
+
+// withOp is err from a step of op. A *Error names op before its own
+// operation, so that the text says "gnutls: " once; another error is
+// wrapped.
+func withOp(op string, err error) error {
+	if e, ok := err.(*Error); ok {
+		c := *e
+		c.Op = op
+		if e.Op != "" {
+			c.Op += ": " + e.Op
+		}
+		return &c
+	}
+	return fmt.Errorf("gnutls: %s: %w", op, err)
+}
+
+// cString is C.GoString for GnuTLS's names, which are NULL when unknown.
+func cString(cs *C.char) string {
+	if cs == nil {
+		return ""
+	}
+	return C.GoString(cs)
 }
 
 // checkNUL refuses a string C would cut short at a NUL byte (a priority

@@ -106,19 +106,35 @@ func newPriorityCache(op, priority string) (*priorityCache, error) {
 	return pc, nil
 }
 
-func cString(cs *C.char) string {
-	if cs == nil {
-		return ""
+// PriorityError is a priority string GnuTLS refused.
+type PriorityError struct {
+	Err      *Error // GnuTLS's code and the operation
+	Priority string
+	// Pos is the offset in Priority where GnuTLS stopped parsing, or -1.
+	Pos int
+}
+
+func (e *PriorityError) Error() string { return e.Err.Error() + ": " + e.where() }
+
+// Reason is the error without the operation: GnuTLS's message and code,
+// and where the string is invalid.
+func (e *PriorityError) Reason() string { return e.Err.Code.Error() + ": " + e.where() }
+
+func (e *PriorityError) Unwrap() error { return e.Err }
+
+func (e *PriorityError) where() string {
+	if e.Pos >= 0 {
+		return fmt.Sprintf("priority %q is invalid at %q", e.Priority, e.Priority[e.Pos:])
 	}
-	return C.GoString(cs)
+	return fmt.Sprintf("priority %q", e.Priority)
 }
 
 // priorityError reports a priority string GnuTLS refused; pos is the
 // offset where it stopped parsing, or -1.
 func priorityError(op, priority string, r, pos C.int) error {
-	e := &Error{Op: op, Code: ErrorCode(r)}
+	e := &PriorityError{Err: &Error{Op: op, Code: ErrorCode(r)}, Priority: priority, Pos: -1}
 	if pos >= 0 && int(pos) <= len(priority) && r != C.GNUTLS_E_NO_PRIORITIES_WERE_SET {
-		return fmt.Errorf("%w: priority %q is invalid at %q", e, priority, priority[pos:])
+		e.Pos = int(pos)
 	}
-	return fmt.Errorf("%w: priority %q", e, priority)
+	return e
 }

@@ -521,21 +521,15 @@ type Info struct {
 func (s *Session) Info() Info {
 	var in Info
 	s.call(func(p C.gnutls_session_t) error {
-		str := func(cs *C.char) string {
-			if cs == nil {
-				return ""
-			}
-			return C.GoString(cs)
-		}
 		v := C.gnutls_protocol_get_version(p)
-		in.Version = str(C.gnutls_protocol_get_name(v))
-		in.Cipher = str(C.gnutls_cipher_get_name(C.gnutls_cipher_get(p)))
-		in.MAC = str(C.gnutls_mac_get_name(C.gnutls_mac_get(p)))
+		in.Version = cString(C.gnutls_protocol_get_name(v))
+		in.Cipher = cString(C.gnutls_cipher_get_name(C.gnutls_cipher_get(p)))
+		in.MAC = cString(C.gnutls_mac_get_name(C.gnutls_mac_get(p)))
 		if v != C.GNUTLS_TLS1_3 {
-			in.KeyExchange = str(C.gnutls_kx_get_name(C.gnutls_kx_get(p)))
+			in.KeyExchange = cString(C.gnutls_kx_get_name(C.gnutls_kx_get(p)))
 		}
-		in.Group = str(C.gnutls_group_get_name(C.gnutls_group_get(p)))
-		in.Suite = str(C.gnutls_ciphersuite_get(p))
+		in.Group = cString(C.gnutls_group_get_name(C.gnutls_group_get(p)))
+		in.Suite = cString(C.gnutls_ciphersuite_get(p))
 		var id [2]C.uchar
 		if C.go_gnutls_suite_id(p, &id[0]) == 0 {
 			in.SuiteID = uint16(id[0])<<8 | uint16(id[1])

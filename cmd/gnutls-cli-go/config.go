@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 )
@@ -118,13 +117,12 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// gnutlsReason is the last part of a credentials error: GnuTLS's text
-// for the code, or what was wrong.
+// gnutlsReason is why credentials did not load: GnuTLS's text for the
+// code.
 func gnutlsReason(err error) string {
 	var e *gnutls.Error
 	if errors.As(err, &e) {
 		return e.Code.Message()
 	}
-	msg := err.Error()
-	return msg[strings.LastIndex(msg, ": ")+2:]
+	return err.Error()
 }

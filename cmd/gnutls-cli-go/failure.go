@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 )
@@ -20,7 +19,7 @@ func describe(err error) string {
 	case errors.As(err, &f):
 		return f.Error()
 	case errors.As(err, &gerr) && gerr.Verify != nil:
-		return "certificate rejected: " + strings.TrimSpace(gerr.Verify.Reason)
+		return "certificate rejected: " + gerr.Verify.Reason
 	case errors.As(err, &gerr) && gerr.Alert != nil:
 		kind := "warning"
 		if gerr.Alert.Fatal {
@@ -57,5 +56,9 @@ func failf(format string, a ...any) error { return &failure{fmt.Sprintf(format, 
 
 // badPriority names a priority string GnuTLS refused.
 func badPriority(err error) error {
-	return failf("bad --priority: %s", strings.TrimPrefix(err.Error(), "gnutls: parse priority: "))
+	var pe *gnutls.PriorityError
+	if errors.As(err, &pe) {
+		return failf("bad --priority: %s", pe.Reason())
+	}
+	return failf("bad --priority: %v", err)
 }
