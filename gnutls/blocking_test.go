@@ -148,12 +148,7 @@ func threads(t testing.TB) int {
 // Connections blocked in Read wait on the netpoller, not in OS threads.
 func TestIdleConnectionsHoldNoThreads(t *testing.T) {
 	const n = 1000
-	l, err := Listen("tcp", "127.0.0.1:0", serverConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go serveEcho(l)
+	addr := echoListener(t, serverConfig())
 	before := threads(t)
 	conns := make([]*Conn, 0, n)
 	defer func() {
@@ -163,7 +158,7 @@ func TestIdleConnectionsHoldNoThreads(t *testing.T) {
 	}()
 	errc := make(chan error, n)
 	for range n {
-		c, err := Dial("tcp", l.Addr().String(), clientConfig())
+		c, err := Dial("tcp", addr, clientConfig())
 		if err != nil {
 			t.Fatal(err)
 		}

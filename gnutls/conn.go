@@ -295,7 +295,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 		if !c.sessionSaved && c.isClient {
 			c.saveSession()
 		}
-		return n, err
+		return n, c.closedUnder(false, err)
 	}
 }
 
@@ -319,7 +319,19 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if c.writeErr != nil {
 		return 0, c.writeErr
 	}
-	return c.writeLocked(b)
+	n, err := c.writeLocked(b)
+	return n, c.closedUnder(true, err)
+}
+
+// closedUnder is a GnuTLS error of a Read or Write that Close overtook,
+// reported as net.ErrClosed: closing the transport under one call can make
+// GnuTLS refuse the other's with GNUTLS_E_INVALID_SESSION.
+func (c *Conn) closedUnder(write bool, err error) error {
+	var e *Error
+	if c.activeCall.Load()&1 == 0 || !errors.As(err, &e) || errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return c.opError(write, net.ErrClosed)
 }
 
 // writeLocked writes all of b; the caller holds c.out. A failure is

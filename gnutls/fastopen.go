@@ -93,7 +93,7 @@ func (st *sessionState) markFastOpen() {
 func checkFastOpenSocket(fd, family int) error {
 	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
 	if err != nil {
-		return fmt.Errorf("%w (fd %d: %v)", ErrFastOpenSocket, fd, err)
+		return fmt.Errorf("%w (fd %d: %w)", ErrFastOpenSocket, fd, err)
 	}
 	proto, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL)
 	if err != nil || typ != unix.SOCK_STREAM || proto != unix.IPPROTO_TCP {

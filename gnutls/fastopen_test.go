@@ -74,8 +74,16 @@ func TestSetFastOpenContract(t *testing.T) {
 			return newClient(t).SetFastOpen(p[0], loop4, 0)
 		}, ErrFastOpenSocket},
 		{"closed fd", func(t *testing.T) error {
-			fd := tcp4(t)
-			return newClient(t).SetFastOpen(fd+1000, loop4, 0)
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+			if err != nil {
+				t.Fatal(err)
+			}
+			unix.Close(fd)
+			err = newClient(t).SetFastOpen(fd, loop4, 0)
+			if !errors.Is(err, unix.EBADF) {
+				t.Errorf("SetFastOpen on a closed fd: %v, want EBADF", err)
+			}
+			return err
 		}, ErrFastOpenSocket},
 		{"listening socket", func(t *testing.T) error {
 			fd := tcp4(t)

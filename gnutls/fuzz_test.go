@@ -42,8 +42,8 @@ func FuzzAddTrustPEM(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n, err := newFuzzCredentials(t).AddTrustPEM(data)
 		gnutlsErr(t, "AddTrustPEM", err)
-		if n < 0 {
-			t.Fatalf("AddTrustPEM: %d certificates, %v", n, err)
+		if (err == nil) != (n > 0) {
+			t.Fatalf("AddTrustPEM: %d certificates with error %v", n, err)
 		}
 	})
 }
@@ -59,8 +59,8 @@ func FuzzAddCRLPEM(f *testing.F) {
 		}
 		n, err := cr.AddCRLPEM(data)
 		gnutlsErr(t, "AddCRLPEM", err)
-		if n < 0 {
-			t.Fatalf("AddCRLPEM: %d CRLs", n)
+		if (err == nil) != (n > 0) {
+			t.Fatalf("AddCRLPEM: %d CRLs with error %v", n, err)
 		}
 	})
 }

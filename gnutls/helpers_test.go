@@ -55,8 +55,7 @@ func goTLSServer(t testing.TB, cfg func(*tls.Config)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	serveEcho(l)
+	t.Cleanup(peers.Serve(l, func(c net.Conn) { io.Copy(c, c) }))
 	return l.Addr().String()
 }
 
@@ -86,11 +85,6 @@ func newPool(certs ...*x509.Certificate) *x509.CertPool {
 		p.AddCert(c)
 	}
 	return p
-}
-
-// serveEcho accepts until l is closed and echoes on each connection.
-func serveEcho(l net.Listener) {
-	peers.Serve(l, func(c net.Conn) { io.Copy(c, c) })
 }
 
 // echoListener listens on loopback with sc and echoes on every connection

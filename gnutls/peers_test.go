@@ -28,13 +28,7 @@ var servers = []peer{
 		return goTLSServer(t, nil), same
 	}},
 	{"gnutls.Server", func(t *testing.T) (string, func(string) string) {
-		l, err := Listen("tcp", "127.0.0.1:0", serverConfig())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
-		go serveEcho(l)
-		return l.Addr().String(), same
+		return echoListener(t, serverConfig()), same
 	}},
 }
 

@@ -98,14 +98,35 @@ func TestReadaheadBurstAndIdle(t *testing.T) {
 // Socket connections read through the read-ahead buffer, unless GnuTLS's
 // system configuration turns kernel TLS on: then they are handed to GnuTLS
 // as they are, since GnuTLS enables kernel TLS only with its own socket
-// functions. The second case runs this test again in a child process whose
-// GnuTLS reads a configuration with ktls = true (GnuTLS reads it once, when
-// the library loads).
+// functions. GnuTLS reads its configuration once, when the library loads,
+// so each case runs this test again in a child process.
 func TestReadaheadUsedOnSockets(t *testing.T) {
-	wantKTLS := os.Getenv("GO_GNUTLS_TEST_KTLS_CONFIG") != ""
-	if systemKTLS() != wantKTLS {
+	if want := os.Getenv("GO_GNUTLS_TEST_KTLS_CONFIG"); want != "" {
+		readaheadUsedOnSockets(t, want == "on")
+		return
+	}
+	// Each case in a child process of its own, with a configuration of
+	// its own, whatever the host's says.
+	for _, ktls := range []string{"off", "on"} {
+		config := filepath.Join(t.TempDir(), "config")
+		if err := os.WriteFile(config, []byte("[global]\nktls = "+map[string]string{"off": "false", "on": "true"}[ktls]+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestReadaheadUsedOnSockets$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "GNUTLS_SYSTEM_PRIORITY_FILE="+config, "GO_GNUTLS_TEST_KTLS_CONFIG="+ktls)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestReadaheadUsedOnSockets") {
+			t.Fatalf("with ktls %s in GnuTLS's configuration: %v\n%s", ktls, err, out)
+		}
+	}
+}
+
+// readaheadUsedOnSockets checks, in a process whose GnuTLS configuration
+// turns kernel TLS on or not, that Conn uses the read-ahead only when not.
+func readaheadUsedOnSockets(t *testing.T, ktls bool) {
+	if systemKTLS() != ktls {
 		t.Fatalf("GnuTLS's system configuration turns kernel TLS on: %v, want %v (GNUTLS_SYSTEM_PRIORITY_FILE=%q)",
-			systemKTLS(), wantKTLS, os.Getenv("GNUTLS_SYSTEM_PRIORITY_FILE"))
+			systemKTLS(), ktls, os.Getenv("GNUTLS_SYSTEM_PRIORITY_FILE"))
 	}
 	addr := echoListener(t, serverConfig())
 	c, err := Dial("tcp", addr, clientConfig())
@@ -114,21 +135,7 @@ func TestReadaheadUsedOnSockets(t *testing.T) {
 	}
 	defer c.Close()
 	echo(t, c, strings.Repeat("ping", 10000))
-	if used, _ := c.sess.readaheadHeld(); used == wantKTLS {
-		t.Errorf("read-ahead used: %v with kernel TLS configured: %v", used, wantKTLS)
-	}
-	if wantKTLS {
-		return
-	}
-
-	config := filepath.Join(t.TempDir(), "config")
-	if err := os.WriteFile(config, []byte("[global]\nktls = true\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestReadaheadUsedOnSockets$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "GNUTLS_SYSTEM_PRIORITY_FILE="+config, "GO_GNUTLS_TEST_KTLS_CONFIG=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestReadaheadUsedOnSockets") {
-		t.Fatalf("with ktls = true in GnuTLS's configuration: %v\n%s", err, out)
+	if used, _ := c.sess.readaheadHeld(); used == ktls {
+		t.Errorf("read-ahead used: %v with kernel TLS configured: %v", used, ktls)
 	}
 }

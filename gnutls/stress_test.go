@@ -67,11 +67,10 @@ func TestParallelDials(t *testing.T) {
 	})
 }
 
-// closedErr reports an error a call racing Close may give: the connection
-// was closed under it, or the peer saw the close first.
+// closedErr reports whether err is what a call racing Close may return:
+// nil when it completed first, else net.ErrClosed.
 func closedErr(err error) bool {
-	var ge *Error
-	return err == nil || isClosedOrEOF(err) || errors.As(err, &ge)
+	return err == nil || errors.Is(err, net.ErrClosed)
 }
 
 // Close runs at random moments while other goroutines handshake, read and
