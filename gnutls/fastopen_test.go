@@ -8,26 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func newClient(t *testing.T) *Session {
-	t.Helper()
-	s, err := NewSession(InitClient)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func socket(t *testing.T, domain, typ, proto int) int {
-	t.Helper()
-	fd, err := unix.Socket(domain, typ|unix.SOCK_CLOEXEC, proto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return fd
-}
-
 var loop4 = &unix.SockaddrInet4{Port: 9, Addr: [4]byte{127, 0, 0, 1}}
 
 // Each rule of gnutls_transport_set_fastopen(3), broken once.

@@ -21,6 +21,7 @@ import (
 	"github.com/go-gnutls/go-gnutls/internal/peers"
 	"github.com/go-gnutls/go-gnutls/internal/testenv"
 	"github.com/go-gnutls/go-gnutls/internal/testpki"
+	"golang.org/x/sys/unix"
 )
 
 // pki is one CA and a certificate for localhost, 127.0.0.1 and ::1,
@@ -179,15 +180,28 @@ func dialTCP(t testing.TB, addr string) net.Conn {
 }
 
 // transports gives a client its connection to addr: a socket (GnuTLS uses
-// the fd, waits happen on the netpoller) or a wrapper that hides the socket
-// (GnuTLS calls the Go transport callbacks).
+// the fd, waits happen on the netpoller), a wrapper that hides the socket
+// (GnuTLS calls the Go transport callbacks), or the unconnected socket Dial
+// makes when Config.FastOpen is set (the ClientHello in the SYN).
 var transports = []struct {
 	name string
 	dial func(t testing.TB, addr string) net.Conn
 }{
 	{"fd", dialTCP},
-	{"callbacks", func(t testing.TB, addr string) net.Conn { return struct{ net.Conn }{dialTCP(t, addr)} }},
+	{"callbacks", dialCallbacks},
+	{"fastopen", func(t testing.TB, addr string) net.Conn {
+		t.Helper()
+		nc, _, err := dialFastOpen(context.Background(), &net.Dialer{}, "tcp", addr, &Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		return nc
+	}},
 }
+
+// dialCallbacks is dialTCP behind a wrapper that hides the socket.
+func dialCallbacks(t testing.TB, addr string) net.Conn { return struct{ net.Conn }{dialTCP(t, addr)} }
 
 // eachTransport runs f as a subtest per transport, on a client connection
 // to addr that is closed afterwards; the subtest checks for leaks.
@@ -263,21 +277,6 @@ func cutProxy(t testing.TB, target string, budget *atomic.Int64) string {
 		}
 	})
 }
-
-// clientTransports adds fast open to transports: the socket Dial makes
-// when Config.FastOpen is set, with the ClientHello in the SYN.
-var clientTransports = append(transports[:len(transports):len(transports)], struct {
-	name string
-	dial func(t testing.TB, addr string) net.Conn
-}{"fastopen", func(t testing.TB, addr string) net.Conn {
-	t.Helper()
-	nc, _, err := dialFastOpen(context.Background(), &net.Dialer{}, "tcp", addr, &Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	return nc
-}})
 
 // fastOpenLab builds two namespaces joined by a link of the given one-way
 // delay, with fast open on in both.
@@ -428,4 +427,39 @@ func fastOpenConfig() *Config {
 	cfg := clientConfig()
 	cfg.FastOpen = true
 	return cfg
+}
+
+func newClient(t *testing.T) *Session {
+	t.Helper()
+	s, err := NewSession(InitClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func socket(t *testing.T, domain, typ, proto int) int {
+	t.Helper()
+	fd, err := unix.Socket(domain, typ|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
+
+// blockingSocket connects a blocking TCP socket to addr.
+func blockingSocket(t testing.TB, addr string) int {
+	t.Helper()
+	ap := netip.MustParseAddrPort(addr)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}); err != nil {
+		t.Fatal(err)
+	}
+	return fd
 }

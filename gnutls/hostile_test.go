@@ -94,7 +94,7 @@ func TestHostileServerHandshake(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, tr := range clientTransports {
+			for _, tr := range transports {
 				t.Run(tr.name, func(t *testing.T) {
 					checkLeaks(t)
 					addr := tc.server(t)
@@ -196,7 +196,7 @@ func TestWriteToGonePeer(t *testing.T) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGPIPE)
 	defer signal.Stop(sigs)
-	for _, tr := range clientTransports {
+	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			checkLeaks(t)
 			gone := make(chan struct{})

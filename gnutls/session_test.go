@@ -3,28 +3,12 @@ package gnutls
 import (
 	"errors"
 	"net"
-	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/go-gnutls/go-gnutls/internal/peers"
 	"golang.org/x/sys/unix"
 )
-
-// blockingSocket connects a blocking TCP socket to addr.
-func blockingSocket(t testing.TB, addr string) int {
-	t.Helper()
-	ap := netip.MustParseAddrPort(addr)
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}); err != nil {
-		t.Fatal(err)
-	}
-	return fd
-}
 
 // The Session layer on its own, as a C programmer would use GnuTLS: a
 // blocking socket, credentials, SNI, verification, ALPN, records, Bye.

@@ -50,7 +50,7 @@ func TestCallbacksBothEnds(t *testing.T) {
 		defer srv.Close()
 		io.Copy(srv, srv)
 	}()
-	c := Client(transports[1].dial(t, l.Addr().String()), clientConfig())
+	c := Client(dialCallbacks(t, l.Addr().String()), clientConfig())
 	defer c.Close()
 	for i := range 10 {
 		echo(t, c, strings.Repeat("callbacks ", i*1000+1))
