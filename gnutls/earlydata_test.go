@@ -329,9 +329,6 @@ func TestEarlyDataBadInput(t *testing.T) {
 	}
 }
 
-// nopConn is a net.Conn that is never used.
-type nopConn struct{ net.Conn }
-
 func (nopConn) Close() error                       { return nil }
 func (nopConn) LocalAddr() net.Addr                { return &net.TCPAddr{} }
 func (nopConn) RemoteAddr() net.Addr               { return &net.TCPAddr{} }

@@ -463,3 +463,6 @@ func blockingSocket(t testing.TB, addr string) int {
 	}
 	return fd
 }
+
+// nopConn is a net.Conn that is never used.
+type nopConn struct{ net.Conn }
