@@ -36,7 +36,7 @@
 // rejected certificate as *CertificateVerificationError.
 //
 // The source keeps one concern per file: session.go, credentials.go and
-// errors.go are the thin layer; fastopen.go the fast-open contract and
+// errors.go are the thin layer; socket.go the fast-open contract and
 // report; earlydata.go and antireplay.go TLS 1.3 early data; config.go,
 // conn.go, dial.go and listen.go the crypto/tls-shaped layer; netpoll.go
 // how a Conn over a socket waits, asking readahead.go (the read-ahead
