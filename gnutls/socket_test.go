@@ -2,8 +2,13 @@ package gnutls
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"net/netip"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -168,5 +173,101 @@ func TestFastOpenSupported(t *testing.T) {
 	}
 	if client != (v&1 != 0) || server != (v&2 != 0) {
 		t.Fatalf("client %v server %v from %d", client, server, v)
+	}
+}
+
+// GnuTLS before 3.8.11 reads errno after a successful
+// sendmsg(MSG_FASTOPEN) (tfo_writev); a stale EAGAIN there keeps it
+// connecting, and its next write is a second sendmsg(MSG_FASTOPEN), which
+// fails with EALREADY while the SYN is unanswered. The shims clear errno
+// before entering GnuTLS (as cgo does for calls that return errno; without
+// both, this fails). Here the thread's errno is EAGAIN from another
+// session's read; the ClientHello is too large for the SYN, so the first
+// Handshake sends part of it with fast open and returns ErrAgain, and the
+// second, at once, must send the rest with a plain write (ErrAgain until
+// the SYN is answered), not fail.
+func TestSetFastOpenStaleErrno(t *testing.T) {
+	lab := fastOpenLab(t, 25*time.Millisecond)
+	addr := netip.MustParseAddrPort(labListen(t, lab, lab.Server.Addr4, serverConfig()))
+	// A first connection fetches the server's cookie.
+	cfg := fastOpenConfig()
+	c := labDial(t, lab, addr.String(), cfg)
+	echo(t, c, "cookie")
+	c.Close()
+
+	creds, err := NewCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer creds.Close()
+	if _, err := creds.AddTrustPEM(pki.ca.PEM); err != nil {
+		t.Fatal(err)
+	}
+	// An FFDHE key share of 1024 bytes and a long SNI name: more than a
+	// SYN carries.
+	sni := strings.Repeat(strings.Repeat("a", 60)+".", 4) + "example"
+	var fd int
+	var s *Session
+	var first, second error
+	if err := lab.Client.Do(func() error {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var err error
+		if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP); err != nil {
+			return err
+		}
+		if s, err = NewSession(InitClient | InitNonBlock); err != nil {
+			return err
+		}
+		for _, err := range []error{s.SetPriority("NORMAL:-GROUP-ALL:+GROUP-FFDHE8192:+GROUP-X25519"),
+			s.SetCredentials(creds), s.SetServerName(sni), s.VerifyPeer("localhost"),
+			s.SetFastOpen(fd, &unix.SockaddrInet4{Port: int(addr.Port()), Addr: addr.Addr().As4()}, 0)} {
+			if err != nil {
+				return err
+			}
+		}
+		// A server session's handshake on an empty non-blocking socket
+		// leaves errno EAGAIN on this thread.
+		var pair [2]int
+		if pair, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0); err != nil {
+			return err
+		}
+		defer unix.Close(pair[0])
+		defer unix.Close(pair[1])
+		other, err := NewSession(InitServer)
+		if err != nil {
+			return err
+		}
+		defer other.Close()
+		if err := other.SetTransportInt(pair[0]); err != nil {
+			return err
+		}
+		if err := other.Handshake(); !errors.Is(err, ErrAgain) {
+			return fmt.Errorf("server handshake on an empty socket: %v", err)
+		}
+		first = s.Handshake()
+		second = s.Handshake()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	defer s.Close()
+	if !errors.Is(first, ErrAgain) || !errors.Is(second, ErrAgain) {
+		t.Fatalf("handshake while the SYN is unanswered: %v, then %v; want ErrAgain twice", first, second)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for err = s.Handshake(); errors.Is(err, ErrAgain) && time.Now().Before(deadline); err = s.Handshake() {
+		ev := int16(unix.POLLIN)
+		if s.Direction() {
+			ev = unix.POLLOUT
+		}
+		unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: ev}}, 100)
+	}
+	if err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	if st := s.FastOpenReport(); !st.Used {
+		t.Fatalf("the ClientHello did not start in the SYN: %v", st)
 	}
 }

@@ -71,7 +71,11 @@ static inline void *go_gnutls_iov_base(void *iov, int i) { return ((giovec_t *)i
 
 /* The record and handshake calls clear errno first, so that after a
  * GNUTLS_E_PUSH_ERROR or GNUTLS_E_PULL_ERROR the errno the caller reads is the
- * one the failed system call set. */
+ * one the failed system call set. This also guards GnuTLS before 3.8.11
+ * (fixed by its commit 50dfc981e), whose fast-open push tests errno after a
+ * successful sendmsg(MSG_FASTOPEN): a stale EAGAIN left by an earlier call
+ * on the thread would keep it connecting, and its next write would fail
+ * with EALREADY (TestSetFastOpenStaleErrno). */
 static inline int go_gnutls_handshake(gnutls_session_t s)
 {
 	errno = 0;
