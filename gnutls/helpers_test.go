@@ -466,3 +466,18 @@ func blockingSocket(t testing.TB, addr string) int {
 
 // nopConn is a net.Conn that is never used.
 type nopConn struct{ net.Conn }
+
+// trustingCredentials returns credentials that trust the test CA, closed
+// when the test ends.
+func trustingCredentials(t testing.TB) *Credentials {
+	t.Helper()
+	cr, err := NewCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cr.Close() })
+	if _, err := cr.AddTrustPEM(pki.ca.PEM); err != nil {
+		t.Fatal(err)
+	}
+	return cr
+}

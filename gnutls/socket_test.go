@@ -195,14 +195,7 @@ func TestSetFastOpenStaleErrno(t *testing.T) {
 	echo(t, c, "cookie")
 	c.Close()
 
-	creds, err := NewCredentials()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer creds.Close()
-	if _, err := creds.AddTrustPEM(pki.ca.PEM); err != nil {
-		t.Fatal(err)
-	}
+	creds := trustingCredentials(t)
 	// An FFDHE key share of 1024 bytes and a long SNI name: more than a
 	// SYN carries.
 	sni := strings.Repeat(strings.Repeat("a", 60)+".", 4) + "example"
@@ -257,7 +250,8 @@ func TestSetFastOpenStaleErrno(t *testing.T) {
 		t.Fatalf("handshake while the SYN is unanswered: %v, then %v; want ErrAgain twice", first, second)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for err = s.Handshake(); errors.Is(err, ErrAgain) && time.Now().Before(deadline); err = s.Handshake() {
+	err := s.Handshake()
+	for ; errors.Is(err, ErrAgain) && time.Now().Before(deadline); err = s.Handshake() {
 		ev := int16(unix.POLLIN)
 		if s.Direction() {
 			ev = unix.POLLOUT
