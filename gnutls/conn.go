@@ -327,8 +327,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 // reported as net.ErrClosed: closing the transport under one call can make
 // GnuTLS refuse the other's with GNUTLS_E_INVALID_SESSION.
 func (c *Conn) closedUnder(write bool, err error) error {
-	var e *Error
-	if c.activeCall.Load()&1 == 0 || !errors.As(err, &e) || errors.Is(err, net.ErrClosed) {
+	if _, ok := err.(*Error); !ok || c.activeCall.Load()&1 == 0 || errors.Is(err, net.ErrClosed) {
 		return err
 	}
 	return c.opError(write, net.ErrClosed)
