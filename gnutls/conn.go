@@ -630,10 +630,21 @@ func (c *Conn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
 
 // SetDeadline sets the read and write deadlines of the underlying connection.
 // A Write that times out leaves the connection unable to write.
-func (c *Conn) SetDeadline(t time.Time) error { return c.conn.SetDeadline(t) }
+func (c *Conn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.conn.SetWriteDeadline(t)
+}
 
 // SetReadDeadline sets the read deadline; a timed-out Read can be retried.
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c.sess != nil && c.sess.tr != nil {
+		// A Go transport keeps it, to restore it after a GnuTLS timeout.
+		return c.sess.tr.setReadDeadline(c.conn, t)
+	}
+	return c.conn.SetReadDeadline(t)
+}
 
 // SetWriteDeadline sets the write deadline.
 func (c *Conn) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
