@@ -2,7 +2,6 @@ package gnutls
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"net"
 	"os"
@@ -54,11 +53,15 @@ type Conn struct {
 	cacheKey     string
 	sessionSaved bool
 	version      uint16 // negotiated, set once the handshake completes
-	fastOpen     FastOpenState
-	early        earlyState
-	syn          *synSocket
-	waits        atomic.Int64 // netpoller waits, for tests
-	runs         [2]runState
+	// state is taken when the handshake completes and kept after Close;
+	// peerDER waits there to be parsed into it (handshakeMu).
+	state    ConnectionState
+	peerDER  [][]byte
+	fastOpen FastOpenState
+	early    earlyState
+	syn      *synSocket
+	waits    atomic.Int64 // netpoller waits, for tests
+	runs     [2]runState
 }
 
 // Client returns a client-side TLS connection over conn. The handshake runs
@@ -448,6 +451,7 @@ func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
 		return 0, err
 	}
 	c.version = c.sess.Version()
+	c.takeState()
 	c.handshakeDone.Store(true)
 	c.saveSession()
 	return 0, nil
@@ -655,52 +659,3 @@ func (c *Conn) NetConn() net.Conn { return c.conn }
 // Session returns the GnuTLS session, for what Conn does not wrap. It must
 // not be used for I/O, and it is freed by Close.
 func (c *Conn) Session() *Session { return c.sess }
-
-// ConnectionState describes the connection, after the handshake.
-type ConnectionState struct {
-	Version            uint16 // as in crypto/tls: tls.VersionTLS13
-	HandshakeComplete  bool
-	DidResume          bool
-	CipherSuite        uint16 // IANA id, as in crypto/tls
-	NegotiatedProtocol string // ALPN
-	ServerName         string // SNI: sent by the client, received by the server
-	PeerCertificates   []*x509.Certificate
-	// VerifyStatus is the verification result of the peer's chain (0:
-	// trusted or not verified).
-	VerifyStatus      CertStatus
-	EarlyDataAccepted bool
-	FastOpen          FastOpenState
-	KTLSRecv          bool
-	KTLSSend          bool
-	// Info names the negotiated algorithms as GnuTLS does.
-	Info Info
-	// EarlyData tells what became of TLS 1.3 early data.
-	EarlyData EarlyDataState
-}
-
-// ConnectionState returns the connection's state.
-func (c *Conn) ConnectionState() ConnectionState {
-	c.handshakeMu.Lock()
-	defer c.handshakeMu.Unlock()
-	st := ConnectionState{HandshakeComplete: c.handshakeDone.Load(), FastOpen: c.fastOpen}
-	if c.sess == nil || !st.HandshakeComplete {
-		return st
-	}
-	s := c.sess
-	st.Version = s.Version()
-	st.DidResume = s.Resumed()
-	st.Info = s.Info()
-	st.CipherSuite = st.Info.SuiteID
-	st.NegotiatedProtocol = s.ALPN()
-	if c.isClient {
-		st.ServerName = c.serverName
-	} else {
-		st.ServerName = s.ServerName()
-	}
-	st.PeerCertificates, _ = s.PeerCertificates()
-	st.VerifyStatus = s.VerifyStatus()
-	st.EarlyDataAccepted = s.EarlyDataAccepted()
-	st.EarlyData = EarlyDataState{Offered: c.early.offered, Accepted: st.EarlyDataAccepted, Resent: c.early.resent}
-	st.KTLSRecv, st.KTLSSend = s.KTLS()
-	return st
-}
