@@ -42,8 +42,14 @@ type Conn struct {
 	in  sync.Mutex
 	out sync.Mutex
 	// writeErr is permanent: after a failed or timed-out write the record
-	// stream is in an unknown state, as in crypto/tls.
+	// stream is in an unknown state, as in crypto/tls; after a fatal error
+	// (alerts.go) nothing more may be sent.
 	writeErr error
+	// readErr is a fatal error Read returned, returned again (c.in).
+	readErr error
+	// readSeq and emptyRecords count records that carried no data (c.in).
+	readSeq      uint64
+	emptyRecords uint64
 
 	// activeCall: bit 0 is set by Close; the rest counts Writes in flight.
 	activeCall atomic.Int32
@@ -217,8 +223,7 @@ func (c *Conn) runFor(write bool) *runState {
 func (st *runState) do() (err error) {
 	switch st.kind {
 	case runRead:
-		st.c.sess.clearPullAgain()
-		st.n, err = st.c.sess.Read(st.buf)
+		st.n, err = st.c.readRecord(st.buf)
 	case runWrite:
 		st.n, err = st.c.sess.Write(st.buf)
 	default:
@@ -451,18 +456,11 @@ func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
 		return 0, err
 	}
 	c.version = c.sess.Version()
+	c.readSeq = c.sess.readSeq()
 	c.takeState()
 	c.handshakeDone.Store(true)
 	c.saveSession()
 	return 0, nil
-}
-
-// sendAlertFor tells the peer why the handshake failed, when GnuTLS has an
-// alert for it. The connection is unusable after a failed handshake, so its
-// write deadline is shortened: a peer that does not read cannot hold us.
-func (c *Conn) sendAlertFor(err error) {
-	c.conn.SetWriteDeadline(time.Now().Add(alertTimeout))
-	c.run(true, func() error { return c.sess.SendAlertFor(err) })
 }
 
 // fastOpenReport reads TCP_INFO while the socket is held open.
@@ -500,21 +498,20 @@ func (c *Conn) Read(b []byte) (int, error) {
 	}
 	c.in.Lock()
 	defer c.in.Unlock()
+	if c.readErr != nil {
+		return 0, c.readErr
+	}
 	if n, ok := c.readEarly(b); ok {
 		return n, nil
 	}
-	var n int
-	for {
-		var err error
-		n, err = c.runRead(b)
-		if e, ok := err.(*Error); ok && e.Code == errRehandshake {
-			continue // renegotiation is refused by ignoring the request
-		}
-		if !c.sessionSaved && c.isClient {
-			c.saveSession()
-		}
-		return n, err
+	n, err := c.runRead(b)
+	if !c.sessionSaved && c.isClient {
+		c.saveSession()
 	}
+	if err != nil {
+		c.readFailed(err)
+	}
+	return n, err
 }
 
 // Write writes application data, as many records as b needs.
@@ -548,6 +545,7 @@ func (c *Conn) writeLocked(b []byte) (int, error) {
 		m, err := c.runWrite(b[n:])
 		n += m
 		if err != nil {
+			c.sendAlertFor(err)
 			c.writeErr = err
 			return n, err
 		}
@@ -580,8 +578,6 @@ func (c *Conn) bye() error {
 // closeNotifyTimeout bounds the close_notify that Close sends.
 const closeNotifyTimeout = 5 * time.Second
 
-// alertTimeout bounds sending the alert for a failed handshake.
-const alertTimeout = time.Second
 
 // Close sends close_notify (when the handshake is done and no Write is in
 // flight), closes the underlying connection and frees the GnuTLS session.

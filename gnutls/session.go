@@ -405,18 +405,26 @@ func (s *Session) Direction() (write bool) {
 // as a TLS 1.3 session ticket, GnuTLS returns ErrAgain even on a blocking
 // transport: call Read again (Conn does).
 func (s *Session) Read(b []byte) (int, error) {
-	var n int
-	err := s.call(func(p C.gnutls_session_t) error {
+	n, _, err := s.read(b)
+	return n, err
+}
+
+// read is Read that also returns the read sequence number after the call
+// (see go_gnutls_read_seq).
+func (s *Session) read(b []byte) (n int, seq uint64, err error) {
+	err = s.call(func(p C.gnutls_session_t) error {
 		if s.kind == noTransport {
 			return ErrNoTransport
 		}
 		var r C.ssize_t
 		var errno error
+		var cseq C.uint64_t
 		if len(b) == 0 {
-			r, errno = C.go_gnutls_recv(p, nil, 0)
+			r, errno = C.go_gnutls_recv(p, nil, 0, &cseq)
 		} else {
-			r, errno = C.go_gnutls_recv(p, unsafe.Pointer(&b[0]), C.size_t(len(b)))
+			r, errno = C.go_gnutls_recv(p, unsafe.Pointer(&b[0]), C.size_t(len(b)), &cseq)
 		}
+		seq = uint64(cseq)
 		switch {
 		case r > 0:
 			n = int(r)
@@ -429,7 +437,12 @@ func (s *Session) Read(b []byte) (int, error) {
 		}
 		return nil
 	})
-	return n, err
+	return n, seq, err
+}
+
+// readSeq returns the read sequence number (go_gnutls_read_seq).
+func (s *Session) readSeq() uint64 {
+	return get(s, func(p C.gnutls_session_t) uint64 { return uint64(C.go_gnutls_read_seq(p)) })
 }
 
 // Write sends application data (gnutls_record_send): at most one record
@@ -454,12 +467,14 @@ func (s *Session) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// SendAlertFor sends the alert that tells the peer why the handshake failed
-// with err (gnutls_alert_send_appropriate). It does nothing for errors that
-// have no alert, such as transport failures or an alert the peer sent.
+// SendAlertFor sends the alert that tells the peer why the session failed
+// with err (gnutls_alert_send_appropriate, which picks it with
+// gnutls_error_to_alert). It does nothing for errors that have no alert:
+// errors that are not fatal, transport failures (ErrPush, ErrPull) and an
+// alert the peer sent.
 func (s *Session) SendAlertFor(err error) error {
 	var e *Error
-	if !errors.As(err, &e) || e.Err != nil || e.Alert != nil || !e.Code.Fatal() {
+	if !errors.As(err, &e) || !e.alerts() {
 		return nil
 	}
 	return s.call(func(p C.gnutls_session_t) error {
