@@ -40,12 +40,12 @@ func (e *Error) alerts() bool {
 		e.Code != ErrPush && e.Code != ErrPull
 }
 
-// readRecord reads once for runRead. A warning alert or a renegotiation
+// recv reads once for readRecord (netpoll.go). A warning alert or a renegotiation
 // request becomes ErrAgain, so that the read goes on; each record taken in
 // without data counts towards MaxEmptyRecords, found from the read
 // sequence number, which counts the records of an epoch.
-func (c *Conn) readRecord(b []byte) (int, error) {
-	c.sess.clearPullAgain()
+func (c *Conn) recv(b []byte) (int, error) {
+	c.layer.startRead()
 	n, seq, err := c.sess.read(b)
 	taken := seq - c.readSeq
 	if seq < c.readSeq {
