@@ -40,6 +40,21 @@ func (e *Error) alerts() bool {
 		e.Code != ErrPush && e.Code != ErrPull
 }
 
+// recordCounter counts the records a Conn's reads took in without data
+// for the caller (c.in); a Go transport shares it (transport.records).
+type recordCounter struct {
+	seq   uint64 // the read sequence number after the last read
+	empty uint64 // records in a row without data
+}
+
+// countRecords starts counting once the handshake is done.
+func (c *Conn) countRecords() {
+	c.records = &recordCounter{seq: c.sess.readSeq()}
+	if c.sess.tr != nil {
+		c.sess.tr.records = c.records
+	}
+}
+
 // recv reads once for readRecord (netpoll.go). A warning alert or a renegotiation
 // request becomes ErrAgain, so that the read goes on; each record taken in
 // without data counts towards MaxEmptyRecords, found from the read
@@ -47,13 +62,14 @@ func (e *Error) alerts() bool {
 func (c *Conn) recv(b []byte) (int, error) {
 	c.layer.startRead()
 	n, seq, err := c.sess.read(b)
-	taken := seq - c.readSeq
-	if seq < c.readSeq {
+	rc := c.records
+	taken := seq - rc.seq
+	if seq < rc.seq {
 		taken = seq + 1 // a TLS 1.3 KeyUpdate began a new epoch
 	}
-	c.readSeq = seq
+	rc.seq = seq
 	if n > 0 {
-		c.emptyRecords = 0
+		rc.empty = 0
 		return n, err
 	}
 	e, ok := err.(*Error)
@@ -70,8 +86,8 @@ func (c *Conn) recv(b []byte) (int, error) {
 	default:
 		return n, err
 	}
-	c.emptyRecords += taken
-	if c.emptyRecords > MaxEmptyRecords {
+	rc.empty += taken
+	if rc.empty > MaxEmptyRecords {
 		return 0, &Error{Op: "read", Code: ErrUnexpectedPacket, Err: ErrEmptyRecords}
 	}
 	return 0, err

@@ -133,35 +133,51 @@ func alertsUntilEnd(raw net.Conn, c *tlsrecord.Conn) ([][2]byte, error) {
 	}
 }
 
-// alertsFromServer plays a hostile client against the server at addr: a
-// line echoed, then act, then the alerts the server sends until it closes.
-func alertsFromServer(t *testing.T, addr string, v alertVersion, act hostileAct) ([][2]byte, error) {
+// hostileClient connects to addr and runs the handshake with crypto/tls;
+// the test then writes and reads records itself.
+func hostileClient(t *testing.T, addr string, v alertVersion) (*tlsrecord.Conn, net.Conn, error) {
 	raw := dialTCP(t, addr)
 	rec := tlsrecord.NewRecorder(raw)
 	kl := &tlsrecord.KeyLog{}
 	tc := tls.Client(rec, v.goTLSConfig(kl))
 	if err := tc.Handshake(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c, err := tlsrecord.New(tc, rec, kl)
+	return c, raw, err
+}
+
+// readData reads records until n bytes of application data came, and
+// fails on an alert.
+func readData(c *tlsrecord.Conn, n int) ([]byte, error) {
+	var data []byte
+	for len(data) < n {
+		r, err := c.ReadRecord()
+		if err != nil {
+			return data, err
+		}
+		switch r.Type {
+		case tlsrecord.ApplicationData:
+			data = append(data, r.Payload...)
+		case tlsrecord.Alert:
+			return data, fmt.Errorf("alert % x after %q", r.Payload, data)
+		}
+	}
+	return data, nil
+}
+
+// alertsFromServer plays a hostile client against the server at addr: a
+// line echoed, then act, then the alerts the server sends until it closes.
+func alertsFromServer(t *testing.T, addr string, v alertVersion, act hostileAct) ([][2]byte, error) {
+	c, raw, err := hostileClient(t, addr, v)
 	if err != nil {
 		return nil, err
 	}
 	if err := c.WriteRecord(tlsrecord.ApplicationData, []byte("ping\n")); err != nil {
 		return nil, err
 	}
-	var echoed []byte
-	for len(echoed) < 5 {
-		r, err := c.ReadRecord()
-		if err != nil {
-			return nil, fmt.Errorf("echo: %w", err)
-		}
-		if r.Type == tlsrecord.ApplicationData {
-			echoed = append(echoed, r.Payload...)
-		}
-	}
-	if string(echoed) != "ping\n" {
-		return nil, fmt.Errorf("echo: %q", echoed)
+	if echoed, err := readData(c, 5); err != nil || string(echoed) != "ping\n" {
+		return nil, fmt.Errorf("echo: %q, %v", echoed, err)
 	}
 	if err := act(c, v); err != nil {
 		return nil, err
@@ -169,44 +185,54 @@ func alertsFromServer(t *testing.T, addr string, v alertVersion, act hostileAct)
 	return alertsUntilEnd(raw, c)
 }
 
-// alertsFromClient plays a hostile server against a Client over wrap of
-// its socket: after the handshake, act, then the alerts the client sends
-// until it closes. It also returns the error the client's Read ended with.
-func alertsFromClient(t *testing.T, v alertVersion, wrap func(net.Conn) net.Conn, act hostileAct) ([][2]byte, error, error) {
+// hostileServerFor plays a hostile server: a Client over wrap of a socket
+// to it runs client, whose error comes on the channel, and closes; the
+// handshake done with crypto/tls, the test writes and reads records itself.
+func hostileServerFor(t *testing.T, v alertVersion, wrap func(net.Conn) net.Conn, client func(*Conn) error) (*tlsrecord.Conn, net.Conn, <-chan error, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	readErr := make(chan error, 1)
+	clientErr := make(chan error, 1)
 	go func() {
 		nc, err := net.Dial("tcp", l.Addr().String())
 		if err != nil {
-			readErr <- err
+			clientErr <- err
 			return
 		}
 		cfg := clientConfig()
 		cfg.Priority = alertPriority
 		c := Client(wrap(nc), cfg)
 		defer c.Close()
-		_, err = io.Copy(io.Discard, c)
-		if err == nil {
-			err = errors.New("Read ended with io.EOF")
-		}
-		readErr <- err
+		clientErr <- client(c)
 	}()
 	raw, err := l.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
+	t.Cleanup(func() { raw.Close() })
 	rec := tlsrecord.NewRecorder(raw)
 	kl := &tlsrecord.KeyLog{}
 	ts := tls.Server(rec, v.goTLSConfig(kl))
 	if err := ts.Handshake(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	c, err := tlsrecord.New(ts, rec, kl)
+	return c, raw, clientErr, err
+}
+
+// alertsFromClient plays a hostile server against a Client over wrap of
+// its socket: after the handshake, act, then the alerts the client sends
+// until it closes. It also returns the error the client's Read ended with.
+func alertsFromClient(t *testing.T, v alertVersion, wrap func(net.Conn) net.Conn, act hostileAct) ([][2]byte, error, error) {
+	c, raw, clientErr, err := hostileServerFor(t, v, wrap, func(c *Conn) error {
+		_, err := io.Copy(io.Discard, c)
+		if err == nil {
+			err = errors.New("Read ended with io.EOF")
+		}
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -214,7 +240,23 @@ func alertsFromClient(t *testing.T, v alertVersion, wrap func(net.Conn) net.Conn
 		return nil, nil, err
 	}
 	alerts, err := alertsUntilEnd(raw, c)
-	return alerts, <-readErr, err
+	raw.Close() // ends a client still reading, when the test fails
+	return alerts, <-clientErr, err
+}
+
+// echoServerOver listens with the package's server over wrap of each
+// socket; it echoes until Read fails, and the error goes to the channel.
+func echoServerOver(t *testing.T, wrap func(net.Conn) net.Conn) (string, <-chan error) {
+	served := make(chan error, 1)
+	sc := serverConfig()
+	sc.Priority = alertPriority
+	addr := hostileServer(t, func(nc net.Conn) {
+		s := Server(wrap(nc), sc)
+		defer s.Close()
+		_, err := io.Copy(s, s)
+		served <- err
+	})
+	return addr, served
 }
 
 // wraps are the transports a Conn under test runs on.
@@ -250,15 +292,7 @@ func TestFatalAlertAfterHandshake(t *testing.T) {
 					for _, w := range wraps {
 						t.Run("server "+w.name, func(t *testing.T) {
 							checkLeaks(t)
-							served := make(chan error, 1)
-							sc := serverConfig()
-							sc.Priority = alertPriority
-							addr := hostileServer(t, func(nc net.Conn) {
-								s := Server(w.wrap(nc), sc)
-								defer s.Close()
-								_, err := io.Copy(s, s)
-								served <- err
-							})
+							addr, served := echoServerOver(t, w.wrap)
 							got, err := alertsFromServer(t, addr, v, hc.act)
 							if err != nil {
 								t.Fatal(err)

@@ -44,9 +44,9 @@ type Conn struct {
 	writeErr error
 	// readErr is a fatal error Read returned, returned again (c.in).
 	readErr error
-	// readSeq and emptyRecords count records that carried no data (c.in).
-	readSeq      uint64
-	emptyRecords uint64
+	// records counts records that carried no data (c.in), from the
+	// handshake's end.
+	records *recordCounter
 
 	// activeCall: bit 0 is set by Close; the rest counts Writes in flight.
 	activeCall atomic.Int32
@@ -207,7 +207,7 @@ func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
 		return 0, err
 	}
 	c.version = c.sess.Version()
-	c.readSeq = c.sess.readSeq()
+	c.countRecords()
 	c.takeState()
 	c.handshakeDone.Store(true)
 	c.saveSession()

@@ -364,7 +364,7 @@ func (s *Session) SetTransport(rw io.ReadWriter) error {
 		if s.kind != noTransport {
 			return s.transportSet()
 		}
-		s.tr = &transport{rw: rw}
+		s.tr = &transport{rw: rw, session: p}
 		s.handle = saveHandle(s.tr)
 		C.go_gnutls_set_callbacks(p, s.handle)
 		s.kind = callbackTransport

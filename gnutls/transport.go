@@ -49,6 +49,15 @@ type transport struct {
 	out  sideState
 	peek []byte // read by pullTimeout, handed out by the next pull
 
+	// session is the C session, for its read sequence number; records,
+	// set by a Conn after the handshake, is what the Conn has counted.
+	// With both, a pull answers would-block once GnuTLS has taken in
+	// records since, so that a read over a blocking rw returns for the
+	// Conn to count them (GnuTLS skips empty TLS 1.2 records within one
+	// read).
+	session C.gnutls_session_t
+	records *recordCounter
+
 	// deadlineMu guards deadline, the read deadline the caller set
 	// through setReadDeadline, which pullTimeout puts back after its wait.
 	deadlineMu sync.Mutex
@@ -113,6 +122,9 @@ func (t *transport) pull(p []byte) (int, syscall.Errno) {
 		n := copy(p, t.peek)
 		t.peek = t.peek[n:]
 		return n, 0
+	}
+	if rc := t.records; rc != nil && uint64(C.go_gnutls_read_seq(t.session)) != rc.seq {
+		return 0, syscall.EAGAIN // not wouldBlock: the read is called again
 	}
 	n, err := t.read(p)
 	if n > 0 || err == io.EOF {
