@@ -416,15 +416,15 @@ func (s *Session) read(b []byte) (n int, seq uint64, err error) {
 		if s.kind == noTransport {
 			return ErrNoTransport
 		}
-		var r C.ssize_t
+		var res C.struct_go_gnutls_recv_result
 		var errno error
-		var cseq C.uint64_t
 		if len(b) == 0 {
-			r, errno = C.go_gnutls_recv(p, nil, 0, &cseq)
+			res, errno = C.go_gnutls_recv(p, nil, 0)
 		} else {
-			r, errno = C.go_gnutls_recv(p, unsafe.Pointer(&b[0]), C.size_t(len(b)), &cseq)
+			res, errno = C.go_gnutls_recv(p, unsafe.Pointer(&b[0]), C.size_t(len(b)))
 		}
-		seq = uint64(cseq)
+		r := res.r
+		seq = uint64(res.seq)
 		switch {
 		case r > 0:
 			n = int(r)
