@@ -60,6 +60,33 @@ func pair(t *testing.T) (a, b net.Conn) {
 	return a, b
 }
 
+// handshakePair returns both ends of a loopback connection, the server's
+// recorded with its key log when recordServer, else the client's.
+func handshakePair(t *testing.T, id uint16, recordServer bool) (tc, ts *tls.Conn, rec *Recorder, kl *KeyLog) {
+	cc, sc := configs(id)
+	a, b := pair(t)
+	kl = &KeyLog{}
+	if recordServer {
+		sc.KeyLogWriter, rec = kl, NewRecorder(b)
+		return tls.Client(a, cc), tls.Server(rec, sc), rec, kl
+	}
+	cc.KeyLogWriter, rec = kl, NewRecorder(a)
+	return tls.Client(rec, cc), tls.Server(b, sc), rec, kl
+}
+
+// handshake runs side's handshake and returns a Conn over it.
+func handshake(t *testing.T, side *tls.Conn, rec *Recorder, kl *KeyLog) *Conn {
+	t.Helper()
+	if err := side.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(side, rec, kl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // nextData returns the payload of the next application data record,
 // passing over post-handshake messages.
 func nextData(t *testing.T, c *Conn) []byte {
@@ -84,12 +111,7 @@ func nextData(t *testing.T, c *Conn) []byte {
 func TestClientSideAgainstCryptoTLS(t *testing.T) {
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
-			cc, sc := configs(s.id)
-			a, b := pair(t)
-			kl := &KeyLog{}
-			cc.KeyLogWriter = kl
-			rec := NewRecorder(a)
-			tc, ts := tls.Client(rec, cc), tls.Server(b, sc)
+			tc, ts, rec, kl := handshakePair(t, s.id, false)
 			served := make(chan error, 1)
 			go func() {
 				buf := make([]byte, 100)
@@ -102,13 +124,7 @@ func TestClientSideAgainstCryptoTLS(t *testing.T) {
 				}
 				served <- err
 			}()
-			if err := tc.Handshake(); err != nil {
-				t.Fatal(err)
-			}
-			c, err := New(tc, rec, kl)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := handshake(t, tc, rec, kl)
 			if err := c.WriteRecord(ApplicationData, []byte("ping")); err != nil {
 				t.Fatal(err)
 			}
@@ -139,12 +155,7 @@ func TestClientSideAgainstCryptoTLS(t *testing.T) {
 func TestServerSideAgainstCryptoTLS(t *testing.T) {
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
-			cc, sc := configs(s.id)
-			a, b := pair(t)
-			kl := &KeyLog{}
-			sc.KeyLogWriter = kl
-			rec := NewRecorder(b)
-			tc, ts := tls.Client(a, cc), tls.Server(rec, sc)
+			tc, ts, rec, kl := handshakePair(t, s.id, true)
 			got := make(chan string, 1)
 			go func() {
 				buf := make([]byte, 100)
@@ -154,16 +165,11 @@ func TestServerSideAgainstCryptoTLS(t *testing.T) {
 				}
 				if err != nil {
 					got <- err.Error()
+					return
 				}
 				got <- string(buf[:n])
 			}()
-			if err := ts.Handshake(); err != nil {
-				t.Fatal(err)
-			}
-			c, err := New(ts, rec, kl)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := handshake(t, ts, rec, kl)
 			if err := c.WriteRecord(ApplicationData, []byte("pong")); err != nil {
 				t.Fatal(err)
 			}
