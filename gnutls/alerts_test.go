@@ -259,15 +259,6 @@ func echoServerOver(t *testing.T, wrap func(net.Conn) net.Conn) (string, <-chan 
 	return addr, served
 }
 
-// wraps are the transports a Conn under test runs on.
-var wraps = []struct {
-	name string
-	wrap func(net.Conn) net.Conn
-}{
-	{"fd", func(c net.Conn) net.Conn { return c }},
-	{"callbacks", func(c net.Conn) net.Conn { return struct{ net.Conn }{c} }},
-}
-
 // After the handshake, a record a peer must not send ends the connection
 // with the fatal alert gnutls-serv, on the same GnuTLS, sends for it, in
 // the server role and in the client role, on both transports, and nothing
@@ -289,7 +280,7 @@ func TestFatalAlertAfterHandshake(t *testing.T) {
 						t.Fatalf("gnutls-serv sent %v, not one fatal alert", want)
 					}
 					t.Logf("gnutls-serv: %v", Alert(want[0][1]))
-					for _, w := range wraps {
+					for _, w := range transports {
 						t.Run("server "+w.name, func(t *testing.T) {
 							checkLeaks(t)
 							addr, served := echoServerOver(t, w.wrap)

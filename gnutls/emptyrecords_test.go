@@ -3,7 +3,6 @@ package gnutls
 import (
 	"errors"
 	"io"
-	"net"
 	"slices"
 	"testing"
 
@@ -87,7 +86,7 @@ func TestReadPastWarningsAndEmptyRecords(t *testing.T) {
 			}
 			t.Run(v.name+"/"+tc.name, func(t *testing.T) {
 				want := tc.run.data()
-				for _, w := range wraps {
+				for _, w := range transports {
 					t.Run("server "+w.name, func(t *testing.T) {
 						checkLeaks(t)
 						addr, served := echoServerOver(t, w.wrap)
@@ -168,7 +167,7 @@ func TestTooManyEmptyRecords(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				run := slices.Concat(dataRecord("a"), empties(MaxEmptyRecords+1, warnings))
 				act := func(c *tlsrecord.Conn, _ alertVersion) error { return run.write(c) }
-				for _, w := range wraps {
+				for _, w := range transports {
 					t.Run("server "+w.name, func(t *testing.T) {
 						checkLeaks(t)
 						addr, served := echoServerOver(t, w.wrap)
@@ -191,5 +190,3 @@ func TestTooManyEmptyRecords(t *testing.T) {
 		}
 	}
 }
-
-var _ net.Conn = (*Conn)(nil)

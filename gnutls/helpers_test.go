@@ -187,13 +187,19 @@ func dialTCP(t testing.TB, addr string) net.Conn {
 // transports gives a client its connection to addr: a socket (GnuTLS uses
 // the fd, waits happen on the netpoller) or a wrapper that hides the socket
 // (GnuTLS calls the Go transport callbacks).
+// wrap turns a socket into a connection of that kind, for a server (or a
+// client) on a socket the test made.
 var transports = []struct {
 	name string
 	dial func(t testing.TB, addr string) net.Conn
+	wrap func(net.Conn) net.Conn
 }{
-	{"fd", dialTCP},
-	{"callbacks", func(t testing.TB, addr string) net.Conn { return struct{ net.Conn }{dialTCP(t, addr)} }},
+	{"fd", dialTCP, func(c net.Conn) net.Conn { return c }},
+	{"callbacks", func(t testing.TB, addr string) net.Conn { return hideSocket(dialTCP(t, addr)) }, hideSocket},
 }
+
+// hideSocket wraps c so that GnuTLS drives it through the Go callbacks.
+func hideSocket(c net.Conn) net.Conn { return struct{ net.Conn }{c} }
 
 // eachTransport runs f as a subtest per transport, on a client connection
 // to addr that is closed afterwards; the subtest checks for leaks.
@@ -271,10 +277,12 @@ func cutProxy(t testing.TB, target string, budget *atomic.Int64) string {
 }
 
 // clientTransports adds fast open to transports: the socket Dial makes
-// when Config.FastOpen is set, with the ClientHello in the SYN.
+// when Config.FastOpen is set, with the ClientHello in the SYN (it has no
+// wrap: only Dial makes that socket).
 var clientTransports = append(transports[:len(transports):len(transports)], struct {
 	name string
 	dial func(t testing.TB, addr string) net.Conn
+	wrap func(net.Conn) net.Conn
 }{"fastopen", func(t testing.TB, addr string) net.Conn {
 	t.Helper()
 	nc, _, err := dialFastOpen(context.Background(), &net.Dialer{}, "tcp", addr, &Config{})
@@ -283,7 +291,7 @@ var clientTransports = append(transports[:len(transports):len(transports)], stru
 	}
 	t.Cleanup(func() { nc.Close() })
 	return nc
-}})
+}, nil})
 
 // fastOpenLab builds two namespaces joined by a link of the given one-way
 // delay, with fast open on in both.

@@ -58,7 +58,7 @@ func TestTransportEmptyReads(t *testing.T) {
 func TestPullTimeoutKeepsReadDeadline(t *testing.T) {
 	checkLeaks(t)
 	newConn := func(t *testing.T) *Conn {
-		c := Client(struct{ net.Conn }{dialTCP(t, silentServer(t))}, clientConfig())
+		c := Client(hideSocket(dialTCP(t, silentServer(t))), clientConfig())
 		t.Cleanup(func() { c.Close() })
 		return c
 	}

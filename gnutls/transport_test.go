@@ -46,7 +46,7 @@ func TestCallbacksBothEnds(t *testing.T) {
 		if err != nil {
 			return
 		}
-		srv := Server(struct{ net.Conn }{nc}, serverConfig())
+		srv := Server(hideSocket(nc), serverConfig())
 		defer srv.Close()
 		io.Copy(srv, srv)
 	}()
