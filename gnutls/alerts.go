@@ -55,10 +55,10 @@ func (c *Conn) countRecords() {
 	}
 }
 
-// recv reads once for readRecord (netpoll.go). A warning alert or a renegotiation
-// request becomes ErrAgain, so that the read goes on; each record taken in
-// without data counts towards MaxEmptyRecords, found from the read
-// sequence number, which counts the records of an epoch.
+// recv reads once for readRecord (netpoll.go). A warning alert or a
+// renegotiation request becomes ErrAgain, so that the read goes on; each
+// record taken in without data counts towards MaxEmptyRecords, found from
+// the read sequence number, which counts the records of an epoch.
 func (c *Conn) recv(b []byte) (int, error) {
 	c.layer.startRead()
 	n, seq, err := c.sess.read(b)
