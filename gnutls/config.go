@@ -103,9 +103,11 @@ type Config struct {
 	// DefaultEarlyDataWindow (10s).
 	EarlyDataWindow time.Duration
 
-	mu        sync.Mutex
-	creds     *Credentials
-	credsErr  error
+	mu sync.Mutex
+	// creds and credsErr are per role, indexed by roleIndex: a client
+	// trusts RootCA*, a server ClientCA*, so one Config serves both.
+	creds     [2]*Credentials
+	credsErr  [2]error
 	prio      *priorityCache
 	prioErr   error
 	ticketKey *ticketKey
@@ -134,15 +136,25 @@ func (c *Config) Clone() *Config {
 	}
 }
 
-// credentials builds the Config's credentials once and shares them.
+// credentials builds the Config's credentials for a role once and shares
+// them among that role's sessions.
 func (c *Config) credentials(isClient bool) (*Credentials, error) {
+	i := roleIndex(isClient)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.creds != nil || c.credsErr != nil {
-		return c.creds, c.credsErr
+	if c.creds[i] != nil || c.credsErr[i] != nil {
+		return c.creds[i], c.credsErr[i]
 	}
-	c.creds, c.credsErr = c.buildCredentials(isClient)
-	return c.creds, c.credsErr
+	c.creds[i], c.credsErr[i] = c.buildCredentials(isClient)
+	return c.creds[i], c.credsErr[i]
+}
+
+// roleIndex is 0 for a server, 1 for a client.
+func roleIndex(isClient bool) int {
+	if isClient {
+		return 1
+	}
+	return 0
 }
 
 // priorities parses the Config's priority string once; sessions share it.

@@ -2,7 +2,6 @@ package gnutls
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"net"
 	"sync"
@@ -39,8 +38,14 @@ type Conn struct {
 	in  sync.Mutex
 	out sync.Mutex
 	// writeErr is permanent: after a failed or timed-out write the record
-	// stream is in an unknown state, as in crypto/tls.
+	// stream is in an unknown state, as in crypto/tls; after a fatal error
+	// (alerts.go) nothing more may be sent.
 	writeErr error
+	// readErr is a fatal error Read returned, returned again (c.in).
+	readErr error
+	// records counts records that carried no data (c.in), from the
+	// handshake's end.
+	records *recordCounter
 
 	// activeCall: bit 0 is set by Close; the rest counts Writes in flight.
 	activeCall atomic.Int32
@@ -50,12 +55,16 @@ type Conn struct {
 	cacheKey     string
 	sessionSaved bool
 	version      uint16 // negotiated, set once the handshake completes
-	fastOpen     FastOpenState
-	early        earlyState
-	syn          *synSocket
-	layer        socketLayer  // between GnuTLS and a socket (netpoll.go)
-	waits        atomic.Int64 // netpoller waits, for tests
-	runs         [2]runState
+	// state is taken when the handshake completes and kept after Close;
+	// peerDER waits there to be parsed into it (handshakeMu).
+	state    ConnectionState
+	peerDER  [][]byte
+	fastOpen FastOpenState
+	early    earlyState
+	syn      *synSocket
+	layer    socketLayer  // between GnuTLS and a socket (netpoll.go)
+	waits    atomic.Int64 // netpoller waits, for tests
+	runs     [2]runState
 }
 
 // Client returns a client-side TLS connection over conn. The handshake runs
@@ -197,6 +206,8 @@ func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
 		return 0, err
 	}
 	c.version = c.sess.Version()
+	c.countRecords()
+	c.takeState()
 	c.handshakeDone.Store(true)
 	c.saveSession()
 	return 0, nil
@@ -239,14 +250,6 @@ func (c *Conn) afterHandshake() error {
 	return nil
 }
 
-// sendAlertFor tells the peer why the handshake failed, when GnuTLS has an
-// alert for it. The connection is unusable after a failed handshake, so its
-// write deadline is shortened: a peer that does not read cannot hold us.
-func (c *Conn) sendAlertFor(err error) {
-	c.conn.SetWriteDeadline(time.Now().Add(alertTimeout))
-	c.run(true, func() error { return c.sess.SendAlertFor(err) })
-}
-
 // fastOpenReport is the session's report, made while the socket is held
 // open, with what became of early data in the SYN.
 func (c *Conn) fastOpenReport() FastOpenState {
@@ -282,21 +285,21 @@ func (c *Conn) Read(b []byte) (int, error) {
 	}
 	c.in.Lock()
 	defer c.in.Unlock()
+	if c.readErr != nil {
+		return 0, c.readErr
+	}
 	if n, ok := c.readEarly(b); ok {
 		return n, nil
 	}
-	var n int
-	for {
-		var err error
-		n, err = c.readRecord(b)
-		if e, ok := err.(*Error); ok && e.Code == errRehandshake {
-			continue // renegotiation is refused by ignoring the request
-		}
-		if !c.sessionSaved && c.isClient {
-			c.saveSession()
-		}
-		return n, c.closedUnder(false, err)
+	n, err := c.readRecord(b)
+	if !c.sessionSaved && c.isClient {
+		c.saveSession()
 	}
+	if err != nil {
+		err = c.closedUnder(false, err)
+		c.readFailed(err)
+	}
+	return n, err
 }
 
 // Write writes application data, as many records as b needs.
@@ -341,6 +344,7 @@ func (c *Conn) writeLocked(b []byte) (int, error) {
 		m, err := c.writeRecord(b[n:])
 		n += m
 		if err != nil {
+			c.sendAlertFor(err)
 			c.writeErr = err
 			return n, err
 		}
@@ -372,9 +376,6 @@ func (c *Conn) bye() error {
 
 // closeNotifyTimeout bounds the close_notify that Close sends.
 const closeNotifyTimeout = 5 * time.Second
-
-// alertTimeout bounds sending the alert for a failed handshake.
-const alertTimeout = time.Second
 
 // Close sends close_notify (when the handshake is done and no Write is in
 // flight), closes the underlying connection and frees the GnuTLS session.
@@ -427,10 +428,21 @@ func (c *Conn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
 
 // SetDeadline sets the read and write deadlines of the underlying connection.
 // A Write that times out leaves the connection unable to write.
-func (c *Conn) SetDeadline(t time.Time) error { return c.conn.SetDeadline(t) }
+func (c *Conn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.conn.SetWriteDeadline(t)
+}
 
 // SetReadDeadline sets the read deadline; a timed-out Read can be retried.
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c.sess != nil && c.sess.tr != nil {
+		// A Go transport keeps it, to restore it after a GnuTLS timeout.
+		return c.sess.tr.setReadDeadline(c.conn, t)
+	}
+	return c.conn.SetReadDeadline(t)
+}
 
 // SetWriteDeadline sets the write deadline.
 func (c *Conn) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
@@ -441,52 +453,3 @@ func (c *Conn) NetConn() net.Conn { return c.conn }
 // Session returns the GnuTLS session, for what Conn does not wrap. It must
 // not be used for I/O, and it is freed by Close.
 func (c *Conn) Session() *Session { return c.sess }
-
-// ConnectionState describes the connection, after the handshake.
-type ConnectionState struct {
-	Version            uint16 // as in crypto/tls: tls.VersionTLS13
-	HandshakeComplete  bool
-	DidResume          bool
-	CipherSuite        uint16 // IANA id, as in crypto/tls
-	NegotiatedProtocol string // ALPN
-	ServerName         string // SNI: sent by the client, received by the server
-	PeerCertificates   []*x509.Certificate
-	// VerifyStatus is the verification result of the peer's chain (0:
-	// trusted or not verified).
-	VerifyStatus      CertStatus
-	EarlyDataAccepted bool
-	FastOpen          FastOpenState
-	KTLSRecv          bool
-	KTLSSend          bool
-	// Info names the negotiated algorithms as GnuTLS does.
-	Info Info
-	// EarlyData tells what became of TLS 1.3 early data.
-	EarlyData EarlyDataState
-}
-
-// ConnectionState returns the connection's state.
-func (c *Conn) ConnectionState() ConnectionState {
-	c.handshakeMu.Lock()
-	defer c.handshakeMu.Unlock()
-	st := ConnectionState{HandshakeComplete: c.handshakeDone.Load(), FastOpen: c.fastOpen}
-	if c.sess == nil || !st.HandshakeComplete {
-		return st
-	}
-	s := c.sess
-	st.Version = s.Version()
-	st.DidResume = s.Resumed()
-	st.Info = s.Info()
-	st.CipherSuite = st.Info.SuiteID
-	st.NegotiatedProtocol = s.ALPN()
-	if c.isClient {
-		st.ServerName = c.serverName
-	} else {
-		st.ServerName = s.ServerName()
-	}
-	st.PeerCertificates, _ = s.PeerCertificates()
-	st.VerifyStatus = s.VerifyStatus()
-	st.EarlyDataAccepted = s.EarlyDataAccepted()
-	st.EarlyData = EarlyDataState{Offered: c.early.offered, Accepted: st.EarlyDataAccepted, Resent: c.early.resent}
-	st.KTLSRecv, st.KTLSSend = s.KTLS()
-	return st
-}

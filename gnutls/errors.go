@@ -76,7 +76,8 @@ type Error struct {
 	// Verify is set when the peer's certificate was rejected.
 	Verify *CertificateVerificationError
 	// Err is the transport's own error behind a push or pull failure
-	// (a syscall.Errno or the error a callback transport returned).
+	// (a syscall.Errno or the error a callback transport returned), or
+	// ErrEmptyRecords.
 	Err error
 
 	errno syscall.Errno // errno after the failed call, 0 if none was set

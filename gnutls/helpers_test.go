@@ -183,12 +183,15 @@ func dialTCP(t testing.TB, addr string) net.Conn {
 // the fd, waits happen on the netpoller), a wrapper that hides the socket
 // (GnuTLS calls the Go transport callbacks), or the unconnected socket Dial
 // makes when Config.FastOpen is set (the ClientHello in the SYN).
+// wrap turns a socket the test made into a connection of that kind (nil
+// for fast open: only Dial makes that socket).
 var transports = []struct {
 	name string
 	dial func(t testing.TB, addr string) net.Conn
+	wrap func(net.Conn) net.Conn
 }{
-	{"fd", dialTCP},
-	{"callbacks", dialCallbacks},
+	{"fd", dialTCP, func(c net.Conn) net.Conn { return c }},
+	{"callbacks", func(t testing.TB, addr string) net.Conn { return hideSocket(dialTCP(t, addr)) }, hideSocket},
 	{"fastopen", func(t testing.TB, addr string) net.Conn {
 		t.Helper()
 		nc, _, err := dialFastOpen(context.Background(), &net.Dialer{}, "tcp", addr, &Config{})
@@ -197,11 +200,11 @@ var transports = []struct {
 		}
 		t.Cleanup(func() { nc.Close() })
 		return nc
-	}},
+	}, nil},
 }
 
-// dialCallbacks is dialTCP behind a wrapper that hides the socket.
-func dialCallbacks(t testing.TB, addr string) net.Conn { return struct{ net.Conn }{dialTCP(t, addr)} }
+// hideSocket wraps c so that GnuTLS drives it through the Go callbacks.
+func hideSocket(c net.Conn) net.Conn { return struct{ net.Conn }{c} }
 
 // eachTransport runs f as a subtest per transport, on a client connection
 // to addr that is closed afterwards; the subtest checks for leaks.

@@ -2,7 +2,6 @@ package gnutls
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 	"sync/atomic"
@@ -103,7 +102,7 @@ func TestForgottenSessionFreed(t *testing.T) {
 	expectedLeaks.Add(1)
 	nc := dialTCP(t, goTLSServer(t, nil))
 	func() {
-		c := Client(struct{ net.Conn }{nc}, clientConfig())
+		c := Client(hideSocket(nc), clientConfig())
 		if err := c.Handshake(); err != nil {
 			t.Fatal(err)
 		}

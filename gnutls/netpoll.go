@@ -121,8 +121,7 @@ func (c *Conn) runFor(write bool) *runState {
 func (st *runState) do() (err error) {
 	switch st.kind {
 	case opRead:
-		st.c.layer.startRead()
-		st.n, err = st.c.sess.Read(st.buf)
+		st.n, err = st.c.recv(st.buf)
 	case opWrite:
 		st.n, err = st.c.sess.Write(st.buf)
 	default:

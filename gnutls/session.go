@@ -391,7 +391,7 @@ func (s *Session) SetTransport(rw io.ReadWriter) error {
 // setCallbacks hands GnuTLS the callbacks that reach rw; the caller holds
 // the session (call).
 func (st *sessionState) setCallbacks(p C.gnutls_session_t, rw io.ReadWriter) {
-	st.tr = &transport{rw: rw}
+	st.tr = &transport{rw: rw, session: p}
 	st.handle = saveHandle(st.tr)
 	C.go_gnutls_set_callbacks(p, st.handle)
 }
@@ -426,15 +426,23 @@ func (s *Session) Direction() (write bool) {
 // as a TLS 1.3 session ticket, GnuTLS returns ErrAgain even on a blocking
 // transport: call Read again (Conn does).
 func (s *Session) Read(b []byte) (int, error) {
-	var n int
-	err := s.callIO(func(p C.gnutls_session_t) error {
-		var r C.ssize_t
+	n, _, err := s.read(b)
+	return n, err
+}
+
+// read is Read that also returns the read sequence number after the call
+// (see go_gnutls_read_seq).
+func (s *Session) read(b []byte) (n int, seq uint64, err error) {
+	err = s.callIO(func(p C.gnutls_session_t) error {
+		var res C.struct_go_gnutls_recv_result
 		var errno error
 		if len(b) == 0 {
-			r, errno = C.go_gnutls_recv(p, nil, 0)
+			res, errno = C.go_gnutls_recv(p, nil, 0)
 		} else {
-			r, errno = C.go_gnutls_recv(p, unsafe.Pointer(&b[0]), C.size_t(len(b)))
+			res, errno = C.go_gnutls_recv(p, unsafe.Pointer(&b[0]), C.size_t(len(b)))
 		}
+		r := res.r
+		seq = uint64(res.seq)
 		switch {
 		case r > 0:
 			n = int(r)
@@ -447,7 +455,12 @@ func (s *Session) Read(b []byte) (int, error) {
 		}
 		return nil
 	})
-	return n, err
+	return n, seq, err
+}
+
+// readSeq returns the read sequence number (go_gnutls_read_seq).
+func (s *Session) readSeq() uint64 {
+	return get(s, func(p C.gnutls_session_t) uint64 { return uint64(C.go_gnutls_read_seq(p)) })
 }
 
 // Write sends application data (gnutls_record_send): at most one record
@@ -469,12 +482,14 @@ func (s *Session) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// SendAlertFor sends the alert that tells the peer why the handshake failed
-// with err (gnutls_alert_send_appropriate). It does nothing for errors that
-// have no alert, such as transport failures or an alert the peer sent.
+// SendAlertFor sends the alert that tells the peer why the session failed
+// with err (gnutls_alert_send_appropriate, which picks it with
+// gnutls_error_to_alert). It does nothing for errors that have no alert:
+// errors that are not fatal, transport failures (ErrPush, ErrPull) and an
+// alert the peer sent.
 func (s *Session) SendAlertFor(err error) error {
 	var e *Error
-	if !errors.As(err, &e) || e.Err != nil || e.Alert != nil || !e.Code.Fatal() {
+	if !errors.As(err, &e) || !e.alerts() {
 		return nil
 	}
 	return s.callIO(func(p C.gnutls_session_t) error {

@@ -143,7 +143,7 @@ func TestDialCloseCycles(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				c = Client(struct{ net.Conn }{nc}, cfg)
+				c = Client(hideSocket(nc), cfg)
 				if err := c.Handshake(); err != nil {
 					c.Close()
 					return err

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -47,6 +48,36 @@ type transport struct {
 	in   sideState
 	out  sideState
 	peek []byte // read by pullTimeout, handed out by the next pull
+
+	// session is the C session, for its read sequence number; records,
+	// set by a Conn after the handshake, is what the Conn has counted.
+	// With both, a pull answers would-block once GnuTLS has taken in
+	// records since, so that a read over a blocking rw returns for the
+	// Conn to count them (GnuTLS skips empty TLS 1.2 records within one
+	// read).
+	session C.gnutls_session_t
+	records *recordCounter
+
+	// deadlineMu guards deadline, the read deadline the caller set
+	// through setReadDeadline, which pullTimeout puts back after its wait.
+	deadlineMu sync.Mutex
+	deadline   time.Time
+}
+
+// maxEmptyReads bounds how many times in a row rw may return (0, nil)
+// before a pull fails with io.ErrNoProgress, as bufio.Reader does.
+const maxEmptyReads = 100
+
+// read reads from rw, calling again after (0, nil), which io.Reader says
+// means nothing happened (it is not the end of the stream).
+func (t *transport) read(p []byte) (int, error) {
+	for range maxEmptyReads {
+		n, err := t.rw.Read(p)
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
+	return 0, io.ErrNoProgress
 }
 
 // sideState is the outcome of the last pull (in) or push (out).
@@ -92,8 +123,11 @@ func (t *transport) pull(p []byte) (int, syscall.Errno) {
 		t.peek = t.peek[n:]
 		return n, 0
 	}
-	n, err := t.rw.Read(p)
-	if n > 0 || err == nil || err == io.EOF {
+	if rc := t.records; rc != nil && uint64(C.go_gnutls_read_seq(t.session)) != rc.seq {
+		return 0, syscall.EAGAIN // not wouldBlock: the read is called again
+	}
+	n, err := t.read(p)
+	if n > 0 || err == io.EOF {
 		return n, 0 // 0 bytes with io.EOF is the peer closing
 	}
 	return 0, t.in.fail(err)
@@ -122,29 +156,56 @@ func (t *transport) push(bufs [][]byte) (int, syscall.Errno) {
 	return 0, t.out.fail(err)
 }
 
+// deadliner is a transport whose reads can be given a deadline.
+type deadliner interface{ SetReadDeadline(time.Time) error }
+
+// setReadDeadline sets rw's read deadline for the caller and remembers it
+// for pullTimeout.
+func (t *transport) setReadDeadline(d deadliner, tm time.Time) error {
+	t.deadlineMu.Lock()
+	defer t.deadlineMu.Unlock()
+	t.deadline = tm
+	return d.SetReadDeadline(tm)
+}
+
 // pullTimeout waits up to ms for data. GnuTLS calls it only when a GnuTLS
 // timeout is set (none is by default); without a way to wait on rw with a
-// deadline it reports data as ready and lets the next pull block.
+// deadline it reports data as ready and lets the next pull block. The wait
+// ends by the caller's read deadline when that is earlier, and the
+// caller's deadline is in force again afterwards.
 func (t *transport) pullTimeout(ms uint) (bool, syscall.Errno) {
 	if len(t.peek) > 0 {
 		return true, 0
 	}
-	d, ok := t.rw.(interface{ SetReadDeadline(time.Time) error })
+	d, ok := t.rw.(deadliner)
 	if !ok || ms == uint(C.GNUTLS_INDEFINITE_TIMEOUT) {
 		return true, 0
 	}
-	if err := d.SetReadDeadline(time.Now().Add(time.Duration(ms) * time.Millisecond)); err != nil {
+	t.deadlineMu.Lock()
+	caller := t.deadline
+	wait := time.Now().Add(time.Duration(ms) * time.Millisecond)
+	own := caller.IsZero() || wait.Before(caller)
+	if !own {
+		wait = caller
+	}
+	err := d.SetReadDeadline(wait)
+	t.deadlineMu.Unlock()
+	if err != nil {
 		return false, t.in.fail(err)
 	}
-	defer d.SetReadDeadline(time.Time{})
+	defer func() {
+		t.deadlineMu.Lock()
+		d.SetReadDeadline(t.deadline)
+		t.deadlineMu.Unlock()
+	}()
 	buf := make([]byte, 4096)
-	n, err := t.rw.Read(buf)
+	n, err := t.read(buf)
 	t.peek = buf[:n]
 	switch {
 	case n > 0 || err == io.EOF:
 		return true, 0
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return false, 0
+	case own && errors.Is(err, os.ErrDeadlineExceeded):
+		return false, 0 // GnuTLS's timeout, not the caller's deadline
 	case err != nil:
 		return false, t.in.fail(err)
 	}

@@ -46,11 +46,11 @@ func TestCallbacksBothEnds(t *testing.T) {
 		if err != nil {
 			return
 		}
-		srv := Server(struct{ net.Conn }{nc}, serverConfig())
+		srv := Server(hideSocket(nc), serverConfig())
 		defer srv.Close()
 		io.Copy(srv, srv)
 	}()
-	c := Client(dialCallbacks(t, l.Addr().String()), clientConfig())
+	c := Client(hideSocket(dialTCP(t, l.Addr().String())), clientConfig())
 	defer c.Close()
 	for i := range 10 {
 		echo(t, c, strings.Repeat("callbacks ", i*1000+1))

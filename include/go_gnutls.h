@@ -82,10 +82,34 @@ static inline int go_gnutls_handshake(gnutls_session_t s)
 	return gnutls_handshake(s);
 }
 
-static inline ssize_t go_gnutls_recv(gnutls_session_t s, void *p, size_t n)
+/* The read sequence number: how many records of the current epoch GnuTLS
+ * has taken in, including those that gave the caller nothing (empty
+ * records, warning alerts, post-handshake messages); 0 if unknown. */
+static inline uint64_t go_gnutls_read_seq(gnutls_session_t s)
 {
+	unsigned char b[8];
+	uint64_t seq = 0;
+	int i;
+	if (gnutls_record_get_state(s, 1, NULL, NULL, NULL, b) == 0)
+		for (i = 0; i < 8; i++)
+			seq = seq << 8 | b[i];
+	return seq;
+}
+
+/* gnutls_record_recv, and the read sequence number after it; returned by
+ * value, as a Go pointer passed to C would cost an allocation per read. */
+struct go_gnutls_recv_result {
+	ssize_t r;
+	uint64_t seq;
+};
+
+static inline struct go_gnutls_recv_result go_gnutls_recv(gnutls_session_t s, void *p, size_t n)
+{
+	struct go_gnutls_recv_result res;
 	errno = 0;
-	return gnutls_record_recv(s, p, n);
+	res.r = gnutls_record_recv(s, p, n);
+	res.seq = go_gnutls_read_seq(s);
+	return res;
 }
 
 static inline ssize_t go_gnutls_send(gnutls_session_t s, const void *p, size_t n)

@@ -1,0 +1,70 @@
+package gnutls
+
+import "crypto/x509"
+
+// ConnectionState describes the connection, after the handshake.
+type ConnectionState struct {
+	Version            uint16 // as in crypto/tls: tls.VersionTLS13
+	HandshakeComplete  bool
+	DidResume          bool
+	CipherSuite        uint16 // IANA id, as in crypto/tls
+	NegotiatedProtocol string // ALPN
+	ServerName         string // SNI: sent by the client, received by the server
+	PeerCertificates   []*x509.Certificate
+	// VerifyStatus is the verification result of the peer's chain (0:
+	// trusted or not verified).
+	VerifyStatus      CertStatus
+	EarlyDataAccepted bool
+	FastOpen          FastOpenState
+	KTLSRecv          bool
+	KTLSSend          bool
+	// Info names the negotiated algorithms as GnuTLS does.
+	Info Info
+	// EarlyData tells what became of TLS 1.3 early data.
+	EarlyData EarlyDataState
+}
+
+// ConnectionState returns the connection's state. It is taken when the
+// handshake completes, so it stays available after Close, as in crypto/tls.
+func (c *Conn) ConnectionState() ConnectionState {
+	c.handshakeMu.Lock()
+	defer c.handshakeMu.Unlock()
+	if !c.handshakeDone.Load() {
+		return ConnectionState{FastOpen: c.fastOpen}
+	}
+	if c.peerDER != nil {
+		for _, der := range c.peerDER {
+			cert, err := x509.ParseCertificate(der)
+			if err != nil {
+				break // as Session.PeerCertificates: the chain up to the first bad one
+			}
+			c.state.PeerCertificates = append(c.state.PeerCertificates, cert)
+		}
+		c.peerDER = nil
+	}
+	return c.state
+}
+
+// takeState records the connection's state once the handshake completed;
+// the caller holds the handshake lock. The peer's chain is kept as DER and
+// parsed by the first ConnectionState, so a handshake does not pay for it.
+func (c *Conn) takeState() {
+	s := c.sess
+	st := ConnectionState{HandshakeComplete: true, FastOpen: c.fastOpen}
+	st.Version = c.version
+	st.DidResume = s.Resumed()
+	st.Info = s.Info()
+	st.CipherSuite = st.Info.SuiteID
+	st.NegotiatedProtocol = s.ALPN()
+	if c.isClient {
+		st.ServerName = c.serverName
+	} else {
+		st.ServerName = s.ServerName()
+	}
+	c.peerDER = s.PeerCertificatesDER()
+	st.VerifyStatus = s.VerifyStatus()
+	st.EarlyDataAccepted = s.EarlyDataAccepted()
+	st.EarlyData = EarlyDataState{Offered: c.early.offered, Accepted: st.EarlyDataAccepted, Resent: c.early.resent}
+	st.KTLSRecv, st.KTLSSend = s.KTLS()
+	c.state = st
+}
