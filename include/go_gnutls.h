@@ -5,6 +5,7 @@
 #define GO_GNUTLS_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,21 @@ static inline void go_gnutls_set_log_level(int level)
 {
 	gnutls_global_set_log_function(go_gnutls_log_stderr);
 	gnutls_global_set_log_level(level);
+}
+
+/* The early data limit a new client session reports before any ticket sets
+ * one: UINT32_MAX up to GnuTLS 3.8.8, 0 from 3.8.9 (tests/tls13-early-data-neg2.c).
+ * UINT32_MAX when no session can be made. */
+static inline size_t go_gnutls_client_early_data_default(void)
+{
+	gnutls_session_t s;
+	size_t n;
+
+	if (gnutls_init(&s, GNUTLS_CLIENT) < 0)
+		return UINT32_MAX;
+	n = gnutls_record_get_max_early_data_size(s);
+	gnutls_deinit(s);
+	return n;
 }
 
 /* A priority cache for the string (NULL: the default priorities); errpos
