@@ -16,8 +16,12 @@
 #include <gnutls/x509.h>
 #include <gnutls/socket.h>
 
-/* gnutls_transport_is_ktls_enabled and gnutls_ciphersuite_get arrived in 3.7.3. */
-#if GNUTLS_VERSION_NUMBER < 0x030703
+/* The oldest GnuTLS supported, at build time (here) and at run time
+ * (gnutls/library.go): gnutls_transport_is_ktls_enabled and
+ * gnutls_ciphersuite_get arrived in 3.7.3. */
+#define GO_GNUTLS_MIN_VERSION "3.7.3"
+#define GO_GNUTLS_MIN_VERSION_NUMBER 0x030703
+#if GNUTLS_VERSION_NUMBER < GO_GNUTLS_MIN_VERSION_NUMBER
 #error "go-gnutls needs GnuTLS 3.7.3 or newer (Debian 12: libgnutls28-dev 3.7.9)"
 #endif
 
