@@ -33,10 +33,10 @@ test_image() {
 }
 
 # What the lab needs inside the container (docker/README.md): CAP_SYS_ADMIN
-# and no AppArmor profile for network namespaces (ip netns mounts them under
-# /run/netns), CAP_NET_ADMIN and /dev/net/tun for links and TUN devices, and
-# a writable /proc/sys (systempaths=unconfined) for the sysctls it sets in
-# its namespaces. --network none with IPv6 on: the tests use loopback (::1
+# for its network namespaces (unshare, setns), CAP_NET_ADMIN and
+# /dev/net/tun for their TUN links, and a /proc/sys that Docker neither
+# mounts read-only (systempaths) nor guards with AppArmor, for the sysctls it
+# sets in them. --network none with IPv6 on: the tests use loopback (::1
 # too) and their own namespaces only.
 RUN_OPTS=(--rm --network none --sysctl net.ipv6.conf.all.disable_ipv6=0
 	--cap-add SYS_ADMIN --cap-add NET_ADMIN --device /dev/net/tun
