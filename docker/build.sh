@@ -9,10 +9,8 @@ start_dockerd
 ensure_base "$GO_IMAGE"
 ensure_base "$BASE_IMAGE"
 
-ctx=$(mktemp -d)
-defer rm -rf "$ctx"
-tar -C "$ROOT" --exclude=./.git --exclude=./bin --exclude=./vendor -c . | tar -C "$ctx" -x
-(cd "$ROOT" && "$GO" mod vendor -o "$ctx/vendor")
+build_context
+ctx=$CONTEXT
 
 # The build stage is tagged too, so that the images a rebuild replaces can be
 # removed by id instead of piling up untagged; its layers stay as the cache.

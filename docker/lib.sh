@@ -22,8 +22,20 @@ run_cleanup() {
 trap run_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Base image names: the defaults of the Dockerfile's ARGs (one source of truth).
-dockerfile_arg() { sed -n "s/^ARG $1=//p" "$ROOT/Dockerfile"; }
+# The Debian release the images are built on: DEBIAN is its number or
+# codename (12 or bookworm, the default; 13 or trixie).
+debian_codename() {
+	case $1 in
+	12 | bookworm) echo bookworm ;;
+	13 | trixie) echo trixie ;;
+	*) die "DEBIAN=$1: 12 (bookworm) or 13 (trixie)" ;;
+	esac
+}
+DEBIAN_CODENAME=$(debian_codename "${DEBIAN:-12}")
+
+# Base image names: the defaults of the Dockerfile's ARGs (one source of
+# truth), which name bookworm, with the release's codename in its place.
+dockerfile_arg() { sed -n "s/^ARG $1=//p" "$ROOT/Dockerfile" | sed "s/bookworm/$DEBIAN_CODENAME/"; }
 GO_IMAGE=${GO_IMAGE:-$(dockerfile_arg GO_IMAGE)}
 BASE_IMAGE=${BASE_IMAGE:-$(dockerfile_arg BASE_IMAGE)}
 
@@ -83,14 +95,29 @@ storage_works() {
 	return "$ok"
 }
 
+# build_context: CONTEXT becomes a temporary copy of the working tree
+# (removed on exit) with the Go modules vendored into it, so that nothing is
+# downloaded in a container.
+build_context() {
+	CONTEXT=$(mktemp -d)
+	defer rm -rf "$CONTEXT"
+	tar -C "$ROOT" --exclude=./.git --exclude=./bin --exclude=./vendor -c . | tar -C "$CONTEXT" -x
+	(cd "$ROOT" && "$GO" mod vendor -o "$CONTEXT/vendor")
+}
+
 # The files that exist, each followed by an empty line (deb822 stanzas end there).
 cat_files() {
 	local f
 	for f; do if [ -f "$f" ]; then cat "$f" && echo; fi; done
 }
 
-# "URI SUITE" of each enabled Debian bookworm source of apt (one-line and deb822 formats).
+# "URI SUITE" of each enabled Debian source of apt for CODENAME (one-line
+# and deb822 formats). This machine's sources name its own release: another
+# release comes from the same mirrors, under its own suite names.
 debian_sources() {
+	local codename=$1 host
+	host=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	[ -n "$host" ] || die "no VERSION_CODENAME in /etc/os-release"
 	{
 		cat_files /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
 			awk '$1 == "deb" { sub(/^deb[ \t]+(\[[^]]*\][ \t]+)?/, ""); if (/[ \t]main([ \t]|$)/) print $1, $2 }'
@@ -102,7 +129,7 @@ debian_sources() {
 			nu = split(f["uris"], u, " "); ns = split(f["suites"], s, " ")
 			for (i = 1; i <= nu; i++) for (j = 1; j <= ns; j++) print u[i], s[j]
 		}'
-	} | awk '$2 ~ /^bookworm(-updates|-security)?$/' | sort -u
+	} | awk -v h="$host" -v c="$codename" '$2 ~ "^" h "(-updates|-security)?$" { sub("^" h, c, $2); print }' | sort -u
 }
 
 # Makes sure IMAGE exists: present, pulled, or built here as a stand-in.
@@ -112,19 +139,20 @@ ensure_base() {
 	log "$1 cannot be pulled: building a local stand-in"
 	case $1 in
 	golang:*) standin_golang "$1" ;;
-	*) standin_debian "$1" ;;
+	*) standin_debian "$1" "$DEBIAN_CODENAME" ;;
 	esac
 }
 
-# Debian bookworm (minbase) from the mirror apt uses, with apt's Debian sources.
+# standin_debian IMAGE CODENAME: Debian CODENAME (minbase) from the mirror apt
+# uses, with apt's Debian sources for that release.
 standin_debian() {
-	local sources mirror root
-	sources=$(debian_sources)
-	mirror=$(awk '$2 == "bookworm" { print $1; exit }' <<<"$sources")
-	[ -n "$mirror" ] || die "no Debian bookworm mirror in the apt sources"
+	local codename=$2 sources mirror root
+	sources=$(debian_sources "$codename")
+	mirror=$(awk -v c="$codename" '$2 == c { print $1; exit }' <<<"$sources")
+	[ -n "$mirror" ] || die "no Debian mirror in the apt sources"
 	root=$(mktemp -d)
 	defer rm -rf "$root"
-	debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1 ||
+	debootstrap --variant=minbase "$codename" "$root" "$mirror" >"$root.log" 2>&1 ||
 		die "debootstrap failed, see $root.log"
 	rm -f "$root.log"
 	awk '{ print "deb", $1, $2, "main" }' <<<"$sources" >"$root/etc/apt/sources.list"

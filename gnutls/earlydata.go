@@ -44,8 +44,19 @@ var errEarlyDataReady = errors.New("gnutls: early data ready")
 var ErrNotServer = errors.New("gnutls: ReadEarlyData is for server connections")
 
 // noEarlyDataLimit is what a client session reports as its early data
-// limit when no ticket set one: GnuTLS's default, UINT32_MAX.
+// limit when no ticket set one, up to GnuTLS 3.8.8 (earlyDataLimitTrusted).
 const noEarlyDataLimit = math.MaxUint32
+
+// ticketAllowsEarlyData reports whether a client session whose ticket limit
+// GnuTLS reports as max may send n bytes of early data. UINT32_MAX, where
+// the library also reports it for tickets without the early_data
+// extension, counts as no permission.
+func ticketAllowsEarlyData(max uint32, n int) bool {
+	if max == noEarlyDataLimit && !earlyDataLimitTrusted() {
+		return false
+	}
+	return n > 0 && uint64(n) <= uint64(max)
+}
 
 // SendEarlyData queues b as TLS 1.3 early data
 // (gnutls_record_send_early_data), to leave with the ClientHello of the
@@ -81,8 +92,9 @@ func (s *Session) RecvEarlyData(b []byte) (n int, ok bool) {
 
 // MaxEarlyDataSize returns gnutls_record_get_max_early_data_size: for a
 // server, how much early data it accepts; for a client resuming a session,
-// how much its ticket allows (math.MaxUint32 when it set no limit, which
-// means the ticket did not allow early data).
+// how much its ticket allows. A ticket without the early_data extension
+// allows none: GnuTLS 3.8.9 and later report 0, earlier releases
+// math.MaxUint32, which they also report for a ticket allowing that much.
 func (s *Session) MaxEarlyDataSize() uint32 {
 	return get(s, func(p C.gnutls_session_t) uint32 { return uint32(C.gnutls_record_get_max_early_data_size(p)) })
 }
@@ -125,8 +137,7 @@ func (c *Conn) offerEarlyData() {
 		return
 	}
 	c.early.pending = true
-	max := c.sess.MaxEarlyDataSize()
-	if max == noEarlyDataLimit || uint64(len(d)) > uint64(max) {
+	if !ticketAllowsEarlyData(c.sess.MaxEarlyDataSize(), len(d)) {
 		return
 	}
 	c.early.offered = c.sess.SendEarlyData(d) == nil

@@ -353,6 +353,16 @@ func TestEarlyDataFromGnutlsCLI(t *testing.T) {
 	cmd.Stdin = strings.NewReader("")
 	out, err := cmd.CombinedOutput()
 	t.Logf("gnutls-cli: %v", err)
+	if v := peers.Version(t, bin); v == "3.8.9" {
+		// gnutls-cli 3.8.9 queues the early data before it loads the session
+		// it resumes, whose limit is 0 until then from GnuTLS 3.8.9 on, and
+		// exits (fixed in 3.8.10: "cli: send early data only after session
+		// data is set"). The server sees the resumption's connection close.
+		if err == nil || !bytes.Contains(out, []byte("error sending early data")) {
+			t.Fatalf("gnutls-cli %s: want its exit on \"error sending early data\", got %v:\n%s", v, err, out)
+		}
+		return
+	}
 	var got [][]byte
 	for len(got) < 2 {
 		select {

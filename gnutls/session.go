@@ -91,7 +91,9 @@ type sessionState struct {
 // NewSession returns a session with the system's default priorities
 // (gnutls_set_default_priority) and GnuTLS's own timeouts off, so deadlines
 // belong to the caller. InitNoSignal is always added: a write to a closed
-// socket returns EPIPE instead of raising SIGPIPE.
+// socket returns EPIPE instead of raising SIGPIPE. It fails with
+// ErrLibraryVersion when the GnuTLS linked at run time is older than
+// MinVersion.
 func NewSession(flags InitFlags) (*Session, error) {
 	return newSession(flags, nil)
 }
@@ -101,6 +103,9 @@ func NewSession(flags InitFlags) (*Session, error) {
 func newSession(flags InitFlags, pc *priorityCache) (*Session, error) {
 	if (flags&InitClient != 0) == (flags&InitServer != 0) {
 		return nil, ErrBadFlags
+	}
+	if err := libraryVersionError(); err != nil {
+		return nil, err
 	}
 	flags |= InitNoSignal
 	st := &sessionState{flags: flags, fd: -1}

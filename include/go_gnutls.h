@@ -5,6 +5,7 @@
 #define GO_GNUTLS_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,12 @@
 #include <gnutls/x509.h>
 #include <gnutls/socket.h>
 
-/* gnutls_transport_is_ktls_enabled and gnutls_ciphersuite_get arrived in 3.7.3. */
-#if GNUTLS_VERSION_NUMBER < 0x030703
+/* The oldest GnuTLS supported, at build time (here) and at run time
+ * (gnutls/library.go): gnutls_transport_is_ktls_enabled and
+ * gnutls_ciphersuite_get arrived in 3.7.3. */
+#define GO_GNUTLS_MIN_VERSION "3.7.3"
+#define GO_GNUTLS_MIN_VERSION_NUMBER 0x030703
+#if GNUTLS_VERSION_NUMBER < GO_GNUTLS_MIN_VERSION_NUMBER
 #error "go-gnutls needs GnuTLS 3.7.3 or newer (Debian 12: libgnutls28-dev 3.7.9)"
 #endif
 
@@ -173,6 +178,21 @@ static inline void go_gnutls_set_log_level(int level)
 {
 	gnutls_global_set_log_function(go_gnutls_log_stderr);
 	gnutls_global_set_log_level(level);
+}
+
+/* The early data limit a new client session reports before any ticket sets
+ * one: UINT32_MAX up to GnuTLS 3.8.8, 0 from 3.8.9 (tests/tls13-early-data-neg2.c).
+ * UINT32_MAX when no session can be made. */
+static inline size_t go_gnutls_client_early_data_default(void)
+{
+	gnutls_session_t s;
+	size_t n;
+
+	if (gnutls_init(&s, GNUTLS_CLIENT) < 0)
+		return UINT32_MAX;
+	n = gnutls_record_get_max_early_data_size(s);
+	gnutls_deinit(s);
+	return n;
 }
 
 /* A priority cache for the string (NULL: the default priorities); errpos

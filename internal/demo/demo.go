@@ -57,7 +57,7 @@ func runDemo(w io.Writer, lab *netlab.Lab, cli string) error {
 	}{{lab.Server, "3", "client and server"}, {lab.Client, "1", "client"}} {
 		if err := s.h.Sysctl("net.ipv4.tcp_fastopen", s.value); err != nil {
 			return fmt.Errorf("cannot enable TCP Fast Open (%s) in the %s namespace: %w\n"+
-				"The demo writes net.ipv4.tcp_fastopen=%s in its own namespaces only; it needs a writable /proc/sys (a container needs --privileged)",
+				"The demo writes net.ipv4.tcp_fastopen=%s in its own namespaces only; it needs a writable /proc/sys (in a container: --security-opt systempaths=unconfined, see docker/README.md)",
 				s.what, s.h.Name, err, s.value)
 		}
 	}

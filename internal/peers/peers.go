@@ -39,6 +39,22 @@ func Files(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf) (caFile, certFile, 
 	return caFile, certFile, keyFile
 }
 
+// Version returns the version a GnuTLS program (gnutls-cli, gnutls-serv)
+// reports on the first line of --version, such as "3.8.9".
+func Version(t testing.TB, bin string) string {
+	t.Helper()
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatalf("%s --version: %v", bin, err)
+	}
+	line, _, _ := bytes.Cut(out, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) != 2 {
+		t.Fatalf("%s --version: %q is not a program name and a version", bin, line)
+	}
+	return string(f[1])
+}
+
 // FreePort returns a loopback TCP port that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
