@@ -665,6 +665,8 @@ type ConnectionState struct {
 	Info Info
 	// EarlyData tells what became of TLS 1.3 early data.
 	EarlyData EarlyDataState
+
+	verified bool // GnuTLS verified the peer's chain (see TLS)
 }
 
 // ConnectionState returns the connection's state.
@@ -688,6 +690,7 @@ func (c *Conn) ConnectionState() ConnectionState {
 	}
 	st.PeerCertificates, _ = s.PeerCertificates()
 	st.VerifyStatus = s.VerifyStatus()
+	st.verified = c.verifiedPeer()
 	st.EarlyDataAccepted = s.EarlyDataAccepted()
 	st.EarlyData = EarlyDataState{Offered: c.early.offered, Accepted: st.EarlyDataAccepted, Resent: c.early.resent}
 	st.KTLSRecv, st.KTLSSend = s.KTLS()

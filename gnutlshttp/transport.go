@@ -1,0 +1,433 @@
+package gnutlshttp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+)
+
+// Transport is an http.RoundTripper that speaks HTTPS over GnuTLS:
+// HTTP/2 when the server selects "h2" by ALPN, HTTP/1.1 with keep-alive
+// otherwise. Plain "http" URLs go over TCP. Response.TLS is filled. Its
+// connections share one session cache, so a new connection to a server
+// seen before resumes a session; with Config.FastOpen its ClientHello
+// rides in the SYN. A Transport is safe for concurrent use and, like
+// http.Transport, should be reused rather than made per request.
+//
+// Proxies are not supported: requests go straight to the URL's host.
+type Transport struct {
+	// Config is the TLS configuration of every connection (trust,
+	// client certificate, Priority, FastOpen, ...). An empty ServerName
+	// means each request's host. The Transport sets NextProtos. A nil
+	// ClientSessionCache means one made by the Transport for its
+	// connections. Config must not be modified after the first request.
+	Config *gnutls.Config
+	// NetDialer bounds connecting and the handshake (Timeout) and sets
+	// keep-alive and the local address; nil means a 30 s timeout.
+	NetDialer *net.Dialer
+	// DisableHTTP2 offers only "http/1.1" by ALPN.
+	DisableHTTP2 bool
+	// DisableEarlyData never sends a request as TLS early data.
+	DisableEarlyData bool
+
+	// MaxIdleConnsPerHost, IdleConnTimeout and ResponseHeaderTimeout are
+	// http.Transport's, for HTTP/1.1 connections; zero values mean its
+	// defaults (IdleConnTimeout 90 s).
+	MaxIdleConnsPerHost   int
+	IdleConnTimeout       time.Duration
+	ResponseHeaderTimeout time.Duration
+	// HTTP2 holds HTTP/2 settings (ReadIdleTimeout, PingTimeout,
+	// MaxHeaderListSize, ...); nil means x/net/http2's defaults. Only its
+	// settings are used: connections are made by this Transport.
+	HTTP2 *http2.Transport
+
+	once  sync.Once
+	h1    *http.Transport
+	h2    *http2.Transport
+	cfgH1 *gnutls.Config // ALPN "http/1.1"
+	cfgH2 *gnutls.Config // ALPN "h2", "http/1.1"
+
+	mu sync.Mutex
+	// h2conns are the HTTP/2 connections per host:port.
+	h2conns map[string][]*http2.ClientConn
+	// h1only holds the servers that answered ALPN with "http/1.1" (or
+	// nothing): their requests go to h1.
+	h1only map[string]bool
+	// dialing is the HTTP/2 dial in flight per host:port, which the other
+	// requests to that server wait for instead of dialing too.
+	dialing map[string]*h2Dial
+	// spare holds connections made for a request and then not used by
+	// it, which h1 takes before dialing.
+	spare map[string][]net.Conn
+	// live counts HTTP/1.1 connections per host:port that are open.
+	live map[string]int
+}
+
+type h2Dial struct {
+	done chan struct{}
+	err  error
+}
+
+const (
+	defaultDialTimeout = 30 * time.Second
+	defaultIdleTimeout = 90 * time.Second
+)
+
+func (t *Transport) init() {
+	t.once.Do(func() {
+		base := t.Config.Clone()
+		if base == nil {
+			base = &gnutls.Config{}
+		}
+		if base.ClientSessionCache == nil {
+			base.ClientSessionCache = gnutls.NewLRUClientSessionCache(0)
+		}
+		t.cfgH1 = base.Clone()
+		t.cfgH1.NextProtos = []string{"http/1.1"}
+		t.cfgH2 = base.Clone()
+		t.cfgH2.NextProtos = []string{http2.NextProtoTLS, "http/1.1"}
+		idle := t.IdleConnTimeout
+		if idle == 0 {
+			idle = defaultIdleTimeout
+		}
+		t.h1 = &http.Transport{
+			DialContext:           t.netDialer().DialContext,
+			DialTLSContext:        t.dialH1,
+			TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
+			MaxIdleConnsPerHost:   t.MaxIdleConnsPerHost,
+			IdleConnTimeout:       idle,
+			ResponseHeaderTimeout: t.ResponseHeaderTimeout,
+			ExpectContinueTimeout: time.Second,
+		}
+		t.h2 = t.HTTP2
+		if t.h2 == nil {
+			t.h2 = &http2.Transport{}
+		}
+		t.h2conns = map[string][]*http2.ClientConn{}
+		t.h1only = map[string]bool{}
+		t.dialing = map[string]*h2Dial{}
+		t.spare = map[string][]net.Conn{}
+		t.live = map[string]int{}
+	})
+}
+
+func (t *Transport) netDialer() *net.Dialer {
+	if t.NetDialer != nil {
+		return t.NetDialer
+	}
+	return &net.Dialer{Timeout: defaultDialTimeout, KeepAlive: 30 * time.Second}
+}
+
+// RoundTrip sends one request and returns its response.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.init()
+	if req.URL == nil {
+		closeBody(req)
+		return nil, errors.New("gnutlshttp: nil Request.URL")
+	}
+	switch req.URL.Scheme {
+	case "http":
+		return t.h1.RoundTrip(req)
+	case "https":
+	default:
+		closeBody(req)
+		return nil, fmt.Errorf("gnutlshttp: unsupported protocol scheme %q", req.URL.Scheme)
+	}
+	if req.URL.Host == "" {
+		closeBody(req)
+		return nil, errors.New("gnutlshttp: no Host in request URL")
+	}
+	addr := hostPort(req.URL)
+	if resp, err, ok := t.roundTripEarly(req, addr); ok {
+		return resp, err
+	}
+	if !t.DisableHTTP2 {
+		if resp, err, ok := t.roundTripH2(req, addr); ok {
+			return resp, err
+		}
+	}
+	return t.roundTripH1(req)
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// hostPort is the URL's host and port, 443 by default, as http.Transport
+// names the address it dials.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// roundTripH1 sends req through net/http's HTTP/1.1 transport, which
+// dials with dialH1, and fills Response.TLS from the connection it used.
+func (t *Transport) roundTripH1(req *http.Request) (*http.Response, error) {
+	var used *stateConn
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		used, _ = info.Conn.(*stateConn)
+	}}
+	resp, err := t.h1.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	if err != nil {
+		return nil, err
+	}
+	resp.Request = req
+	if resp.TLS == nil && used != nil {
+		st := used.ConnectionState()
+		resp.TLS = &st
+	}
+	return resp, nil
+}
+
+// dialH1 is the HTTP/1.1 transport's DialTLSContext: a spare connection
+// to addr if there is one, or a new one offering only "http/1.1".
+func (t *Transport) dialH1(ctx context.Context, _, addr string) (net.Conn, error) {
+	if c := t.takeSpare(addr); c != nil {
+		return c, nil
+	}
+	c, err := t.dial(ctx, addr, t.cfgH1)
+	if err != nil {
+		return nil, err
+	}
+	return t.countLive(addr, c), nil
+}
+
+// dial connects to addr and completes the handshake.
+func (t *Transport) dial(ctx context.Context, addr string, cfg *gnutls.Config) (*stateConn, error) {
+	c, err := (&gnutls.Dialer{NetDialer: t.netDialer(), Config: cfg}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return newStateConn(c.(*gnutls.Conn)), nil
+}
+
+// countLive counts c among addr's HTTP/1.1 connections until it closes.
+func (t *Transport) countLive(addr string, c *stateConn) *stateConn {
+	t.mu.Lock()
+	t.live[addr]++
+	t.mu.Unlock()
+	c.onClose = func() {
+		t.mu.Lock()
+		if t.live[addr]--; t.live[addr] <= 0 {
+			delete(t.live, addr)
+		}
+		t.mu.Unlock()
+	}
+	return c
+}
+
+func (t *Transport) takeSpare(addr string) net.Conn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cs := t.spare[addr]
+	if len(cs) == 0 {
+		return nil
+	}
+	c := cs[len(cs)-1]
+	if t.spare[addr] = cs[:len(cs)-1]; len(t.spare[addr]) == 0 {
+		delete(t.spare, addr)
+	}
+	return c
+}
+
+func (t *Transport) putSpare(addr string, c net.Conn) {
+	t.mu.Lock()
+	t.spare[addr] = append(t.spare[addr], c)
+	t.mu.Unlock()
+}
+
+// roundTripH2 sends req over an HTTP/2 connection to addr, dialing one
+// when none can take it. ok is false when the server speaks only
+// HTTP/1.1: the request is then for h1.
+func (t *Transport) roundTripH2(req *http.Request, addr string) (resp *http.Response, err error, ok bool) {
+	for attempt := 0; ; attempt++ {
+		cc, h1, err := t.h2Conn(req.Context(), addr)
+		if err != nil {
+			closeBody(req)
+			return nil, err, true
+		}
+		if h1 {
+			return nil, nil, false
+		}
+		resp, err := cc.RoundTrip(req)
+		if err != nil && attempt == 0 && refused(err) {
+			if r, rerr := rewind(req); rerr == nil {
+				req = r
+				continue
+			}
+		}
+		return resp, err, true
+	}
+}
+
+// refused reports an HTTP/2 error after which the server has not acted on
+// the request: it refused the stream (RFC 9113, section 8.7).
+func refused(err error) bool {
+	var se http2.StreamError
+	return errors.As(err, &se) && se.Code == http2.ErrCodeRefusedStream
+}
+
+// rewind returns req ready to be sent again, with a fresh body.
+func rewind(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	if req.GetBody == nil {
+		return nil, errors.New("gnutlshttp: request body cannot be sent again (no GetBody)")
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Body = body
+	return r, nil
+}
+
+// h2Conn returns an HTTP/2 connection to addr with a stream reserved for
+// the caller, dialing one when none can take another request; one dial
+// per server at a time, which the other callers wait for. h1 is true when
+// the server does not speak HTTP/2.
+func (t *Transport) h2Conn(ctx context.Context, addr string) (cc *http2.ClientConn, h1 bool, err error) {
+	for {
+		t.mu.Lock()
+		if t.h1only[addr] {
+			t.mu.Unlock()
+			return nil, true, nil
+		}
+		if cc := t.reserveH2(addr); cc != nil {
+			t.mu.Unlock()
+			return cc, false, nil
+		}
+		d := t.dialing[addr]
+		if d == nil {
+			d = &h2Dial{done: make(chan struct{})}
+			t.dialing[addr] = d
+			t.mu.Unlock()
+			if err := t.dialH2(ctx, addr, d); err != nil {
+				return nil, false, err
+			}
+			continue
+		}
+		t.mu.Unlock()
+		select {
+		case <-d.done:
+			// The dialer's own cancellation is not this caller's: try again.
+			if d.err != nil && !errors.Is(d.err, context.Canceled) && !errors.Is(d.err, context.DeadlineExceeded) {
+				return nil, false, d.err
+			}
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+	}
+}
+
+// reserveH2 returns a connection to addr that took a stream reservation,
+// dropping those that closed. The caller holds t.mu.
+func (t *Transport) reserveH2(addr string) *http2.ClientConn {
+	var found *http2.ClientConn
+	kept := t.h2conns[addr][:0]
+	for _, cc := range t.h2conns[addr] {
+		if st := cc.State(); st.Closed || st.Closing {
+			continue
+		}
+		kept = append(kept, cc)
+		if found == nil && cc.ReserveNewRequest() {
+			found = cc
+		}
+	}
+	if len(kept) == 0 {
+		delete(t.h2conns, addr)
+	} else {
+		t.h2conns[addr] = kept
+	}
+	return found
+}
+
+// dialH2 dials addr offering "h2" and "http/1.1". An HTTP/2 connection
+// joins the pool; an HTTP/1.1 one is kept for h1, and addr is marked as
+// speaking only HTTP/1.1.
+func (t *Transport) dialH2(ctx context.Context, addr string, d *h2Dial) error {
+	c, err := t.dial(ctx, addr, t.cfgH2)
+	if err == nil {
+		if c.ConnectionState().NegotiatedProtocol == http2.NextProtoTLS {
+			err = t.addH2(addr, c)
+		} else {
+			t.mu.Lock()
+			t.h1only[addr] = true
+			t.mu.Unlock()
+			t.putSpare(addr, t.countLive(addr, c))
+		}
+	}
+	t.mu.Lock()
+	delete(t.dialing, addr)
+	d.err = err
+	close(d.done)
+	t.mu.Unlock()
+	return err
+}
+
+// addH2 starts HTTP/2 on c and adds it to addr's pool.
+func (t *Transport) addH2(addr string, c net.Conn) error {
+	cc, err := t.h2.NewClientConn(c)
+	if err != nil {
+		c.Close()
+		return err
+	}
+	t.mu.Lock()
+	t.h2conns[addr] = append(t.h2conns[addr], cc)
+	t.mu.Unlock()
+	return nil
+}
+
+// CloseIdleConnections closes the connections that carry no request.
+func (t *Transport) CloseIdleConnections() {
+	t.init()
+	t.h1.CloseIdleConnections()
+	t.mu.Lock()
+	var idle []*http2.ClientConn
+	for addr, ccs := range t.h2conns {
+		kept := ccs[:0]
+		for _, cc := range ccs {
+			st := cc.State()
+			if st.StreamsActive+st.StreamsReserved+st.StreamsPending == 0 {
+				idle = append(idle, cc)
+			} else {
+				kept = append(kept, cc)
+			}
+		}
+		if len(kept) == 0 {
+			delete(t.h2conns, addr)
+		} else {
+			t.h2conns[addr] = kept
+		}
+	}
+	var spare []net.Conn
+	for addr, cs := range t.spare {
+		spare = append(spare, cs...)
+		delete(t.spare, addr)
+	}
+	t.mu.Unlock()
+	for _, cc := range idle {
+		cc.Close()
+	}
+	for _, c := range spare {
+		c.Close()
+	}
+}

@@ -1,0 +1,92 @@
+// Package live lets tests outside package gnutls check that nothing it
+// made in C outlived them: package gnutls reports its counters here
+// without making them part of its API.
+package live
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// Counts is what package gnutls has alive: GnuTLS sessions, handles
+// given to C, credentials, and the sessions freed by their cleanup
+// instead of Close.
+type Counts struct {
+	Sessions, Handles, Credentials, Collected int64
+}
+
+// Read returns the counts; package gnutls sets it when it is linked in.
+var Read = func() Counts { return Counts{} }
+
+// state is the counts with the process's open fds and goroutines.
+type state struct {
+	Counts
+	FDs, Goroutines int
+}
+
+func now() state {
+	fds, _ := os.ReadDir("/proc/self/fd")
+	return state{Read(), len(fds), runtime.NumGoroutine()}
+}
+
+// above reports whether s holds more than base. Within a run (process),
+// credentials are left out: they belong to Configs, which the garbage
+// collector frees once nothing holds them, and golang.org/x/net/http2
+// holds a closed, never reused connection (and so its Config) for 5 s.
+func (s state) above(base state, process bool) bool {
+	c, b := s.Counts, base.Counts
+	if c.Sessions > b.Sessions || c.Handles > b.Handles || c.Collected > b.Collected {
+		return true
+	}
+	if !process {
+		return c.Credentials > b.Credentials
+	}
+	return s.FDs > base.FDs || s.Goroutines > base.Goroutines
+}
+
+// settle collects garbage until nothing is above base, or timeout passes.
+func settle(base state, process bool, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		runtime.GC()
+		s := now()
+		if !s.above(base, process) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not given back: now %+v, at the start %+v", s, base)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Main runs the tests and fails the run when a session, handle or
+// credentials object is still alive at the end (allowing 10 s for the
+// garbage collector), or a session was freed by its cleanup rather than
+// Close.
+func Main(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if err := settle(state{}, false, 10*time.Second); err != nil {
+			fmt.Fprintln(os.Stderr, "leak check:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// Check fails t unless the sessions, handles, fds and goroutines alive at
+// its start are all that is alive once its cleanups have run.
+func Check(t testing.TB) {
+	t.Helper()
+	base := now()
+	t.Cleanup(func() {
+		if err := settle(base, true, 5*time.Second); err != nil {
+			buf := make([]byte, 1<<16)
+			t.Errorf("leak check: %v\n%s", err, buf[:runtime.Stack(buf, true)])
+		}
+	})
+}

@@ -1,0 +1,85 @@
+package peers
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
+	"github.com/go-gnutls/go-gnutls/internal/testpki"
+)
+
+// NginxConfig writes an nginx configuration into dir and returns its
+// path: one HTTPS server on addr (host:port) with TLS 1.3 only, HTTP/2,
+// TCP Fast Open on the listening socket and early data accepted
+// (ssl_early_data on). Everything nginx writes stays in dir. It serves
+//
+//	/          "hello\n"
+//	/early     "$ssl_early_data\n": "1" when the request came in early data
+//	/too-early 425 Too Early when the request came in early data, else "ok\n"
+//	/big       1 MiB
+func NginxConfig(dir, addr, certFile, keyFile string) (string, error) {
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root;" // its workers read the files of a test's temporary dir
+	}
+	for _, d := range []string{"body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return "", err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "big"), make([]byte, 1<<20), 0o644); err != nil {
+		return "", err
+	}
+	conf := fmt.Sprintf(`%[1]s
+daemon off;
+master_process off;
+worker_processes 1;
+pid %[2]s/nginx.pid;
+error_log %[2]s/error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path %[2]s/body;
+	proxy_temp_path %[2]s/proxy;
+	fastcgi_temp_path %[2]s/fastcgi;
+	uwsgi_temp_path %[2]s/uwsgi;
+	scgi_temp_path %[2]s/scgi;
+	default_type text/plain;
+	server {
+		listen %[3]s ssl http2 fastopen=256;
+		server_name localhost;
+		ssl_certificate %[4]s;
+		ssl_certificate_key %[5]s;
+		ssl_protocols TLSv1.3;
+		ssl_early_data on;
+		location = / { return 200 "hello\n"; }
+		location = /early { return 200 "$ssl_early_data\n"; }
+		location = /too-early {
+			if ($ssl_early_data) { return 425; }
+			return 200 "ok\n";
+		}
+		location = /big { root %[2]s; }
+	}
+}
+`, user, dir, addr, certFile, keyFile)
+	p := filepath.Join(dir, "nginx.conf")
+	return p, os.WriteFile(p, []byte(conf), 0o644)
+}
+
+// Nginx starts nginx (see NginxConfig) on a free loopback port with the
+// certificate issued by ca.
+func Nginx(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf) *Server {
+	t.Helper()
+	bin := testenv.LookPath(t, "nginx")
+	caFile, certFile, keyFile := Files(t, ca, leaf)
+	dir := filepath.Dir(caFile)
+	port := FreePort(t)
+	conf, err := NginxConfig(dir, "127.0.0.1:"+strconv.Itoa(port), certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return start(t, caFile, port, nil, bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"))
+}
