@@ -101,15 +101,17 @@ func (c *Conn) setup() error {
 		return err
 	}
 	c.sess = s
-	if c.isClient {
+	if c.isClient && c.config.ClientSessionCache != nil {
 		c.cacheKey = c.config.sessionCacheKey(c.serverName, c.conn.RemoteAddr())
-		c.config.resume(s, c.cacheKey)
-		c.offerEarlyData()
+		c.early.limit = c.config.resume(s, c.cacheKey)
+		if err := s.watchTickets(); err != nil {
+			return err
+		}
 	}
 	sc, ok := c.conn.(socketConn)
 	if ok {
-		if fc, isFast := c.conn.(*fastOpenConn); isFast {
-			return c.setupFastOpen(fc)
+		if _, isFast := c.conn.(*fastOpenConn); isFast {
+			return nil // startFastOpen, when the handshake starts
 		}
 		switch c.conn.(type) {
 		case *net.TCPConn, *net.UnixConn:
@@ -392,14 +394,17 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 	if c.handshakeDone.Load() {
 		return nil
 	}
-	_, err := c.handshake(ctx, nil)
+	_, err := c.handshake(ctx, nil, nil)
 	return err
 }
 
-// handshake is HandshakeContext; with early non-nil (ReadEarlyData) it
-// returns as soon as early data was copied there, before the handshake
-// completes.
-func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
+// handshake is HandshakeContext. With in non-nil (a server's
+// ReadEarlyData) it returns as soon as early data was copied there, before
+// the handshake completes. With out non-nil (a client's first Write) its
+// start goes as early data where the connection allows it; n is then how
+// many bytes of out were delivered, and a non-nil error with the handshake
+// complete is the write's (ErrEarlyDataRejected, or a failed resend).
+func (c *Conn) handshake(ctx context.Context, in, out []byte) (n int, err error) {
 	if c.handshakeDone.Load() {
 		return 0, nil
 	}
@@ -431,26 +436,32 @@ func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
 	c.out.Lock()
 	defer c.out.Unlock()
 
-	err = c.run(c.isClient, func() error { return c.handshakeStep(early, &n) })
+	c.offerEarly(out)
+	if err := c.startFastOpen(); err != nil {
+		c.handshakeErr = err
+		return 0, err
+	}
+	err = c.run(c.isClient, func() error { return c.handshakeStep(in, &n) })
 	if err == errEarlyDataReady {
 		return n, nil
 	}
 	if c.sess.tfo {
 		c.fastOpen = c.fastOpenReport()
+		if err == nil && c.fastOpen.Fail == FastOpenFailSYNRetransmited {
+			c.config.blackhole.mark(c.conn.RemoteAddr(), c.config.FastOpenBlackhole)
+		}
 	}
 	c.connecting = false
-	if err == nil {
-		err = c.afterHandshake()
-	}
 	if err != nil {
 		c.handshakeErr = err
 		c.sendAlertFor(err)
 		return 0, err
 	}
 	c.version = c.sess.Version()
+	n, err = c.afterHandshake(out)
 	c.handshakeDone.Store(true)
 	c.saveSession()
-	return 0, nil
+	return n, err
 }
 
 // sendAlertFor tells the peer why the handshake failed, when GnuTLS has an
@@ -480,7 +491,7 @@ func (c *Conn) saveSession() {
 	if c.version == 0x0304 && !c.sess.TicketReceived() {
 		return
 	}
-	if data, err := c.sess.SessionData(); err == nil {
+	if data, err := c.sessionEntry(); err == nil {
 		c.config.ClientSessionCache.Put(c.cacheKey, data)
 		c.sessionSaved = true
 	}
@@ -525,15 +536,20 @@ func (c *Conn) Write(b []byte) (int, error) {
 		}
 	}
 	defer c.activeCall.Add(-2)
-	if err := c.Handshake(); err != nil {
-		return 0, err
+	n := 0
+	if !c.handshakeDone.Load() {
+		var err error
+		if n, err = c.handshake(nil, nil, b); err != nil {
+			return n, err
+		}
 	}
 	c.out.Lock()
 	defer c.out.Unlock()
 	if c.writeErr != nil {
-		return 0, c.writeErr
+		return n, c.writeErr
 	}
-	return c.writeLocked(b)
+	m, err := c.writeLocked(b[n:])
+	return n + m, err
 }
 
 // writeLocked writes all of b; the caller holds c.out. A failure is
@@ -692,7 +708,7 @@ func (c *Conn) ConnectionState() ConnectionState {
 	st.VerifyStatus = s.VerifyStatus()
 	st.verified = c.verifiedPeer()
 	st.EarlyDataAccepted = s.EarlyDataAccepted()
-	st.EarlyData = EarlyDataState{Offered: c.early.offered, Accepted: st.EarlyDataAccepted, Resent: c.early.resent}
+	st.EarlyData = c.early.state(st.EarlyDataAccepted)
 	st.KTLSRecv, st.KTLSSend = s.KTLS()
 	return st
 }

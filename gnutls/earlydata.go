@@ -20,11 +20,12 @@ import (
 
 // TLS 1.3 early data (0-RTT, RFC 8446 section 2.3).
 //
-// A client with Config.EarlyData sends those bytes first on every
-// connection: as early data, in the first flight, when it resumes a TLS 1.3
-// session whose ticket allows that much; otherwise, or when the server
-// rejects them, as ordinary application data right after the handshake.
-// Either way the server's application reads them first, once.
+// A client connection made with DialEarly or ClientEarly sends the bytes of
+// a Write made before the handshake started, up to what the resumed
+// session's ticket allows, as early data in the first flight; the rest of
+// them, and all of them when the server rejects the early data (unless
+// Config.EarlyDataNoResend), as ordinary application data right after the
+// handshake. Either way the server's application reads them once, in order.
 //
 // A server with Config.MaxEarlyData accepts up to that many bytes of early
 // data on a resumed session, subject to GnuTLS's anti-replay check. Read
@@ -33,10 +34,13 @@ import (
 
 // earlyState is what a Conn knows of early data.
 type earlyState struct {
-	// Client: offered is set when EarlyData was queued as 0-RTT data;
-	// pending while EarlyData still has to be written after the handshake;
-	// resent once it was.
-	offered, pending, resent bool
+	// Client: enabled for DialEarly and ClientEarly; limit is what the
+	// resumed ticket allows (0: nothing); sent counts the bytes queued as
+	// early data; the rest says what the server made of them.
+	enabled                    bool
+	limit                      uint32
+	sent                       int
+	accepted, rejected, resent bool
 	// Server: buffered while accepted early data may still wait in
 	// GnuTLS's buffer for Read.
 	buffered bool
@@ -49,9 +53,12 @@ var errEarlyDataReady = errors.New("gnutls: early data ready")
 // ErrNotServer is returned by ReadEarlyData on a client connection.
 var ErrNotServer = errors.New("gnutls: ReadEarlyData is for server connections")
 
-// noEarlyDataLimit is what a client session reports as its early data
-// limit when no ticket set one: GnuTLS's default, UINT32_MAX.
-const noEarlyDataLimit = math.MaxUint32
+// errNotResent is what the Write that carried early data returns, with
+// Config.EarlyDataNoResend, when the server rejected it: none of its bytes
+// were delivered or sent again. errors.Is matches ErrEarlyDataRejected.
+// Unlike GnuTLS's code it is not fatal: the handshake is complete and the
+// connection usable, and sending the bytes again is the caller's decision.
+var errNotResent = fmt.Errorf("gnutls: early data not sent again (Config.EarlyDataNoResend): %w", ErrEarlyDataRejected)
 
 // SendEarlyData queues b as TLS 1.3 early data
 // (gnutls_record_send_early_data), to leave with the ClientHello of the
@@ -86,9 +93,11 @@ func (s *Session) RecvEarlyData(b []byte) (n int, ok bool) {
 }
 
 // MaxEarlyDataSize returns gnutls_record_get_max_early_data_size: for a
-// server, how much early data it accepts; for a client resuming a session,
-// how much its ticket allows (math.MaxUint32 when it set no limit, which
-// means the ticket did not allow early data).
+// server, how much early data it accepts. For a client resuming a session
+// it is the limit GnuTLS stored with the session data, which is not
+// reliable: for a ticket without an early_data extension GnuTLS keeps the
+// value it had (UINT32_MAX in 3.7.9, or the limit of an earlier ticket).
+// Conn reads the tickets themselves instead (see DialEarly).
 func (s *Session) MaxEarlyDataSize() uint32 {
 	return get(s, func(p C.gnutls_session_t) uint32 { return uint32(C.gnutls_record_get_max_early_data_size(p)) })
 }
@@ -220,20 +229,20 @@ func (c *Config) configureEarlyData(s *Session) error {
 	return s.EnableAntiReplay(ar)
 }
 
-// offerEarlyData queues Config.EarlyData as 0-RTT data when the session
-// resumes a ticket that allows it; in every case the data is written after
-// the handshake unless the server accepts it as early data.
-func (c *Conn) offerEarlyData() {
-	d := c.config.EarlyData
-	if !c.isClient || len(d) == 0 {
+// offerEarly queues the start of b, up to what the resumed ticket allows,
+// as early data for the handshake about to run. It runs with the handshake
+// locks held.
+func (c *Conn) offerEarly(b []byte) {
+	if !c.isClient || !c.early.enabled || len(b) == 0 || c.early.limit == 0 {
 		return
 	}
-	c.early.pending = true
-	max := c.sess.MaxEarlyDataSize()
-	if max == noEarlyDataLimit || uint64(len(d)) > uint64(max) {
-		return
+	n := len(b)
+	if uint64(n) > uint64(c.early.limit) {
+		n = int(c.early.limit)
 	}
-	c.early.offered = c.sess.SendEarlyData(d) == nil
+	if c.sess.SendEarlyData(b[:n]) == nil {
+		c.early.sent = n
+	}
 }
 
 // handshakeStep runs the handshake once. With early non-nil (a server's
@@ -250,27 +259,31 @@ func (c *Conn) handshakeStep(early []byte, n *int) error {
 	return err
 }
 
-// afterHandshake completes early data once the handshake is done: a client
-// writes EarlyData that the server did not take as early data; a server
-// notes that accepted early data waits for Read. It runs with the
-// handshake, input and output locks held.
-func (c *Conn) afterHandshake() error {
+// afterHandshake completes early data once the handshake is done: a
+// server notes that accepted early data waits for Read; a client learns
+// whether the server took the bytes offerEarly queued from out, and
+// writes them again if not (unless Config.EarlyDataNoResend). It returns
+// how many bytes of out were delivered. It runs with the handshake, input
+// and output locks held.
+func (c *Conn) afterHandshake(out []byte) (int, error) {
 	if !c.isClient {
 		c.early.buffered = c.sess.EarlyDataAccepted()
-		return nil
+		return 0, nil
 	}
-	if !c.early.pending {
-		return nil
+	if c.early.sent == 0 {
+		return 0, nil
 	}
-	c.early.pending = false
-	if c.early.offered && c.sess.EarlyDataAccepted() {
-		return nil
+	if c.sess.EarlyDataAccepted() {
+		c.early.accepted = true
+		return c.early.sent, nil
 	}
-	if _, err := c.writeLocked(c.config.EarlyData); err != nil {
-		return fmt.Errorf("gnutls: sending Config.EarlyData after the handshake: %w", err)
+	c.early.rejected = true
+	if c.config.EarlyDataNoResend {
+		return 0, errNotResent
 	}
-	c.early.resent = c.early.offered
-	return nil
+	n, err := c.writeLocked(out[:c.early.sent])
+	c.early.resent = err == nil
+	return n, err
 }
 
 // readEarly returns accepted early data still buffered, for Read; ok is
@@ -304,7 +317,7 @@ func (c *Conn) ReadEarlyData(b []byte) (int, error) {
 		return 0, nil
 	}
 	if !c.handshakeDone.Load() {
-		n, err := c.handshake(nil, b)
+		n, err := c.handshake(nil, b, nil)
 		if err != nil || n > 0 {
 			return n, err
 		}
@@ -319,23 +332,40 @@ func (c *Conn) ReadEarlyData(b []byte) (int, error) {
 
 // EarlyDataState tells what became of TLS 1.3 early data on a connection.
 type EarlyDataState struct {
-	// Offered: the client sent Config.EarlyData as early data (it resumed a
-	// ticket that allowed it).
+	// Limit, for a client, is how much early data the ticket of the
+	// session it resumed allows: 0 when it resumed none, or one that
+	// allows none.
+	Limit uint32
+	// Offered: the client's first flight carried Bytes bytes of early
+	// data: the start of its first Write, made before the handshake.
 	Offered bool
+	Bytes   int
 	// Accepted: the server accepted the early data (client), or received
 	// some (server).
 	Accepted bool
-	// Resent: the server did not accept the early data, so the client sent
-	// Config.EarlyData again as ordinary data after the handshake.
-	Resent bool
+	// Rejected: the server did not accept the early data the client
+	// offered. Resent: the client then sent the same bytes again right
+	// after the handshake; without Resent (Config.EarlyDataNoResend) the
+	// Write returned ErrEarlyDataRejected.
+	Rejected bool
+	Resent   bool
+}
+
+// state reports the early data of a completed handshake.
+func (e *earlyState) state(accepted bool) EarlyDataState {
+	return EarlyDataState{Limit: e.limit, Offered: e.sent > 0, Bytes: e.sent, Accepted: accepted, Rejected: e.rejected, Resent: e.resent}
 }
 
 func (e EarlyDataState) String() string {
 	switch {
+	case e.Accepted && e.Bytes > 0:
+		return fmt.Sprintf("accepted (%d bytes)", e.Bytes)
 	case e.Accepted:
 		return "accepted"
 	case e.Resent:
-		return "rejected by the server, sent again after the handshake"
+		return fmt.Sprintf("rejected by the server, %d bytes sent again after the handshake", e.Bytes)
+	case e.Rejected:
+		return fmt.Sprintf("rejected by the server, %d bytes not sent again", e.Bytes)
 	case e.Offered:
 		return "offered"
 	}
