@@ -1,9 +1,170 @@
 package gnutlshttp
 
-import "net/http"
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+)
+
+// Requests as TLS 1.3 early data.
+//
+// A request that is safe to replay (GET, HEAD or OPTIONS without a body,
+// or one whose context went through MarkReplaySafe) and that needs a new
+// HTTP/1.1 connection goes out in the connection's first flight: as early
+// data when the session the connection resumes has a ticket allowing it,
+// in the SYN with Config.FastOpen. The connection is then made here, not
+// by net/http, so that no other request can be written to it first; once
+// the response is read it joins the HTTP/1.1 pool. A server that rejects
+// the early data gets the request again after the handshake (GnuTLS
+// resends it), and one that answers 425 Too Early (RFC 8470) gets it once
+// more, after the handshake. Other requests never go as early data.
+//
+// HTTP/2 connections are opened without early data: x/net/http2 writes its
+// preface and settings before any request, so the request would miss the
+// first flight. Early data is therefore used with servers known to speak
+// only HTTP/1.1 (the ALPN of an earlier connection), or with DisableHTTP2.
+
+type replaySafeKey struct{}
+
+// MarkReplaySafe returns a context that marks a request as safe to
+// replay: one the server may process twice without harm, which the
+// Transport may then send as TLS 1.3 early data even with a method or
+// body it would otherwise not. An attacker who records the connection's
+// first flight can send it again.
+func MarkReplaySafe(ctx context.Context) context.Context {
+	return context.WithValue(ctx, replaySafeKey{}, true)
+}
+
+// replaySafe reports whether req may go as early data.
+func replaySafe(req *http.Request) bool {
+	if safe, _ := req.Context().Value(replaySafeKey{}).(bool); safe {
+		return true
+	}
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions:
+		return (req.Body == nil || req.Body == http.NoBody) && req.ContentLength == 0
+	}
+	return false
+}
 
 // roundTripEarly sends req as TLS early data on a new connection when it
-// may; ok is false when it may not.
+// may: the request is safe to replay, the server speaks HTTP/1.1 and no
+// connection to it is open. ok is false when it may not.
 func (t *Transport) roundTripEarly(req *http.Request, addr string) (resp *http.Response, err error, ok bool) {
-	return nil, nil, false
+	if t.DisableEarlyData || !replaySafe(req) {
+		return nil, nil, false
+	}
+	t.mu.Lock()
+	may := (t.DisableHTTP2 || t.h1only[addr]) && t.live[addr] == 0 && len(t.spare[addr]) == 0
+	if may {
+		t.live[addr]++ // the connection about to be made; countLive takes it over
+	}
+	t.mu.Unlock()
+	if !may {
+		return nil, nil, false
+	}
+	gc, err := (&gnutls.Dialer{NetDialer: t.netDialer(), Config: t.cfgH1}).DialEarly(req.Context(), "tcp", addr)
+	if err != nil {
+		t.releaseLive(addr)
+		closeBody(req)
+		return nil, err, true
+	}
+	c := newStateConn(gc)
+	c.onClose = func() { t.releaseLive(addr) }
+	resp, err = t.sendEarly(c, req, addr)
+	if err != nil || resp.StatusCode != http.StatusTooEarly || !c.Conn.ConnectionState().EarlyData.Accepted {
+		return resp, err, true
+	}
+	// 425 Too Early: the server would not act on the request in early
+	// data. Now that the handshake is complete, send it again, once, on
+	// this connection (it is the spare one h1 takes first) or another.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	again, err := rewind(req)
+	if err != nil {
+		return nil, err, true
+	}
+	resp, err = t.roundTripH1(again)
+	return resp, err, true
+}
+
+func (t *Transport) releaseLive(addr string) {
+	t.mu.Lock()
+	if t.live[addr]--; t.live[addr] <= 0 {
+		delete(t.live, addr)
+	}
+	t.mu.Unlock()
+}
+
+// sendEarly writes req as the connection's first Write, so that it goes
+// as early data, and reads the response. Once the response body is read
+// to its end the connection becomes a spare for h1; closed early, it is
+// closed.
+func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string) (*http.Response, error) {
+	ctx := req.Context()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		c.Close()
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(c, 16<<10)
+	if err := req.Write(bw); err != nil {
+		return fail(err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fail(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return fail(err)
+	}
+	st := c.ConnectionState()
+	resp.TLS = &st
+	body := &earlyBody{ReadCloser: resp.Body}
+	body.done = func(reuse bool) {
+		if stop() && reuse && !resp.Close && br.Buffered() == 0 {
+			t.putSpare(addr, c)
+			return
+		}
+		c.Close()
+	}
+	if resp.Body == http.NoBody {
+		body.done(true)
+		return resp, nil
+	}
+	resp.Body = body
+	return resp, nil
+}
+
+// earlyBody is the body of a response read on an early-data connection:
+// done runs once, when it is read to its end (reuse) or closed.
+type earlyBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func(reuse bool)
+}
+
+func (b *earlyBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.once.Do(func() { b.done(true) })
+	} else if err != nil {
+		b.once.Do(func() { b.done(false) })
+	}
+	return n, err
+}
+
+func (b *earlyBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(func() { b.done(false) })
+	return err
 }

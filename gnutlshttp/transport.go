@@ -179,6 +179,12 @@ func hostPort(u *url.URL) string {
 // roundTripH1 sends req through net/http's HTTP/1.1 transport, which
 // dials with dialH1, and fills Response.TLS from the connection it used.
 func (t *Transport) roundTripH1(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "https" {
+		if err := t.connect(req.Context(), hostPort(req.URL)); err != nil {
+			closeBody(req)
+			return nil, err
+		}
+	}
 	var used *stateConn
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
 		used, _ = info.Conn.(*stateConn)
@@ -193,6 +199,29 @@ func (t *Transport) roundTripH1(req *http.Request) (*http.Response, error) {
 		resp.TLS = &st
 	}
 	return resp, nil
+}
+
+// connect dials a spare connection to addr when none is open, so that a
+// request finding no connection dials in its own goroutine and under its
+// own context (net/http's dials run in goroutines of their own).
+func (t *Transport) connect(ctx context.Context, addr string) error {
+	t.mu.Lock()
+	open := t.live[addr] > 0
+	if !open {
+		t.live[addr]++ // the connection dialed below
+	}
+	t.mu.Unlock()
+	if open {
+		return nil
+	}
+	c, err := t.dial(ctx, addr, t.cfgH1)
+	if err != nil {
+		t.releaseLive(addr)
+		return err
+	}
+	c.onClose = func() { t.releaseLive(addr) }
+	t.putSpare(addr, c)
+	return nil
 }
 
 // dialH1 is the HTTP/1.1 transport's DialTLSContext: a spare connection
@@ -222,13 +251,7 @@ func (t *Transport) countLive(addr string, c *stateConn) *stateConn {
 	t.mu.Lock()
 	t.live[addr]++
 	t.mu.Unlock()
-	c.onClose = func() {
-		t.mu.Lock()
-		if t.live[addr]--; t.live[addr] <= 0 {
-			delete(t.live, addr)
-		}
-		t.mu.Unlock()
-	}
+	c.onClose = func() { t.releaseLive(addr) }
 	return c
 }
 

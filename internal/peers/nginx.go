@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/go-gnutls/go-gnutls/internal/testenv"
@@ -14,7 +15,9 @@ import (
 // NginxConfig writes an nginx configuration into dir and returns its
 // path: one HTTPS server on addr (host:port) with TLS 1.3 only, HTTP/2,
 // TCP Fast Open on the listening socket and early data accepted
-// (ssl_early_data on). Everything nginx writes stays in dir. It serves
+// (ssl_early_data on). Everything nginx writes stays in dir; access.log
+// has a line "METHOD URI EARLY STATUS" per request, EARLY being "1" for
+// a request received in early data. It serves
 //
 //	/          "hello\n"
 //	/early     "$ssl_early_data\n": "1" when the request came in early data
@@ -41,7 +44,8 @@ pid %[2]s/nginx.pid;
 error_log %[2]s/error.log warn;
 events { worker_connections 1024; }
 http {
-	access_log off;
+	log_format early '$request_method $uri $ssl_early_data $status';
+	access_log %[2]s/access.log early;
 	client_body_temp_path %[2]s/body;
 	proxy_temp_path %[2]s/proxy;
 	fastcgi_temp_path %[2]s/fastcgi;
@@ -73,13 +77,32 @@ http {
 // certificate issued by ca.
 func Nginx(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf) *Server {
 	t.Helper()
+	return NginxOn(t, Loopback{}, "127.0.0.1:"+strconv.Itoa(FreePort(t)), ca, leaf)
+}
+
+// NginxOn starts nginx (see NginxConfig) on h, listening on addr.
+func NginxOn(t testing.TB, h Host, addr string, ca *testpki.CA, leaf *testpki.Leaf) *Server {
+	t.Helper()
 	bin := testenv.LookPath(t, "nginx")
 	caFile, certFile, keyFile := Files(t, ca, leaf)
 	dir := filepath.Dir(caFile)
-	port := FreePort(t)
-	conf, err := NginxConfig(dir, "127.0.0.1:"+strconv.Itoa(port), certFile, keyFile)
+	conf, err := NginxConfig(dir, addr, certFile, keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return start(t, caFile, port, nil, bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"))
+	return startOn(t, h, addr, caFile, nil, bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"))
+}
+
+// NginxAccessLog returns the access log of the nginx that Nginx started
+// for s, one request per line.
+func NginxAccessLog(t testing.TB, s *Server) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(s.CAFile), "access.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
 }

@@ -4,6 +4,7 @@ package peers
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -92,14 +93,36 @@ func openssl(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, mode string, prep
 
 func start(t testing.TB, caFile string, port int, prepare func(*exec.Cmd), bin string, args ...string) *Server {
 	t.Helper()
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), CAFile: caFile, out: &syncBuffer{}}
-	s.cmd = exec.Command(bin, args...)
+	return startOn(t, Loopback{}, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), caFile, prepare, bin, args...)
+}
+
+// Host is where a peer runs: Loopback, or a netlab host.
+type Host interface {
+	Command(name string, arg ...string) *exec.Cmd
+	Start(cmd *exec.Cmd) error
+	DialContext(ctx context.Context, d *net.Dialer, network, address string) (net.Conn, error)
+}
+
+// Loopback runs peers in the test's own network namespace.
+type Loopback struct{}
+
+func (Loopback) Command(name string, arg ...string) *exec.Cmd { return exec.Command(name, arg...) }
+func (Loopback) Start(cmd *exec.Cmd) error                    { return cmd.Start() }
+func (Loopback) DialContext(ctx context.Context, d *net.Dialer, network, address string) (net.Conn, error) {
+	return d.DialContext(ctx, network, address)
+}
+
+// startOn starts bin on h and waits until addr accepts connections.
+func startOn(t testing.TB, h Host, addr, caFile string, prepare func(*exec.Cmd), bin string, args ...string) *Server {
+	t.Helper()
+	s := &Server{Addr: addr, CAFile: caFile, out: &syncBuffer{}}
+	s.cmd = h.Command(bin, args...)
 	if prepare != nil {
 		prepare(s.cmd)
 	}
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.Dir = filepath.Dir(caFile)
-	if err := s.cmd.Start(); err != nil {
+	if err := h.Start(s.cmd); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
 	exited := make(chan struct{})
@@ -115,7 +138,9 @@ func start(t testing.TB, caFile string, port int, prepare func(*exec.Cmd), bin s
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		c, err := h.DialContext(ctx, &net.Dialer{}, "tcp", s.Addr)
+		cancel()
 		if err == nil {
 			c.Close()
 			return s
