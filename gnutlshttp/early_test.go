@@ -4,9 +4,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
-	"net/netip"
 	"testing"
 	"time"
 
