@@ -36,7 +36,7 @@ func labNginx(t *testing.T) (*netlab.Lab, *peers.Server, string) {
 		}
 	}
 	addr := netip.AddrPortFrom(lab.Server.Addr4, 8443).String()
-	return lab, peers.NginxOn(t, lab.Server, addr, testCA, testLeaf), "https://" + addr
+	return lab, peers.NginxOn(t, lab.Server, addr, t.TempDir(), false, testCA, testLeaf), "https://" + addr
 }
 
 // Against nginx with ssl_early_data on: a GET on a new connection that

@@ -323,10 +323,10 @@ func rewind(req *http.Request) (*http.Request, error) {
 	return r, nil
 }
 
-// h2Conn returns an HTTP/2 connection to addr with a stream reserved for
-// the caller, dialing one when none can take another request; one dial
-// per server at a time, which the other callers wait for. h1 is true when
-// the server does not speak HTTP/2.
+// h2Conn returns an HTTP/2 connection to addr for one request: one with
+// a stream reserved for it, or a new one, dialed when none could take the
+// request; one dial per server at a time, which the other callers wait
+// for. h1 is true when the server does not speak HTTP/2.
 func (t *Transport) h2Conn(ctx context.Context, addr string) (cc *http2.ClientConn, h1 bool, err error) {
 	for {
 		t.mu.Lock()
@@ -343,10 +343,13 @@ func (t *Transport) h2Conn(ctx context.Context, addr string) (cc *http2.ClientCo
 			d = &h2Dial{done: make(chan struct{})}
 			t.dialing[addr] = d
 			t.mu.Unlock()
-			if err := t.dialH2(ctx, addr, d); err != nil {
-				return nil, false, err
+			// The new connection serves this request even if it was
+			// lost already: its RoundTrip then says why.
+			cc, err := t.dialH2(ctx, addr, d)
+			if cc == nil && err == nil {
+				return nil, true, nil
 			}
-			continue
+			return cc, false, err
 		}
 		t.mu.Unlock()
 		select {
@@ -384,39 +387,32 @@ func (t *Transport) reserveH2(addr string) *http2.ClientConn {
 }
 
 // dialH2 dials addr offering "h2" and "http/1.1". An HTTP/2 connection
-// joins the pool; an HTTP/1.1 one is kept for h1, and addr is marked as
-// speaking only HTTP/1.1.
-func (t *Transport) dialH2(ctx context.Context, addr string, d *h2Dial) error {
+// joins the pool and is returned; an HTTP/1.1 one is kept for h1, addr is
+// marked as speaking only HTTP/1.1, and cc is nil.
+func (t *Transport) dialH2(ctx context.Context, addr string, d *h2Dial) (cc *http2.ClientConn, err error) {
 	c, err := t.dial(ctx, addr, t.cfgH2)
 	if err == nil {
 		if c.ConnectionState().NegotiatedProtocol == http2.NextProtoTLS {
-			err = t.addH2(addr, c)
+			cc, err = t.h2.NewClientConn(c)
+			if err != nil {
+				c.Close()
+			}
 		} else {
-			t.mu.Lock()
-			t.h1only[addr] = true
-			t.mu.Unlock()
 			t.putSpare(addr, t.countLive(addr, c))
 		}
 	}
 	t.mu.Lock()
+	switch {
+	case cc != nil:
+		t.h2conns[addr] = append(t.h2conns[addr], cc)
+	case err == nil:
+		t.h1only[addr] = true
+	}
 	delete(t.dialing, addr)
 	d.err = err
 	close(d.done)
 	t.mu.Unlock()
-	return err
-}
-
-// addH2 starts HTTP/2 on c and adds it to addr's pool.
-func (t *Transport) addH2(addr string, c net.Conn) error {
-	cc, err := t.h2.NewClientConn(c)
-	if err != nil {
-		c.Close()
-		return err
-	}
-	t.mu.Lock()
-	t.h2conns[addr] = append(t.h2conns[addr], cc)
-	t.mu.Unlock()
-	return nil
+	return cc, err
 }
 
 // CloseIdleConnections closes the connections that carry no request.
@@ -429,7 +425,7 @@ func (t *Transport) CloseIdleConnections() {
 		kept := ccs[:0]
 		for _, cc := range ccs {
 			st := cc.State()
-			if st.StreamsActive+st.StreamsReserved+st.StreamsPending == 0 {
+			if st.Closed || st.StreamsActive+st.StreamsReserved+st.StreamsPending == 0 {
 				idle = append(idle, cc)
 			} else {
 				kept = append(kept, cc)

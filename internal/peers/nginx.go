@@ -1,6 +1,7 @@
 package peers
 
 import (
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,7 +16,9 @@ import (
 // NginxConfig writes an nginx configuration into dir and returns its
 // path: one HTTPS server on addr (host:port) with TLS 1.3 only, HTTP/2,
 // TCP Fast Open on the listening socket and early data accepted
-// (ssl_early_data on). Everything nginx writes stays in dir; access.log
+// (ssl_early_data on) unless noEarlyData. Its session ticket key is kept
+// in dir, so that an nginx started again in dir resumes the sessions of
+// the one before. Everything nginx writes stays in dir; access.log
 // has a line "METHOD URI EARLY STATUS" per request, EARLY being "1" for
 // a request received in early data. It serves
 //
@@ -23,7 +26,7 @@ import (
 //	/early     "$ssl_early_data\n": "1" when the request came in early data
 //	/too-early 425 Too Early when the request came in early data, else "ok\n"
 //	/big       1 MiB
-func NginxConfig(dir, addr, certFile, keyFile string) (string, error) {
+func NginxConfig(dir, addr, certFile, keyFile string, noEarlyData bool) (string, error) {
 	user := ""
 	if os.Geteuid() == 0 {
 		user = "user root;" // its workers read the files of a test's temporary dir
@@ -35,6 +38,18 @@ func NginxConfig(dir, addr, certFile, keyFile string) (string, error) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "big"), make([]byte, 1<<20), 0o644); err != nil {
 		return "", err
+	}
+	ticketKey := filepath.Join(dir, "ticket.key")
+	if _, err := os.Stat(ticketKey); err != nil {
+		key := make([]byte, 80)
+		rand.Read(key)
+		if err := os.WriteFile(ticketKey, key, 0o600); err != nil {
+			return "", err
+		}
+	}
+	early := "on"
+	if noEarlyData {
+		early = "off"
 	}
 	conf := fmt.Sprintf(`%[1]s
 daemon off;
@@ -58,7 +73,8 @@ http {
 		ssl_certificate %[4]s;
 		ssl_certificate_key %[5]s;
 		ssl_protocols TLSv1.3;
-		ssl_early_data on;
+		ssl_early_data %[6]s;
+		ssl_session_ticket_key %[2]s/ticket.key;
 		location = / { return 200 "hello\n"; }
 		location = /early { return 200 "$ssl_early_data\n"; }
 		location = /too-early {
@@ -68,7 +84,7 @@ http {
 		location = /big { root %[2]s; }
 	}
 }
-`, user, dir, addr, certFile, keyFile)
+`, user, dir, addr, certFile, keyFile, early)
 	p := filepath.Join(dir, "nginx.conf")
 	return p, os.WriteFile(p, []byte(conf), 0o644)
 }
@@ -77,16 +93,19 @@ http {
 // certificate issued by ca.
 func Nginx(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf) *Server {
 	t.Helper()
-	return NginxOn(t, Loopback{}, "127.0.0.1:"+strconv.Itoa(FreePort(t)), ca, leaf)
+	return NginxOn(t, Loopback{}, "127.0.0.1:"+strconv.Itoa(FreePort(t)), t.TempDir(), false, ca, leaf)
 }
 
-// NginxOn starts nginx (see NginxConfig) on h, listening on addr.
-func NginxOn(t testing.TB, h Host, addr string, ca *testpki.CA, leaf *testpki.Leaf) *Server {
+// NginxOn starts nginx (see NginxConfig) on h, listening on addr, with
+// its files in dir.
+func NginxOn(t testing.TB, h Host, addr, dir string, noEarlyData bool, ca *testpki.CA, leaf *testpki.Leaf) *Server {
 	t.Helper()
 	bin := testenv.LookPath(t, "nginx")
-	caFile, certFile, keyFile := Files(t, ca, leaf)
-	dir := filepath.Dir(caFile)
-	conf, err := NginxConfig(dir, addr, certFile, keyFile)
+	caFile, certFile, keyFile, err := testpki.Files(dir, ca, leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := NginxConfig(dir, addr, certFile, keyFile, noEarlyData)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,19 @@ type Server struct {
 	Addr   string // host:port
 	CAFile string // the CA that issued its certificate
 	cmd    *exec.Cmd
+	exited chan struct{}
 	out    *syncBuffer
+}
+
+// Stop stops the server and waits for it to exit; the test's end does too.
+func (s *Server) Stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.exited:
+	case <-time.After(2 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
 }
 
 // Output returns what the server printed so far.
@@ -125,17 +137,9 @@ func startOn(t testing.TB, h Host, addr, caFile string, prepare func(*exec.Cmd),
 	if err := h.Start(s.cmd); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
-	exited := make(chan struct{})
-	go func() { s.cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		s.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(2 * time.Second):
-			s.cmd.Process.Kill()
-			<-exited
-		}
-	})
+	s.exited = make(chan struct{})
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -146,7 +150,7 @@ func startOn(t testing.TB, h Host, addr, caFile string, prepare func(*exec.Cmd),
 			return s
 		}
 		select {
-		case <-exited:
+		case <-s.exited:
 			t.Fatalf("%s %v exited: %s", filepath.Base(bin), args, s.Output())
 		default:
 		}

@@ -1,0 +1,146 @@
+package gnutlshttp
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+	"github.com/go-gnutls/go-gnutls/internal/live"
+	"github.com/go-gnutls/go-gnutls/internal/peers"
+)
+
+// rawServer accepts TLS connections offering alpn and runs handle on each
+// after its handshake; it counts the connections.
+func rawServer(t *testing.T, alpn string, handle func(*gnutls.Conn)) (string, *atomic.Int32) {
+	cfg := serverConfig()
+	cfg.NextProtos = []string{alpn}
+	l, err := gnutls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int32
+	stop := peers.Serve(l, func(c net.Conn) {
+		conns.Add(1)
+		gc := c.(*gnutls.Conn)
+		if gc.Handshake() == nil {
+			handle(gc)
+		}
+	})
+	t.Cleanup(stop)
+	return "https://localhost:" + portOf("https://"+l.Addr().String()), &conns
+}
+
+// A server that selects "h2" and then sends what is not HTTP/2: the
+// request fails with x/net/http2's error, on one connection.
+func TestFaultH2Garbage(t *testing.T) {
+	live.Check(t)
+	url, conns := rawServer(t, "h2", func(c *gnutls.Conn) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+		io.Copy(io.Discard, c)
+	})
+	tr := &Transport{Config: clientConfig()}
+	defer closeIdle(tr)
+	resp, err := (&http.Client{Transport: tr}).Get(url)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("got %s from a server speaking HTTP/1.1 after selecting h2", resp.Status)
+	}
+	if !strings.Contains(err.Error(), "http2") {
+		t.Fatalf("error %q does not say HTTP/2 failed", err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections, want 1", n)
+	}
+}
+
+// A server that closes mid-response: reading the body fails with
+// io.ErrUnexpectedEOF (HTTP/1.1) or the stream's reset (HTTP/2), and a
+// POST is not sent again.
+func TestFaultCloseMidResponse(t *testing.T) {
+	for _, h1 := range []bool{true, false} {
+		t.Run(map[bool]string{true: "http1", false: "http2"}[h1], func(t *testing.T) {
+			live.Check(t)
+			var posts atomic.Int32
+			addr := startServer(t, &Server{Config: serverConfig(), DisableHTTP2: h1, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost {
+					posts.Add(1)
+				}
+				w.Header().Set("Content-Length", "100")
+				io.WriteString(w, "partial")
+				w.(http.Flusher).Flush()
+				panic(http.ErrAbortHandler) // closes the connection, or resets the stream
+			})})
+			tr := &Transport{Config: clientConfig(), DisableHTTP2: h1}
+			defer closeIdle(tr)
+			client := &http.Client{Transport: tr}
+			url := "https://localhost:" + portOf("https://"+addr) + "/"
+			for _, post := range []bool{false, true} {
+				var resp *http.Response
+				var err error
+				if post {
+					resp, err = client.Post(url, "text/plain", strings.NewReader("once"))
+				} else {
+					resp, err = client.Get(url)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if string(b) != "partial" || err == nil {
+					t.Fatalf("body %q, error %v; want the partial body and an error", b, err)
+				}
+				if h1 && !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Fatalf("error %v, want io.ErrUnexpectedEOF", err)
+				}
+				if !h1 && !strings.Contains(err.Error(), "stream error") {
+					t.Fatalf("error %v, want the stream's reset", err)
+				}
+			}
+			if n := posts.Load(); n != 1 {
+				t.Fatalf("the POST arrived %d times", n)
+			}
+		})
+	}
+}
+
+// A client whose ticket allows early data, against a server that now has
+// early data off (nginx restarted with ssl_early_data off and the same
+// ticket key): the server rejects the early data, the client sends the
+// request again after the handshake, and the server sees it once.
+func TestFaultEarlyDataOff(t *testing.T) {
+	live.Check(t)
+	dir := t.TempDir()
+	addr := "127.0.0.1:" + portOf("https://127.0.0.1:"+itoa(peers.FreePort(t)))
+	ng := peers.NginxOn(t, peers.Loopback{}, addr, dir, false, testCA, testLeaf)
+	tr := &Transport{Config: clientConfig(), DisableHTTP2: true}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	url := "https://localhost:" + portOf("https://"+addr) + "/early"
+	get(t, client, url) // a ticket allowing early data
+	closeIdle(tr)
+	ng.Stop()
+	ng = peers.NginxOn(t, peers.Loopback{}, addr, dir, true, testCA, testLeaf)
+	resp, body := get(t, client, url)
+	if body != "\n" || !resp.TLS.DidResume {
+		t.Fatalf("$ssl_early_data %q, resumed %v; want empty, true", body, resp.TLS.DidResume)
+	}
+	tr.mu.Lock()
+	spare := tr.spare["localhost:"+portOf("https://"+addr)]
+	tr.mu.Unlock()
+	if len(spare) != 1 {
+		t.Fatalf("%d spare connections, want the one the request made", len(spare))
+	}
+	if st := spare[0].(*stateConn).Conn.ConnectionState().EarlyData; !st.Offered || !st.Rejected || !st.Resent {
+		t.Fatalf("early data: %v; want offered, rejected and sent again", st)
+	}
+	log := peers.NginxAccessLog(t, ng)
+	if want := []string{"GET /early - 200", "GET /early - 200"}; strings.Join(log, "|") != strings.Join(want, "|") {
+		t.Fatalf("nginx saw %q, want %q", log, want)
+	}
+}
