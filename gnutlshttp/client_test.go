@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/live"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
 )
@@ -119,4 +120,17 @@ func TestClientNginx(t *testing.T) {
 func portOf(url string) string {
 	_, port, _ := net.SplitHostPort(url[len("https://"):])
 	return port
+}
+
+// Without verification the state has no verified chain.
+func TestClientInsecureState(t *testing.T) {
+	live.Check(t)
+	srv, _ := goServer(t, false)
+	cfg := &gnutls.Config{InsecureSkipVerify: true}
+	tr := &Transport{Config: cfg}
+	defer closeIdle(tr)
+	resp, _ := get(t, &http.Client{Transport: tr}, srv.URL)
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) != 1 || resp.TLS.VerifiedChains != nil {
+		t.Fatalf("TLS state %+v; want the peer's certificate and no verified chain", resp.TLS)
+	}
 }
