@@ -88,7 +88,7 @@ func (t *Transport) roundTripEarly(req *http.Request, addr string) (resp *http.R
 	if err != nil {
 		return nil, err, true
 	}
-	resp, err = t.roundTripH1(again)
+	resp, err = t.roundTripH1(again, addr)
 	return resp, err, true
 }
 

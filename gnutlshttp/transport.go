@@ -157,7 +157,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 	}
-	return t.roundTripH1(req)
+	return t.roundTripH1(req, addr)
 }
 
 func closeBody(req *http.Request) {
@@ -176,11 +176,12 @@ func hostPort(u *url.URL) string {
 	return net.JoinHostPort(u.Hostname(), port)
 }
 
-// roundTripH1 sends req through net/http's HTTP/1.1 transport, which
-// dials with dialH1, and fills Response.TLS from the connection it used.
-func (t *Transport) roundTripH1(req *http.Request) (*http.Response, error) {
+// roundTripH1 sends req, an https request to addr, through net/http's
+// HTTP/1.1 transport, which dials with dialH1, and fills Response.TLS
+// from the connection it used.
+func (t *Transport) roundTripH1(req *http.Request, addr string) (*http.Response, error) {
 	if req.URL.Scheme == "https" {
-		if err := t.connect(req.Context(), hostPort(req.URL)); err != nil {
+		if err := t.connect(req.Context(), addr); err != nil {
 			closeBody(req)
 			return nil, err
 		}
