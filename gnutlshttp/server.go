@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"log"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -269,10 +271,7 @@ func (s *Server) Close() error {
 	s.closeListeners()
 	err := s.hs.Close()
 	s.mu.Lock()
-	conns := make([]net.Conn, 0, len(s.h2conns))
-	for c := range s.h2conns {
-		conns = append(conns, c)
-	}
+	conns := slices.Collect(maps.Keys(s.h2conns))
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.Close()
@@ -283,10 +282,7 @@ func (s *Server) Close() error {
 func (s *Server) closeListeners() {
 	s.mu.Lock()
 	s.shutdown = true
-	ls := make([]net.Listener, 0, len(s.listeners))
-	for l := range s.listeners {
-		ls = append(ls, l)
-	}
+	ls := slices.Collect(maps.Keys(s.listeners))
 	s.mu.Unlock()
 	for _, l := range ls {
 		l.Close()

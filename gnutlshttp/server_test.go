@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -174,7 +173,7 @@ func TestServerShutdown(t *testing.T) {
 // logged and closed; the server goes on serving.
 func TestServerHandshakeError(t *testing.T) {
 	live.Check(t)
-	var logged syncBuffer
+	var logged peers.Buffer
 	addr := startServer(t, &Server{Handler: stateHandler, Config: serverConfig(), ErrorLog: log.New(&logged, "", 0)})
 	c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "localhost"})
 	if err == nil {
@@ -187,21 +186,4 @@ func TestServerHandshakeError(t *testing.T) {
 	if got := logged.String(); !strings.Contains(got, "TLS handshake error from 127.0.0.1") || !strings.Contains(got, "Certificate is bad") {
 		t.Fatalf("logged %q", got)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -24,7 +24,7 @@ type Server struct {
 	CAFile string // the CA that issued its certificate
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *syncBuffer
+	out    *Buffer
 }
 
 // Stop stops the server and waits for it to exit; the test's end does too.
@@ -127,7 +127,7 @@ func (Loopback) DialContext(ctx context.Context, d *net.Dialer, network, address
 // startOn starts bin on h and waits until addr accepts connections.
 func startOn(t testing.TB, h Host, addr, caFile string, prepare func(*exec.Cmd), bin string, args ...string) *Server {
 	t.Helper()
-	s := &Server{Addr: addr, CAFile: caFile, out: &syncBuffer{}}
+	s := &Server{Addr: addr, CAFile: caFile, out: &Buffer{}}
 	s.cmd = h.Command(bin, args...)
 	if prepare != nil {
 		prepare(s.cmd)
@@ -161,18 +161,20 @@ func startOn(t testing.TB, h Host, addr, caFile string, prepare func(*exec.Cmd),
 	}
 }
 
-type syncBuffer struct {
+// Buffer is a bytes.Buffer that goroutines may write and read at once:
+// a program's output, a logger's.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
