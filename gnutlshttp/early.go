@@ -18,15 +18,15 @@ import (
 // data when the session the connection resumes has a ticket allowing it,
 // in the SYN with Config.FastOpen. The connection is then made here, not
 // by net/http, so that no other request can be written to it first; once
-// the response is read it joins the HTTP/1.1 pool. A server that rejects
+// the response is read it joins the HTTP/1.1 pool (an HTTP/2 one joins its
+// pool once the request is written). A server that rejects
 // the early data gets the request again after the handshake (GnuTLS
 // resends it), and one that answers 425 Too Early (RFC 8470) gets it once
 // more, after the handshake. Other requests never go as early data.
 //
-// HTTP/2 connections are opened without early data: x/net/http2 writes its
-// preface and settings before any request, so the request would miss the
-// first flight. Early data is therefore used with servers known to speak
-// only HTTP/1.1 (the ALPN of an earlier connection), or with DisableHTTP2.
+// The protocol of a resumed connection is the one its session had, so a
+// request goes as early data to a server an earlier connection found
+// speaking HTTP/2 (over HTTP/2), or only HTTP/1.1 (over HTTP/1.1).
 
 type replaySafeKey struct{}
 
@@ -52,44 +52,72 @@ func replaySafe(req *http.Request) bool {
 }
 
 // roundTripEarly sends req as TLS early data on a new connection when it
-// may: the request is safe to replay, the server speaks HTTP/1.1 and no
-// connection to it is open. ok is false when it may not.
+// may: the request is safe to replay and no connection to the server is
+// open, for HTTP/2 to a server an earlier connection found speaking it,
+// for HTTP/1.1 to one found speaking only that (or with DisableHTTP2). ok
+// is false when it may not.
 func (t *Transport) roundTripEarly(req *http.Request, addr string) (resp *http.Response, err error, ok bool) {
 	if t.DisableEarlyData || !replaySafe(req) {
 		return nil, nil, false
 	}
 	t.mu.Lock()
-	may := (t.DisableHTTP2 || t.h1only[addr]) && t.live[addr] == 0 && len(t.spare[addr]) == 0
-	if may {
-		t.live[addr]++ // the connection about to be made; countLive takes it over
+	h2 := !t.DisableHTTP2 && t.h2known[addr] && len(t.pruneH2(addr)) == 0 && t.dialing[addr] == nil
+	h1 := (t.DisableHTTP2 || t.h1only[addr]) && t.live[addr] == 0 && len(t.spare[addr]) == 0
+	var d *h2Dial
+	switch {
+	case h2:
+		// Other requests to addr wait for this connection, as for dialH2.
+		d = &h2Dial{done: make(chan struct{})}
+		t.dialing[addr] = d
+	case h1:
+		t.live[addr]++ // the connection about to be made
 	}
 	t.mu.Unlock()
-	if !may {
-		return nil, nil, false
+	switch {
+	case h2:
+		resp, err := t.roundTripEarlyH2(req, addr, d)
+		return resp, err, true
+	case h1:
+		resp, err := t.roundTripEarlyH1(req, addr)
+		return resp, err, true
 	}
+	return nil, nil, false
+}
+
+// roundTripEarlyH1 sends req as the first Write of a new HTTP/1.1
+// connection, for which roundTripEarly counted addr a live connection.
+func (t *Transport) roundTripEarlyH1(req *http.Request, addr string) (*http.Response, error) {
 	gc, err := (&gnutls.Dialer{NetDialer: t.netDialer(), Config: t.cfgH1}).DialEarly(req.Context(), "tcp", addr)
 	if err != nil {
 		t.releaseLive(addr)
 		closeBody(req)
-		return nil, err, true
+		return nil, err
 	}
 	c := newStateConn(gc)
 	c.onClose = func() { t.releaseLive(addr) }
-	resp, err = t.sendEarly(c, req, addr)
-	if err != nil || resp.StatusCode != http.StatusTooEarly || !c.Conn.ConnectionState().EarlyData.Accepted {
-		return resp, err, true
+	resp, err := t.sendEarly(c, req, addr)
+	if !tooEarly(resp, err, c) {
+		return resp, err
 	}
-	// 425 Too Early: the server would not act on the request in early
-	// data. Now that the handshake is complete, send it again, once, on
-	// this connection (it is the spare one h1 takes first) or another.
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
+	// Now that the handshake is complete, send it again, once, on this
+	// connection (it is the spare one h1 takes first) or another.
 	again, err := rewind(req)
 	if err != nil {
-		return nil, err, true
+		return nil, err
 	}
-	resp, err = t.roundTripH1(again, addr)
-	return resp, err, true
+	return t.roundTripH1(again, addr)
+}
+
+// tooEarly reports whether resp is a 425 Too Early answer to a request
+// the server took in early data on c (RFC 8470, section 5.2), which the
+// client should send again after the handshake. It then discards resp.
+func tooEarly(resp *http.Response, err error, c *stateConn) bool {
+	if err != nil || resp.StatusCode != http.StatusTooEarly || !c.Conn.ConnectionState().EarlyData.Accepted {
+		return false
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return true
 }
 
 func (t *Transport) releaseLive(addr string) {

@@ -43,13 +43,20 @@ func labNginx(t *testing.T) (*netlab.Lab, *peers.Server, string) {
 // resumes a session goes as early data, in the SYN; a 425 Too Early
 // answer is sent again once after the handshake; a POST never goes as
 // early data unless marked replay-safe. nginx's log shows each request
-// as it arrived, and that none came twice but the one answered 425.
+// as it arrived, and that none came twice but the one answered 425. Over
+// HTTP/1.1 and HTTP/2.
 func TestEarlyDataNginx(t *testing.T) {
+	for _, h1 := range []bool{true, false} {
+		t.Run(map[bool]string{true: "http1", false: "http2"}[h1], func(t *testing.T) { testEarlyDataNginx(t, h1) })
+	}
+}
+
+func testEarlyDataNginx(t *testing.T, h1 bool) {
 	live.Check(t)
 	lab, ng, base := labNginx(t)
 	cfg := clientConfig()
 	cfg.ServerName, cfg.FastOpen = "localhost", true
-	tr := &Transport{Config: cfg, DisableHTTP2: true}
+	tr := &Transport{Config: cfg, DisableHTTP2: h1}
 	defer closeIdle(tr)
 	client := &http.Client{Transport: tr}
 	do := func(t *testing.T, req *http.Request) (resp *http.Response, body string) {
@@ -87,8 +94,8 @@ func TestEarlyDataNginx(t *testing.T) {
 		t.Fatalf("first connection (no session yet): $ssl_early_data %q, want empty", body)
 	}
 	resp, body := fresh(t, newReq("GET", "/early", ""))
-	if body != "1\n" || !resp.TLS.DidResume {
-		t.Fatalf("resumed GET: $ssl_early_data %q, resumed %v; want 1, true", body, resp.TLS.DidResume)
+	if body != "1\n" || !resp.TLS.DidResume || !resp.TLS.HandshakeComplete || resp.ProtoMajor != map[bool]int{true: 1, false: 2}[h1] {
+		t.Fatalf("resumed GET: $ssl_early_data %q, %s, TLS %+v; want 1, resumed", body, resp.Proto, resp.TLS)
 	}
 	// The keep-alive connection the early request made serves the next one.
 	if _, body := do(t, newReq("GET", "/early", "")); body != "\n" {
@@ -106,7 +113,7 @@ func TestEarlyDataNginx(t *testing.T) {
 	if _, body := fresh(t, req); body != "1\n" {
 		t.Fatalf("POST marked replay-safe: $ssl_early_data %q, want 1", body)
 	}
-	log := peers.NginxAccessLog(t, ng)
+	log := peers.NginxAccessLog(t, ng, 7)
 	want := []string{"GET /early - 200", "GET /early 1 200", "GET /early - 200", "GET /too-early 1 425", "GET /too-early - 200", "POST /early - 200", "POST /early 1 200"}
 	if !slices.Equal(log, want) {
 		t.Fatalf("nginx saw\n%s\nwant\n%s", strings.Join(log, "\n"), strings.Join(want, "\n"))

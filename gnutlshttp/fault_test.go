@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -139,8 +140,57 @@ func TestFaultEarlyDataOff(t *testing.T) {
 	if st := spare[0].(*stateConn).Conn.ConnectionState().EarlyData; !st.Offered || !st.Rejected || !st.Resent {
 		t.Fatalf("early data: %v; want offered, rejected and sent again", st)
 	}
-	log := peers.NginxAccessLog(t, ng)
+	log := peers.NginxAccessLog(t, ng, 2)
 	if want := []string{"GET /early - 200", "GET /early - 200"}; strings.Join(log, "|") != strings.Join(want, "|") {
 		t.Fatalf("nginx saw %q, want %q", log, want)
+	}
+}
+
+// A server that spoke HTTP/2 and issued a ticket allowing early data, then
+// (restarted) speaks only HTTP/1.1 and rejects the early data: the client
+// sends nothing of its HTTP/2 first flight and makes the request over
+// HTTP/1.1, once.
+func TestFaultNoLongerH2(t *testing.T) {
+	live.Check(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	var seen []string
+	var mu sync.Mutex
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Proto)
+		mu.Unlock()
+		io.WriteString(w, r.Proto)
+	})
+	sc := serverConfig()
+	sc.MaxEarlyData = 16384
+	first := &Server{Config: sc, Handler: handler}
+	go first.Serve(l)
+	tr := &Transport{Config: clientConfig()}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	url := "https://localhost:" + portOf("https://"+addr) + "/"
+	if _, body := get(t, client, url); body != "HTTP/2.0" {
+		t.Fatalf("first server: %q", body)
+	}
+	closeIdle(tr)
+	first.Close()
+	l, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := &Server{Config: sc, Handler: handler, DisableHTTP2: true}
+	go second.Serve(l)
+	defer second.Close()
+	if _, body := get(t, client, url); body != "HTTP/1.1" {
+		t.Fatalf("second server: %q", body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"HTTP/2.0", "HTTP/1.1"}; strings.Join(seen, " ") != strings.Join(want, " ") {
+		t.Fatalf("the servers saw %q, want %q", seen, want)
 	}
 }

@@ -57,10 +57,16 @@ type Transport struct {
 	h2    *http2.Transport
 	cfgH1 *gnutls.Config // ALPN "http/1.1"
 	cfgH2 *gnutls.Config // ALPN "h2", "http/1.1"
+	// cfgH2Early is cfgH2 without resending rejected early data.
+	cfgH2Early *gnutls.Config
 
 	mu sync.Mutex
 	// h2conns are the HTTP/2 connections per host:port.
 	h2conns map[string][]*http2.ClientConn
+	// h2early maps the HTTP/2 connections made for early data to theirs.
+	h2early map[*http2.ClientConn]*stateConn
+	// h2known holds the servers whose last connection spoke HTTP/2.
+	h2known map[string]bool
 	// h1only holds the servers that answered ALPN with "http/1.1" (or
 	// nothing): their requests go to h1.
 	h1only map[string]bool
@@ -97,6 +103,8 @@ func (t *Transport) init() {
 		t.cfgH1.NextProtos = []string{"http/1.1"}
 		t.cfgH2 = base.Clone()
 		t.cfgH2.NextProtos = []string{http2.NextProtoTLS, "http/1.1"}
+		t.cfgH2Early = t.cfgH2.Clone()
+		t.cfgH2Early.EarlyDataNoResend = true
 		idle := t.IdleConnTimeout
 		if idle == 0 {
 			idle = defaultIdleTimeout
@@ -116,6 +124,8 @@ func (t *Transport) init() {
 		}
 		t.h2conns = map[string][]*http2.ClientConn{}
 		t.h1only = map[string]bool{}
+		t.h2known = map[string]bool{}
+		t.h2early = map[*http2.ClientConn]*stateConn{}
 		t.dialing = map[string]*h2Dial{}
 		t.spare = map[string][]net.Conn{}
 		t.live = map[string]int{}
@@ -290,6 +300,9 @@ func (t *Transport) roundTripH2(req *http.Request, addr string) (resp *http.Resp
 			return nil, nil, false
 		}
 		resp, err := cc.RoundTrip(req)
+		if err == nil {
+			t.fixState(cc, resp)
+		}
 		if err != nil && attempt == 0 && refused(err) {
 			if r, rerr := rewind(req); rerr == nil {
 				req = r
@@ -365,26 +378,34 @@ func (t *Transport) h2Conn(ctx context.Context, addr string) (cc *http2.ClientCo
 	}
 }
 
-// reserveH2 returns a connection to addr that took a stream reservation,
-// dropping those that closed. The caller holds t.mu.
+// reserveH2 returns a connection to addr that took a stream reservation.
+// The caller holds t.mu.
 func (t *Transport) reserveH2(addr string) *http2.ClientConn {
-	var found *http2.ClientConn
+	for _, cc := range t.pruneH2(addr) {
+		if cc.ReserveNewRequest() {
+			return cc
+		}
+	}
+	return nil
+}
+
+// pruneH2 drops addr's HTTP/2 connections that closed or are closing and
+// returns the others. The caller holds t.mu.
+func (t *Transport) pruneH2(addr string) []*http2.ClientConn {
 	kept := t.h2conns[addr][:0]
 	for _, cc := range t.h2conns[addr] {
 		if st := cc.State(); st.Closed || st.Closing {
+			delete(t.h2early, cc)
 			continue
 		}
 		kept = append(kept, cc)
-		if found == nil && cc.ReserveNewRequest() {
-			found = cc
-		}
 	}
 	if len(kept) == 0 {
 		delete(t.h2conns, addr)
-	} else {
-		t.h2conns[addr] = kept
+		return nil
 	}
-	return found
+	t.h2conns[addr] = kept
+	return kept
 }
 
 // dialH2 dials addr offering "h2" and "http/1.1". An HTTP/2 connection
@@ -406,6 +427,7 @@ func (t *Transport) dialH2(ctx context.Context, addr string, d *h2Dial) (cc *htt
 	switch {
 	case cc != nil:
 		t.h2conns[addr] = append(t.h2conns[addr], cc)
+		t.h2known[addr] = true
 	case err == nil:
 		t.h1only[addr] = true
 	}
@@ -428,6 +450,7 @@ func (t *Transport) CloseIdleConnections() {
 			st := cc.State()
 			if st.Closed || st.StreamsActive+st.StreamsReserved+st.StreamsPending == 0 {
 				idle = append(idle, cc)
+				delete(t.h2early, cc)
 			} else {
 				kept = append(kept, cc)
 			}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-gnutls/go-gnutls/internal/testenv"
 	"github.com/go-gnutls/go-gnutls/internal/testpki"
@@ -112,16 +113,23 @@ func NginxOn(t testing.TB, h Host, addr, dir string, noEarlyData bool, ca *testp
 	return startOn(t, h, addr, caFile, nil, bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"))
 }
 
-// NginxAccessLog returns the access log of the nginx that Nginx started
-// for s, one request per line.
-func NginxAccessLog(t testing.TB, s *Server) []string {
+// NginxAccessLog returns the access log of the nginx that Nginx or
+// NginxOn started for s, one request per line, once it has n lines (nginx
+// writes a line after the response), or after 2 s.
+func NginxAccessLog(t testing.TB, s *Server, n int) []string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(s.CAFile), "access.log"))
-	if err != nil {
-		t.Fatal(err)
+	var lines []string
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(s.CAFile), "access.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = nil
+		if len(b) > 0 {
+			lines = strings.Split(strings.TrimSpace(string(b)), "\n")
+		}
+		if len(lines) >= n || time.Now().After(deadline) {
+			return lines
+		}
 	}
-	if len(b) == 0 {
-		return nil
-	}
-	return strings.Split(strings.TrimSpace(string(b)), "\n")
 }
