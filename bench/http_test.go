@@ -46,7 +46,7 @@ func BenchmarkHTTPTTFB(b *testing.B) {
 		cfg := &gnutls.Config{ServerName: "localhost", RootCAPEM: pki.ca.PEM, FastOpen: true}
 		return &gnutlshttp.Transport{Config: cfg, DisableHTTP2: !h2}
 	}
-	resumed := ours(false)
+	resumed, resumedH2 := ours(false), ours(true)
 	goTransport := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return lab.Client.DialContext(ctx, &net.Dialer{}, network, addr)
@@ -61,6 +61,9 @@ func BenchmarkHTTPTTFB(b *testing.B) {
 	}{
 		{"gnutlshttp-resumed-earlydata-fastopen", func() (*http.Client, func()) {
 			return &http.Client{Transport: resumed}, resumed.CloseIdleConnections
+		}},
+		{"gnutlshttp-resumed-earlydata-fastopen-h2", func() (*http.Client, func()) {
+			return &http.Client{Transport: resumedH2}, resumedH2.CloseIdleConnections
 		}},
 		{"gnutlshttp-fresh-fastopen", func() (*http.Client, func()) {
 			tr := ours(false)

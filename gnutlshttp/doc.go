@@ -12,8 +12,9 @@
 //
 // What goes as TLS 1.3 early data (0-RTT): a request safe to replay (GET,
 // HEAD or OPTIONS without a body, or one marked with MarkReplaySafe) that
-// opens a new HTTP/1.1 connection resuming a session whose ticket allows
-// it, in the SYN with Config.FastOpen. Early data can be replayed by an
+// opens a new connection resuming a session whose ticket allows it, in
+// the SYN with Config.FastOpen, over HTTP/2 or HTTP/1.1 as the session
+// had. Early data can be replayed by an
 // attacker who records it, so nothing else is ever sent that way. On the
 // server, a request that arrived in early data carries "Early-Data: 1"
 // (RFC 8470); a handler answers 425 Too Early to have the client send it

@@ -13,20 +13,20 @@ import (
 // Requests as TLS 1.3 early data.
 //
 // A request that is safe to replay (GET, HEAD or OPTIONS without a body,
-// or one whose context went through MarkReplaySafe) and that needs a new
-// HTTP/1.1 connection goes out in the connection's first flight: as early
-// data when the session the connection resumes has a ticket allowing it,
-// in the SYN with Config.FastOpen. The connection is then made here, not
-// by net/http, so that no other request can be written to it first; once
-// the response is read it joins the HTTP/1.1 pool (an HTTP/2 one joins its
-// pool once the request is written). A server that rejects
-// the early data gets the request again after the handshake (GnuTLS
-// resends it), and one that answers 425 Too Early (RFC 8470) gets it once
-// more, after the handshake. Other requests never go as early data.
+// or one whose context went through MarkReplaySafe) and that finds no
+// connection open to its server goes out in a new connection's first
+// flight: as early data when the session the connection resumes has a
+// ticket allowing it, in the SYN with Config.FastOpen. The connection is
+// made here, not by net/http or the HTTP/2 pool, so that no other request
+// is written to it first; it joins its pool afterwards. A server that
+// rejects the early data gets the request again after the handshake, and
+// one that answers 425 Too Early (RFC 8470) gets it once more, after the
+// handshake. Other requests never go as early data.
 //
-// The protocol of a resumed connection is the one its session had, so a
-// request goes as early data to a server an earlier connection found
-// speaking HTTP/2 (over HTTP/2), or only HTTP/1.1 (over HTTP/1.1).
+// A resumed connection has the protocol its session had, so the request
+// goes over HTTP/2 to a server an earlier connection found speaking it,
+// over HTTP/1.1 to one found speaking only that (or with DisableHTTP2);
+// before any connection to a server, none goes as early data.
 
 type replaySafeKey struct{}
 
