@@ -3,9 +3,11 @@ package gnutlshttp
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 )
@@ -27,6 +29,10 @@ import (
 // goes over HTTP/2 to a server an earlier connection found speaking it,
 // over HTTP/1.1 to one found speaking only that (or with DisableHTTP2);
 // before any connection to a server, none goes as early data.
+
+// errResponseHeaderTimeout is what a request on an early-data connection
+// returns when Transport.ResponseHeaderTimeout passed without a response.
+var errResponseHeaderTimeout = errors.New("gnutlshttp: timeout awaiting response headers")
 
 type replaySafeKey struct{}
 
@@ -134,12 +140,18 @@ func (t *Transport) releaseLive(addr string) {
 // closed.
 func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string) (*http.Response, error) {
 	ctx := req.Context()
+	if d := t.ResponseHeaderTimeout; d > 0 {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		timer := time.AfterFunc(d, func() { cancel(errResponseHeaderTimeout) })
+		defer timer.Stop()
+	}
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		c.Close()
 		if ctx.Err() != nil {
-			err = ctx.Err()
+			err = context.Cause(ctx)
 		}
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package gnutlshttp
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/live"
@@ -192,5 +194,30 @@ func TestFaultNoLongerH2(t *testing.T) {
 	defer mu.Unlock()
 	if want := []string{"HTTP/2.0", "HTTP/1.1"}; strings.Join(seen, " ") != strings.Join(want, " ") {
 		t.Fatalf("the servers saw %q, want %q", seen, want)
+	}
+}
+
+// A server that reads requests and never answers: ResponseHeaderTimeout
+// and the request's context end the wait with an error, on a connection
+// from net/http's pool and on one made for early data alike.
+func TestFaultNoAnswer(t *testing.T) {
+	live.Check(t)
+	url, _ := rawServer(t, "http/1.1", func(c *gnutls.Conn) { io.Copy(io.Discard, c) })
+	tr := &Transport{Config: clientConfig(), ResponseHeaderTimeout: 100 * time.Millisecond}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	for i := range 2 { // the second request is one that may go as early data
+		start := time.Now()
+		_, err := client.Get(url)
+		if err == nil || !strings.Contains(err.Error(), "timeout awaiting response headers") || time.Since(start) > 2*time.Second {
+			t.Fatalf("request %d: %v after %v; want the response header timeout", i, err, time.Since(start))
+		}
+	}
+	tr.ResponseHeaderTimeout = 0
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if _, err := client.Do(req); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("with a context deadline: %v", err)
 	}
 }

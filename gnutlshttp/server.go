@@ -205,7 +205,8 @@ func (s *Server) serveConn(gc *gnutls.Conn) {
 }
 
 // handshake runs the handshake within HandshakeTimeout, first reading the
-// early data the client sent, if any.
+// early data the client sent, if any. It does so whatever s.Config says:
+// a connection from a listener of the caller's may accept early data.
 func (s *Server) handshake(gc *gnutls.Conn) (*serverConn, error) {
 	to := s.HandshakeTimeout
 	if to == 0 {
@@ -213,7 +214,7 @@ func (s *Server) handshake(gc *gnutls.Conn) (*serverConn, error) {
 	}
 	gc.SetDeadline(time.Now().Add(to))
 	c := &serverConn{stateConn: newStateConn(gc)}
-	if err := c.readEarly(s.cfg.MaxEarlyData > 0); err != nil {
+	if err := c.readEarly(); err != nil {
 		return nil, err
 	}
 	if err := gc.Handshake(); err != nil {

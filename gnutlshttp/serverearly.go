@@ -43,10 +43,7 @@ func (c *serverConn) Read(b []byte) (int, error) {
 
 // readEarly runs the handshake until the client's early data has all
 // arrived and keeps it for Read, marked for the protocol ALPN selected.
-func (c *serverConn) readEarly(accepting bool) error {
-	if !accepting {
-		return nil
-	}
+func (c *serverConn) readEarly() error {
 	var early []byte
 	buf := make([]byte, 16<<10)
 	for {
