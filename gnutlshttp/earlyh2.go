@@ -23,6 +23,9 @@ var errNotH2 = errors.New("gnutlshttp: the server no longer selects h2")
 // request gets into the first flight. A server that no longer selects
 // HTTP/2 gets nothing of it: the request then goes over HTTP/1.1.
 func (t *Transport) roundTripEarlyH2(req *http.Request, addr string, d *h2Dial) (*http.Response, error) {
+	// finish ends the dial others wait for: with the connection, or with
+	// nothing, so that they make their own (over HTTP/1.1 when the server
+	// no longer selects h2).
 	finish := func(cc *http2.ClientConn, c *stateConn, err error) {
 		t.mu.Lock()
 		switch {
@@ -34,7 +37,6 @@ func (t *Transport) roundTripEarlyH2(req *http.Request, addr string, d *h2Dial) 
 			delete(t.h2known, addr)
 		}
 		delete(t.dialing, addr)
-		d.err = err
 		close(d.done)
 		t.mu.Unlock()
 	}

@@ -221,3 +221,26 @@ func TestFaultNoAnswer(t *testing.T) {
 		t.Fatalf("with a context deadline: %v", err)
 	}
 }
+
+// A connection made for early data waits, after its response, for the
+// next request; a server that closed it meanwhile (its idle timeout)
+// costs that request nothing but a new connection.
+func TestFaultSpareClosed(t *testing.T) {
+	live.Check(t)
+	sc := serverConfig()
+	sc.MaxEarlyData = 16384
+	addr := startServer(t, &Server{Config: sc, Handler: stateHandler, IdleTimeout: 50 * time.Millisecond})
+	tr := &Transport{Config: clientConfig(), DisableHTTP2: true}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	url := "https://localhost:" + portOf("https://"+addr) + "/"
+	get(t, client, url) // a ticket
+	closeIdle(tr)
+	if _, body := get(t, client, url); !strings.Contains(body, `early="1"`) {
+		t.Fatalf("second request: %q, want it in early data", body)
+	}
+	time.Sleep(300 * time.Millisecond) // the server closes the idle connection
+	if _, body := get(t, client, url); !strings.HasPrefix(body, "HTTP/1.1 / ") {
+		t.Fatalf("after the server closed the connection: %q", body)
+	}
+}

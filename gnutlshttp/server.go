@@ -56,11 +56,13 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	h2conns   map[net.Conn]struct{}
-	h1        *connQueue
-	h1Once    sync.Once
-	h1Done    chan struct{}
-	shutdown  bool
+	// open holds the connections Close must close itself: those in their
+	// handshake and the HTTP/2 ones (http.Server has the HTTP/1.1 ones).
+	open     map[net.Conn]struct{}
+	h1       *connQueue
+	h1Once   sync.Once
+	h1Done   chan struct{}
+	shutdown bool
 	// conns counts the goroutines of Serve: handshakes and HTTP/2 connections.
 	conns sync.WaitGroup
 }
@@ -95,7 +97,7 @@ func (s *Server) init() {
 		// hs.Shutdown.
 		http2.ConfigureServer(s.hs, s.h2)
 		s.listeners = map[net.Listener]struct{}{}
-		s.h2conns = map[net.Conn]struct{}{}
+		s.open = map[net.Conn]struct{}{}
 		s.h1 = newConnQueue()
 	})
 }
@@ -132,6 +134,7 @@ func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	if s.shutdown {
 		s.mu.Unlock()
+		l.Close()
 		return http.ErrServerClosed
 	}
 	s.listeners[l] = struct{}{}
@@ -180,7 +183,12 @@ func (s *Server) acceptLoop(l net.Listener) error {
 // or to the HTTP/1.1 server.
 func (s *Server) serveConn(gc *gnutls.Conn) {
 	defer s.conns.Done()
+	if !s.track(gc, true) {
+		gc.Close()
+		return
+	}
 	c, err := s.handshake(gc)
+	s.track(gc, false)
 	if err != nil {
 		s.logf("gnutlshttp: TLS handshake error from %s: %v", gc.RemoteAddr(), err)
 		gc.Close()
@@ -192,11 +200,11 @@ func (s *Server) serveConn(gc *gnutls.Conn) {
 		}
 		return
 	}
-	if !s.trackH2(c, true) {
+	if !s.track(c, true) {
 		c.Close()
 		return
 	}
-	defer s.trackH2(c, false)
+	defer s.track(c, false)
 	s.h2.ServeConn(c, &http2.ServeConnOpts{
 		BaseConfig: s.hs,
 		Handler:    earlyHandler{s.handler()},
@@ -224,17 +232,19 @@ func (s *Server) handshake(gc *gnutls.Conn) (*serverConn, error) {
 	return c, nil
 }
 
-func (s *Server) trackH2(c net.Conn, add bool) bool {
+// track adds c to the connections Close closes, or removes it; adding
+// fails once the server is shutting down.
+func (s *Server) track(c net.Conn, add bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !add {
-		delete(s.h2conns, c)
+		delete(s.open, c)
 		return true
 	}
 	if s.shutdown {
 		return false
 	}
-	s.h2conns[c] = struct{}{}
+	s.open[c] = struct{}{}
 	return true
 }
 
@@ -272,7 +282,7 @@ func (s *Server) Close() error {
 	s.closeListeners()
 	err := s.hs.Close()
 	s.mu.Lock()
-	conns := slices.Collect(maps.Keys(s.h2conns))
+	conns := slices.Collect(maps.Keys(s.open))
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.Close()

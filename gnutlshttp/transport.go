@@ -10,9 +10,11 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/sys/unix"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 )
@@ -266,18 +268,53 @@ func (t *Transport) countLive(addr string, c *stateConn) *stateConn {
 	return c
 }
 
+// takeSpare returns a spare connection to addr that the server has not
+// closed, closing those it finds closed.
 func (t *Transport) takeSpare(addr string) net.Conn {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	cs := t.spare[addr]
-	if len(cs) == 0 {
-		return nil
+	for {
+		t.mu.Lock()
+		cs := t.spare[addr]
+		if len(cs) == 0 {
+			t.mu.Unlock()
+			return nil
+		}
+		c := cs[len(cs)-1]
+		if t.spare[addr] = cs[:len(cs)-1]; len(t.spare[addr]) == 0 {
+			delete(t.spare, addr)
+		}
+		t.mu.Unlock()
+		if open(c) {
+			return c
+		}
+		c.Close()
 	}
-	c := cs[len(cs)-1]
-	if t.spare[addr] = cs[:len(cs)-1]; len(t.spare[addr]) == 0 {
-		delete(t.spare, addr)
+}
+
+// open reports whether c, an idle connection, is still open: its socket
+// holds nothing to read (no close_notify, no FIN), as in net/http's check
+// of idle connections. An error reading the socket counts as closed.
+func open(c net.Conn) bool {
+	sc, ok := c.(*stateConn)
+	if !ok {
+		return true
 	}
-	return c
+	s, ok := sc.NetConn().(interface {
+		SyscallConn() (syscall.RawConn, error)
+	})
+	if !ok {
+		return true
+	}
+	raw, err := s.SyscallConn()
+	if err != nil {
+		return false
+	}
+	empty := false
+	raw.Control(func(fd uintptr) {
+		var b [1]byte
+		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		empty = err == unix.EAGAIN
+	})
+	return empty
 }
 
 func (t *Transport) putSpare(addr string, c net.Conn) {
