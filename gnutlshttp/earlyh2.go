@@ -96,6 +96,9 @@ func (t *Transport) roundTripEarlyH2(req *http.Request, addr string, d *h2Dial) 
 // roundTripEarlyH2: x/net/http2 took its state when the connection was
 // made, before the handshake.
 func (t *Transport) fixState(cc *http2.ClientConn, resp *http.Response) {
+	if resp.TLS == nil || resp.TLS.HandshakeComplete {
+		return
+	}
 	t.mu.Lock()
 	c := t.h2early[cc]
 	t.mu.Unlock()
