@@ -49,20 +49,27 @@ func (s state) above(base state, process bool) bool {
 	return s.FDs > base.FDs || s.Goroutines > base.Goroutines
 }
 
-// settle collects garbage until nothing is above base, or timeout passes.
-func settle(base state, process bool, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
+// Poll collects garbage and calls ok every 20 ms until it reports true,
+// or timeout passes; it returns ok's last answer. Cleanups that free C
+// objects run only after a collection finds their owner unreachable.
+func Poll(timeout time.Duration, ok func() bool) bool {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
 		runtime.GC()
-		s := now()
-		if !s.above(base, process) {
-			return nil
+		if ok() {
+			return true
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not given back: now %+v, at the start %+v", s, base)
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// settle waits until nothing is above base, or timeout passes.
+func settle(base state, process bool, timeout time.Duration) error {
+	if Poll(timeout, func() bool { return !now().above(base, process) }) {
+		return nil
+	}
+	return fmt.Errorf("not given back: now %+v, at the start %+v", now(), base)
 }
 
 // Main runs the tests and fails the run when a session, handle or
