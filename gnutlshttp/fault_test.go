@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -242,5 +243,39 @@ func TestFaultSpareClosed(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // the server closes the idle connection
 	if _, body := get(t, client, url); !strings.HasPrefix(body, "HTTP/1.1 / ") {
 		t.Fatalf("after the server closed the connection: %q", body)
+	}
+}
+
+// A spare connection whose socket holds the server's session tickets
+// (nginx sends them after the client's Finished) is still open: a short
+// Read takes the tickets in, and it serves the next request.
+func TestSpareWithTickets(t *testing.T) {
+	live.Check(t)
+	ng := peers.Nginx(t, testCA, testLeaf)
+	tr := &Transport{Config: clientConfig(), DisableHTTP2: true}
+	defer closeIdle(tr)
+	tr.init()
+	addr := "localhost:" + portOf("https://"+ng.Addr)
+	if err := tr.connect(context.Background(), addr); err != nil {
+		t.Fatal(err)
+	}
+	tr.mu.Lock()
+	spare := tr.spare[addr][0]
+	tr.mu.Unlock()
+	for deadline := time.Now().Add(2 * time.Second); waiting(spare) != socketData; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no session ticket waits in the socket: the test shows nothing")
+		}
+	}
+	var used net.Conn
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { used = i.Conn }})
+	req, _ := http.NewRequestWithContext(ctx, "POST", "https://"+addr+"/", strings.NewReader("x"))
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if used != spare {
+		t.Fatal("the request did not use the spare connection")
 	}
 }

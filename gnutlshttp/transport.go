@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -290,31 +291,56 @@ func (t *Transport) takeSpare(addr string) net.Conn {
 	}
 }
 
-// open reports whether c, an idle connection, is still open: its socket
-// holds nothing to read (no close_notify, no FIN), as in net/http's check
-// of idle connections. An error reading the socket counts as closed.
+// open reports whether c, an idle connection, is still open, as net/http
+// checks its idle connections: nothing waits in its socket, or what waits
+// is TLS's own (a session ticket, which a short Read takes in), not a
+// close_notify, an EOF or data nobody asked for.
 func open(c net.Conn) bool {
+	switch waiting(c) {
+	case socketEmpty:
+		return true
+	case socketClosed:
+		return false
+	}
+	c.SetReadDeadline(time.Now().Add(time.Millisecond))
+	n, err := c.Read(make([]byte, 1))
+	c.SetReadDeadline(time.Time{})
+	return n == 0 && errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+const (
+	socketEmpty = iota
+	socketClosed
+	socketData
+)
+
+// waiting peeks at c's socket without reading from it.
+func waiting(c net.Conn) int {
 	sc, ok := c.(*stateConn)
 	if !ok {
-		return true
+		return socketData
 	}
 	s, ok := sc.NetConn().(interface {
 		SyscallConn() (syscall.RawConn, error)
 	})
 	if !ok {
-		return true
+		return socketData
 	}
 	raw, err := s.SyscallConn()
 	if err != nil {
-		return false
+		return socketClosed
 	}
-	empty := false
+	state := socketClosed
 	raw.Control(func(fd uintptr) {
 		var b [1]byte
-		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		empty = err == unix.EAGAIN
+		switch n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT); {
+		case err == unix.EAGAIN:
+			state = socketEmpty
+		case err == nil && n > 0:
+			state = socketData
+		}
 	})
-	return empty
+	return state
 }
 
 func (t *Transport) putSpare(addr string, c net.Conn) {
