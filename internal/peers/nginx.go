@@ -101,7 +101,10 @@ func Nginx(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf) *Server {
 // its files in dir.
 func NginxOn(t testing.TB, h Host, addr, dir string, noEarlyData bool, ca *testpki.CA, leaf *testpki.Leaf) *Server {
 	t.Helper()
-	bin := testenv.LookPath(t, "nginx")
+	bin := "/usr/sbin/nginx" // where Debian puts it, outside some users' PATH
+	if _, err := os.Stat(bin); err != nil {
+		bin = testenv.LookPath(t, "nginx")
+	}
 	caFile, certFile, keyFile, err := testpki.Files(dir, ca, leaf)
 	if err != nil {
 		t.Fatal(err)
