@@ -214,12 +214,16 @@ func TestFaultNoAnswer(t *testing.T) {
 			t.Fatalf("request %d: %v after %v; want the response header timeout", i, err, time.Since(start))
 		}
 	}
-	tr.ResponseHeaderTimeout = 0
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-	if _, err := client.Do(req); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("with a context deadline: %v", err)
+	tr2 := &Transport{Config: clientConfig()}
+	defer closeIdle(tr2)
+	for i := range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+		_, err := (&http.Client{Transport: tr2}).Do(req)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("request %d with a context deadline: %v", i, err)
+		}
 	}
 }
 

@@ -32,9 +32,10 @@ import (
 type Transport struct {
 	// Config is the TLS configuration of every connection (trust,
 	// client certificate, Priority, FastOpen, ...). An empty ServerName
-	// means each request's host. The Transport sets NextProtos. A nil
-	// ClientSessionCache means one made by the Transport for its
-	// connections. Config must not be modified after the first request.
+	// means each request's host. The Transport sets NextProtos and
+	// EarlyDataNoResend. A nil ClientSessionCache means one made by the
+	// Transport for its connections. Neither Config nor the Transport's
+	// fields may be modified after the first request.
 	Config *gnutls.Config
 	// NetDialer bounds connecting and the handshake (Timeout) and sets
 	// keep-alive and the local address; nil means a 30 s timeout.
@@ -66,7 +67,8 @@ type Transport struct {
 	mu sync.Mutex
 	// h2conns are the HTTP/2 connections per host:port.
 	h2conns map[string][]*http2.ClientConn
-	// h2early maps the HTTP/2 connections made for early data to theirs.
+	// h2early maps the HTTP/2 connections made for early data to the
+	// connection under each, whose state x/net/http2 took too early.
 	h2early map[*http2.ClientConn]*stateConn
 	// h2known holds the servers whose last connection spoke HTTP/2.
 	h2known map[string]bool
@@ -76,8 +78,9 @@ type Transport struct {
 	// dialing is the HTTP/2 dial in flight per host:port, which the other
 	// requests to that server wait for instead of dialing too.
 	dialing map[string]*h2Dial
-	// spare holds connections made for a request and then not used by
-	// it, which h1 takes before dialing.
+	// spare holds the HTTP/1.1 connections waiting for h1, which takes
+	// them before dialing: made for a request that went elsewhere, or by
+	// an early-data request once its response was read.
 	spare map[string][]net.Conn
 	// live counts HTTP/1.1 connections per host:port that are open.
 	live map[string]int
@@ -99,6 +102,7 @@ func (t *Transport) init() {
 		if base == nil {
 			base = &gnutls.Config{}
 		}
+		base.EarlyDataNoResend = false // a rejected request is sent again
 		if base.ClientSessionCache == nil {
 			base.ClientSessionCache = gnutls.NewLRUClientSessionCache(0)
 		}
