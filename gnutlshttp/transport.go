@@ -224,12 +224,12 @@ func (t *Transport) roundTripH1(req *http.Request, addr string) (*http.Response,
 // own context (net/http's dials run in goroutines of their own).
 func (t *Transport) connect(ctx context.Context, addr string) error {
 	t.mu.Lock()
-	open := t.live[addr] > 0
-	if !open {
+	have := t.live[addr] > 0
+	if !have {
 		t.live[addr]++ // the connection dialed below
 	}
 	t.mu.Unlock()
-	if open {
+	if have {
 		return nil
 	}
 	c, err := t.dial(ctx, addr, t.cfgH1)
