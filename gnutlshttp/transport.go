@@ -45,9 +45,11 @@ type Transport struct {
 	// DisableEarlyData never sends a request as TLS early data.
 	DisableEarlyData bool
 
-	// MaxIdleConnsPerHost, IdleConnTimeout and ResponseHeaderTimeout are
-	// http.Transport's, for HTTP/1.1 connections; zero values mean its
-	// defaults (IdleConnTimeout 90 s).
+	// MaxIdleConnsPerHost and IdleConnTimeout are http.Transport's, for
+	// HTTP/1.1 connections; zero values mean its defaults
+	// (IdleConnTimeout 90 s). ResponseHeaderTimeout, when set, bounds
+	// the wait for an HTTP/1.1 response's header after the request is
+	// written.
 	MaxIdleConnsPerHost   int
 	IdleConnTimeout       time.Duration
 	ResponseHeaderTimeout time.Duration
