@@ -3,7 +3,7 @@
 
 GO      ?= go
 SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
-APT_PKGS := gcc libc6-dev pkg-config libgnutls28-dev gnutls-bin openssl iproute2 ca-certificates make
+APT_PKGS := gcc libc6-dev pkg-config libgnutls28-dev gnutls-bin openssl iproute2 ca-certificates make nginx curl wget nghttp2-client
 BIN     := bin
 
 # Go's build cache does not see the headers in include/ (outside the
@@ -46,7 +46,7 @@ test: deps vet
 # fail a target with "context deadline exceeded" as time runs out
 # (go.dev/issue/75804, fixed in Go 1.27).
 FUZZTIME ?= 20000x
-FUZZ_PKGS := ./gnutls ./cmd/gnutls-cli-go
+FUZZ_PKGS := ./gnutls ./cmd/gnutls-cli-go ./gnutlshttp
 fuzz: deps
 	@set -e; for pkg in $(FUZZ_PKGS); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \

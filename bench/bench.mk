@@ -16,7 +16,7 @@ bench-netlab: deps
 
 BENCH_OUT := bench/out
 
-.PHONY: bench bench-ttfb bench-loopback bench-idle bench-profile bench-handshake-cost
+.PHONY: bench bench-ttfb bench-loopback bench-idle bench-profile bench-handshake-cost bench-http
 
 bench/c/tlsbench: bench/c/tlsbench.c
 	$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags --libs gnutls) -lpthread
@@ -26,7 +26,7 @@ bench/c/earlyserv: bench/c/earlyserv.c
 	@$(MAKE) --no-print-directory deps APT_PKGS="libssl-dev"
 	$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags --libs libssl libcrypto)
 
-bench: bench-fastopen bench-netlab bench-ttfb bench-idle bench-loopback bench-profile bench-handshake-cost
+bench: bench-fastopen bench-netlab bench-ttfb bench-idle bench-loopback bench-profile bench-handshake-cost bench-http
 
 $(BENCH_OUT):
 	mkdir -p $@
@@ -57,3 +57,11 @@ bench-profile: deps bench/c/tlsbench | $(BENCH_OUT)
 		$(GO) test -run '^$$' -bench "PingPong/$$s\$$" -benchtime=5x -cpuprofile out/pingpong-$$s.prof -o out/bench.test . >/dev/null && \
 		$(GO) tool pprof -top -nodecount=20 out/bench.test out/pingpong-$$s.prof > out/pingpong-$$s.txt; \
 	done; head -30 out/pingpong-*.txt
+
+# net/http over this package (gnutlshttp): time to the response from nginx
+# over the lab link, 20 connections per client; then the HTTP/2 server
+# under h2load and the HTTP/1.1 client on keep-alive, against net/http on
+# crypto/tls, five rounds each.
+bench-http: deps | $(BENCH_OUT)
+	cd bench && $(GO) test -run '^$$' -bench 'HTTPTTFB' -benchtime=20x -timeout 30m . | tee out/http-ttfb.txt
+	cd bench && $(GO) test -run '^$$' -bench 'HTTP2Server|HTTP1Client' -benchtime=5x -v -timeout 30m . | tee out/http-throughput.txt

@@ -83,14 +83,12 @@ type Config struct {
 	// SessionTicketsDisabled stops a server from issuing session tickets.
 	SessionTicketsDisabled bool
 
-	// EarlyData, for a client, is sent first on every connection: as TLS
-	// 1.3 early data (0-RTT, in the first flight) when the connection
-	// resumes a session whose ticket allows that much, and otherwise, or
-	// when the server rejects it, written again right after the handshake,
-	// so the bytes always arrive once. ConnectionState.EarlyData tells which
-	// happened. Early data can be replayed: send only what is safe to
-	// process twice, such as an idempotent request.
-	EarlyData []byte
+	// EarlyDataNoResend, for a client connection made with DialEarly or
+	// ClientEarly: when the server rejects early data, the Write that
+	// carried it returns ErrEarlyDataRejected and none of its bytes are
+	// sent, instead of being sent again after the handshake. For callers
+	// that must decide themselves whether to send the same bytes again.
+	EarlyDataNoResend bool
 	// MaxEarlyData, for a server, accepts up to this many bytes of TLS 1.3
 	// early data on resumed sessions (its tickets say so to clients); zero
 	// accepts none. GnuTLS's anti-replay check, one per Config, rejects
@@ -132,7 +130,7 @@ func (c *Config) Clone() *Config {
 		ClientCAFile: c.ClientCAFile, ClientCAPEM: c.ClientCAPEM, NextProtos: c.NextProtos,
 		Priority: c.Priority, FastOpen: c.FastOpen, FastOpenBlackhole: c.FastOpenBlackhole,
 		ClientSessionCache: c.ClientSessionCache, SessionTicketsDisabled: c.SessionTicketsDisabled,
-		EarlyData: c.EarlyData, MaxEarlyData: c.MaxEarlyData, EarlyDataWindow: c.EarlyDataWindow,
+		EarlyDataNoResend: c.EarlyDataNoResend, MaxEarlyData: c.MaxEarlyData, EarlyDataWindow: c.EarlyDataWindow,
 	}
 }
 
@@ -341,16 +339,6 @@ func (c *Config) sessionCacheKey(serverName string, addr net.Addr) string {
 		a = addr.String()
 	}
 	return serverName + "|" + a
-}
-
-// resume offers a cached session, if any.
-func (c *Config) resume(s *Session, key string) {
-	if c.ClientSessionCache == nil {
-		return
-	}
-	if data, ok := c.ClientSessionCache.Get(key); ok {
-		s.SetSessionData(data) // a stale entry just means a full handshake
-	}
 }
 
 // ClientSessionCache keeps sessions for resumption, keyed by server. It

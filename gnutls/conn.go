@@ -107,15 +107,17 @@ func (c *Conn) setup() error {
 		return err
 	}
 	c.sess = s
-	if c.isClient {
+	if c.isClient && c.config.ClientSessionCache != nil {
 		c.cacheKey = c.config.sessionCacheKey(c.serverName, c.conn.RemoteAddr())
-		c.config.resume(s, c.cacheKey)
-		c.offerEarlyData()
+		c.early.limit = c.config.resume(s, c.cacheKey)
+		if err := s.watchTickets(); err != nil {
+			return err
+		}
 	}
 	sc, ok := c.conn.(socketConn)
 	if ok {
-		if fc, isFast := c.conn.(*fastOpenConn); isFast {
-			return c.setupFastOpen(fc)
+		if _, isFast := c.conn.(*fastOpenConn); isFast {
+			return nil // startFastOpen, when the handshake starts
 		}
 		switch c.conn.(type) {
 		case *net.TCPConn, *net.UnixConn:
@@ -150,14 +152,17 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 	if c.handshakeDone.Load() {
 		return nil
 	}
-	_, err := c.handshake(ctx, nil)
+	_, err := c.handshake(ctx, nil, nil)
 	return err
 }
 
-// handshake is HandshakeContext; with early non-nil (ReadEarlyData) it
-// returns as soon as early data was copied there, before the handshake
-// completes.
-func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
+// handshake is HandshakeContext. With in non-nil (a server's
+// ReadEarlyData) it returns as soon as early data was copied there, before
+// the handshake completes. With out non-nil (a client's first Write) its
+// start goes as early data where the connection allows it; n is then how
+// many bytes of out were delivered, and a non-nil error with the handshake
+// complete is the write's (ErrEarlyDataRejected, or a failed resend).
+func (c *Conn) handshake(ctx context.Context, in, out []byte) (n int, err error) {
 	if c.handshakeDone.Load() {
 		return 0, nil
 	}
@@ -189,17 +194,22 @@ func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
 	c.out.Lock()
 	defer c.out.Unlock()
 
-	err = c.run(c.isClient, func() error { return c.handshakeStep(early, &n) })
+	c.offerEarly(out)
+	if err := c.startFastOpen(); err != nil {
+		c.handshakeErr = err
+		return 0, err
+	}
+	err = c.run(c.isClient, func() error { return c.handshakeStep(in, &n) })
 	if err == errEarlyDataReady {
 		return n, nil
 	}
 	if c.connecting {
 		c.fastOpen = c.fastOpenReport()
+		if err == nil && c.fastOpen.Fail == FastOpenFailSYNRetransmited {
+			c.config.blackhole.mark(c.conn.RemoteAddr(), c.config.FastOpenBlackhole)
+		}
 	}
 	c.connecting = false
-	if err == nil {
-		err = c.afterHandshake()
-	}
 	if err != nil {
 		c.handshakeErr = err
 		c.sendAlertFor(err)
@@ -207,10 +217,11 @@ func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
 	}
 	c.version = c.sess.Version()
 	c.countRecords()
-	c.takeState()
+	n, err = c.afterHandshake(out)
+	c.takeState() // after afterHandshake: the early data state is final
 	c.handshakeDone.Store(true)
 	c.saveSession()
-	return 0, nil
+	return n, err
 }
 
 // handshakeStep runs the handshake once. With early non-nil (a server's
@@ -227,27 +238,31 @@ func (c *Conn) handshakeStep(early []byte, n *int) error {
 	return err
 }
 
-// afterHandshake completes early data once the handshake is done: a client
-// writes EarlyData that the server did not take as early data; a server
-// notes that accepted early data waits for Read. It runs with the
-// handshake, input and output locks held.
-func (c *Conn) afterHandshake() error {
+// afterHandshake completes early data once the handshake is done: a
+// server notes that accepted early data waits for Read; a client learns
+// whether the server took the bytes offerEarly queued from out, and
+// writes them again if not (unless Config.EarlyDataNoResend). It returns
+// how many bytes of out were delivered. It runs with the handshake, input
+// and output locks held.
+func (c *Conn) afterHandshake(out []byte) (int, error) {
 	if !c.isClient {
 		c.early.buffered = c.sess.EarlyDataAccepted()
-		return nil
+		return 0, nil
 	}
-	if !c.early.pending {
-		return nil
+	if c.early.sent == 0 {
+		return 0, nil
 	}
-	c.early.pending = false
-	if c.early.offered && c.sess.EarlyDataAccepted() {
-		return nil
+	if c.sess.EarlyDataAccepted() {
+		c.early.accepted = true
+		return c.early.sent, nil
 	}
-	if _, err := c.writeLocked(c.config.EarlyData); err != nil {
-		return withOp("send Config.EarlyData after the handshake", err)
+	c.early.rejected = true
+	if c.config.EarlyDataNoResend {
+		return 0, errNotResent
 	}
-	c.early.resent = c.early.offered
-	return nil
+	n, err := c.writeLocked(out[:c.early.sent])
+	c.early.resent = err == nil
+	return n, err
 }
 
 // fastOpenReport is the session's report, made while the socket is held
@@ -269,7 +284,7 @@ func (c *Conn) saveSession() {
 	if c.version == 0x0304 && !c.sess.TicketReceived() {
 		return
 	}
-	if data, err := c.sess.SessionData(); err == nil {
+	if data, err := c.sessionEntry(); err == nil {
 		c.config.ClientSessionCache.Put(c.cacheKey, data)
 		c.sessionSaved = true
 	}
@@ -314,16 +329,20 @@ func (c *Conn) Write(b []byte) (int, error) {
 		}
 	}
 	defer c.activeCall.Add(-2)
-	if err := c.Handshake(); err != nil {
-		return 0, err
+	n := 0
+	if !c.handshakeDone.Load() {
+		var err error
+		if n, err = c.handshake(nil, nil, b); err != nil {
+			return n, err
+		}
 	}
 	c.out.Lock()
 	defer c.out.Unlock()
 	if c.writeErr != nil {
-		return 0, c.writeErr
+		return n, c.writeErr
 	}
-	n, err := c.writeLocked(b)
-	return n, c.closedUnder(true, err)
+	m, err := c.writeLocked(b[n:])
+	return n + m, c.closedUnder(true, err)
 }
 
 // closedUnder is a GnuTLS error of a Read or Write that Close overtook,

@@ -22,6 +22,8 @@ type ConnectionState struct {
 	Info Info
 	// EarlyData tells what became of TLS 1.3 early data.
 	EarlyData EarlyDataState
+
+	verified bool // GnuTLS verified the peer's chain (see TLS)
 }
 
 // ConnectionState returns the connection's state. It is taken when the
@@ -64,7 +66,8 @@ func (c *Conn) takeState() {
 	c.peerDER = s.PeerCertificatesDER()
 	st.VerifyStatus = s.VerifyStatus()
 	st.EarlyDataAccepted = s.EarlyDataAccepted()
-	st.EarlyData = EarlyDataState{Offered: c.early.offered, Accepted: st.EarlyDataAccepted, Resent: c.early.resent}
+	st.verified = c.verifiedPeer()
+	st.EarlyData = c.early.state(st.EarlyDataAccepted)
 	st.KTLSRecv, st.KTLSSend = s.KTLS()
 	c.state = st
 }

@@ -47,7 +47,92 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	return c, nil
 }
 
+// DialEarly returns a client connection to addr on which the first Write
+// can travel as TLS 1.3 early data (0-RTT), in the handshake's first
+// flight, instead of a round trip later; the returned Conn's handshake has
+// not run yet.
+//
+// With Config.FastOpen it returns before the TCP connection exists: the
+// first flight makes it, so the ClientHello and the early data travel in
+// the SYN when they fit. Without, it connects first (nothing can go in the
+// SYN then) and connect errors are returned here. ctx, and NetDialer's
+// Timeout and Deadline, bound what DialEarly does: resolving addr and
+// connecting. The handshake is bound by the Conn's deadlines, or by
+// HandshakeContext.
+//
+// The handshake runs on the first Read, Write or Handshake, as with
+// Client. When that is a Write and the connection resumes a session from
+// Config.ClientSessionCache whose ticket allows early data, the start of
+// that Write's bytes, up to the ticket's max_early_data_size, goes as
+// early data and the rest right after the handshake; the Write returns
+// once the handshake is complete and all of its bytes are sent. If the
+// server rejects the early data they are sent again after the handshake,
+// so they arrive once, in order; with Config.EarlyDataNoResend the Write
+// returns ErrEarlyDataRejected instead and sends none of them. A Read or
+// Handshake before any Write runs the handshake without early data, so a
+// protocol where the server speaks first works as over Dial; a reader in
+// another goroutine that starts before the first Write (as in
+// http.Transport) must wait for it to get the Write sent as early data.
+// ConnectionState().EarlyData reports what happened.
+//
+// Early data can be replayed by an attacker (see Config.MaxEarlyData): the
+// first Write must be safe for the server to process twice, such as an
+// idempotent request.
+func (d *Dialer) DialEarly(ctx context.Context, network, addr string) (*Conn, error) {
+	nd := d.NetDialer
+	if nd == nil {
+		nd = new(net.Dialer)
+	}
+	ctx, cancel := dialContext(ctx, nd)
+	defer cancel()
+	c, err := dialConn(ctx, nd, network, addr, d.Config)
+	if err != nil {
+		return nil, err
+	}
+	c.early.enabled = true
+	return c, nil
+}
+
+// ClientEarly is Client for a connection whose first Write may go as TLS
+// 1.3 early data, as described at DialEarly.
+func ClientEarly(conn net.Conn, config *Config) *Conn {
+	c := Client(conn, config)
+	c.early.enabled = true
+	return c
+}
+
 func dial(ctx context.Context, nd *net.Dialer, network, addr string, config *Config) (*Conn, error) {
+	ctx, cancel := dialContext(ctx, nd)
+	defer cancel()
+	c, err := dialConn(ctx, nd, network, addr, config)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.HandshakeContext(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// dialContext is ctx bounded by nd's Timeout and Deadline.
+func dialContext(ctx context.Context, nd *net.Dialer) (context.Context, context.CancelFunc) {
+	cancel := func() {}
+	if nd.Timeout != 0 {
+		ctx, cancel = context.WithTimeout(ctx, nd.Timeout)
+	}
+	if !nd.Deadline.IsZero() {
+		var cancel2 context.CancelFunc
+		ctx, cancel2 = context.WithDeadline(ctx, nd.Deadline)
+		c1 := cancel
+		cancel = func() { cancel2(); c1() }
+	}
+	return ctx, cancel
+}
+
+// dialConn connects to addr (or, for fast open, makes the socket) and
+// returns the client Conn before its handshake.
+func dialConn(ctx context.Context, nd *net.Dialer, network, addr string, config *Config) (*Conn, error) {
 	if config == nil {
 		config = &Config{}
 	}
@@ -57,16 +142,6 @@ func dial(ctx context.Context, nd *net.Dialer, network, addr string, config *Con
 		if config.FastOpen {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("gnutls: fast open needs a tcp network, not %q", network)}
 		}
-	}
-	if nd.Timeout != 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, nd.Timeout)
-		defer cancel()
-	}
-	if !nd.Deadline.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, nd.Deadline)
-		defer cancel()
 	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -89,13 +164,6 @@ func dial(ctx context.Context, nd *net.Dialer, network, addr string, config *Con
 	c := newConn(nc, config, true, serverName)
 	if skipped != "" {
 		c.fastOpen = FastOpenState{Requested: true, Reason: skipped}
-	}
-	if err := c.HandshakeContext(ctx); err != nil {
-		c.Close()
-		return nil, err
-	}
-	if c.fastOpen.Fail == FastOpenFailSYNRetransmited {
-		config.blackhole.mark(c.conn.RemoteAddr(), config.FastOpenBlackhole)
 	}
 	return c, nil
 }

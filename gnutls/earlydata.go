@@ -7,18 +7,19 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
 	"io"
-	"math"
 	"unsafe"
 )
 
 // TLS 1.3 early data (0-RTT, RFC 8446 section 2.3).
 //
-// A client with Config.EarlyData sends those bytes first on every
-// connection: as early data, in the first flight, when it resumes a TLS 1.3
-// session whose ticket allows that much; otherwise, or when the server
-// rejects them, as ordinary application data right after the handshake.
-// Either way the server's application reads them first, once.
+// A client connection made with DialEarly or ClientEarly sends the bytes of
+// a Write made before the handshake started, up to what the resumed
+// session's ticket allows, as early data in the first flight; the rest of
+// them, and all of them when the server rejects the early data (unless
+// Config.EarlyDataNoResend), as ordinary application data right after the
+// handshake. Either way the server's application reads them once, in order.
 //
 // A server with Config.MaxEarlyData accepts up to that many bytes of early
 // data on a resumed session, subject to GnuTLS's anti-replay check. Read
@@ -27,10 +28,13 @@ import (
 
 // earlyState is what a Conn knows of early data.
 type earlyState struct {
-	// Client: offered is set when EarlyData was queued as 0-RTT data;
-	// pending while EarlyData still has to be written after the handshake;
-	// resent once it was.
-	offered, pending, resent bool
+	// Client: enabled for DialEarly and ClientEarly; limit is what the
+	// resumed ticket allows (0: nothing); sent counts the bytes queued as
+	// early data; the rest says what the server made of them.
+	enabled                    bool
+	limit                      uint32
+	sent                       int
+	accepted, rejected, resent bool
 	// Server: buffered while accepted early data may still wait in
 	// GnuTLS's buffer for Read.
 	buffered bool
@@ -43,20 +47,12 @@ var errEarlyDataReady = errors.New("gnutls: early data ready")
 // ErrNotServer is returned by ReadEarlyData on a client connection.
 var ErrNotServer = errors.New("gnutls: ReadEarlyData is for server connections")
 
-// noEarlyDataLimit is what a client session reports as its early data
-// limit when no ticket set one, up to GnuTLS 3.8.8 (earlyDataLimitTrusted).
-const noEarlyDataLimit = math.MaxUint32
-
-// ticketAllowsEarlyData reports whether a client session whose ticket limit
-// GnuTLS reports as max may send n bytes of early data. UINT32_MAX, where
-// the library also reports it for tickets without the early_data
-// extension, counts as no permission.
-func ticketAllowsEarlyData(max uint32, n int) bool {
-	if max == noEarlyDataLimit && !earlyDataLimitTrusted() {
-		return false
-	}
-	return n > 0 && uint64(n) <= uint64(max)
-}
+// errNotResent is what the Write that carried early data returns, with
+// Config.EarlyDataNoResend, when the server rejected it: none of its bytes
+// were delivered or sent again. errors.Is matches ErrEarlyDataRejected.
+// Unlike GnuTLS's code it is not fatal: the handshake is complete and the
+// connection usable, and sending the bytes again is the caller's decision.
+var errNotResent = fmt.Errorf("gnutls: early data not sent again (Config.EarlyDataNoResend): %w", ErrEarlyDataRejected)
 
 // SendEarlyData queues b as TLS 1.3 early data
 // (gnutls_record_send_early_data), to leave with the ClientHello of the
@@ -91,10 +87,11 @@ func (s *Session) RecvEarlyData(b []byte) (n int, ok bool) {
 }
 
 // MaxEarlyDataSize returns gnutls_record_get_max_early_data_size: for a
-// server, how much early data it accepts; for a client resuming a session,
-// how much its ticket allows. A ticket without the early_data extension
-// allows none: GnuTLS 3.8.9 and later report 0, earlier releases
-// math.MaxUint32, which they also report for a ticket allowing that much.
+// server, how much early data it accepts. For a client resuming a session
+// it is the limit GnuTLS stored with the session data, which is not
+// reliable: for a ticket without an early_data extension GnuTLS keeps the
+// value it had (UINT32_MAX in 3.7.9, or the limit of an earlier ticket).
+// Conn reads the tickets themselves instead (see DialEarly).
 func (s *Session) MaxEarlyDataSize() uint32 {
 	return get(s, func(p C.gnutls_session_t) uint32 { return uint32(C.gnutls_record_get_max_early_data_size(p)) })
 }
@@ -128,19 +125,20 @@ func (c *Config) configureEarlyData(s *Session) error {
 	return s.EnableAntiReplay(ar)
 }
 
-// offerEarlyData queues Config.EarlyData as 0-RTT data when the session
-// resumes a ticket that allows it; in every case the data is written after
-// the handshake unless the server accepts it as early data.
-func (c *Conn) offerEarlyData() {
-	d := c.config.EarlyData
-	if !c.isClient || len(d) == 0 {
+// offerEarly queues the start of b, up to what the resumed ticket allows,
+// as early data for the handshake about to run. It runs with the handshake
+// locks held.
+func (c *Conn) offerEarly(b []byte) {
+	if !c.isClient || !c.early.enabled || len(b) == 0 || c.early.limit == 0 {
 		return
 	}
-	c.early.pending = true
-	if !ticketAllowsEarlyData(c.sess.MaxEarlyDataSize(), len(d)) {
-		return
+	n := len(b)
+	if uint64(n) > uint64(c.early.limit) {
+		n = int(c.early.limit)
 	}
-	c.early.offered = c.sess.SendEarlyData(d) == nil
+	if c.sess.SendEarlyData(b[:n]) == nil {
+		c.early.sent = n
+	}
 }
 
 // readEarly returns accepted early data still buffered, for Read; ok is
@@ -174,7 +172,7 @@ func (c *Conn) ReadEarlyData(b []byte) (int, error) {
 		return 0, nil
 	}
 	if !c.handshakeDone.Load() {
-		n, err := c.handshake(nil, b)
+		n, err := c.handshake(nil, b, nil)
 		if err != nil || n > 0 {
 			return n, err
 		}
@@ -189,23 +187,40 @@ func (c *Conn) ReadEarlyData(b []byte) (int, error) {
 
 // EarlyDataState tells what became of TLS 1.3 early data on a connection.
 type EarlyDataState struct {
-	// Offered: the client sent Config.EarlyData as early data (it resumed a
-	// ticket that allowed it).
+	// Limit, for a client, is how much early data the ticket of the
+	// session it resumed allows: 0 when it resumed none, or one that
+	// allows none.
+	Limit uint32
+	// Offered: the client's first flight carried Bytes bytes of early
+	// data: the start of its first Write, made before the handshake.
 	Offered bool
+	Bytes   int
 	// Accepted: the server accepted the early data (client), or received
 	// some (server).
 	Accepted bool
-	// Resent: the server did not accept the early data, so the client sent
-	// Config.EarlyData again as ordinary data after the handshake.
-	Resent bool
+	// Rejected: the server did not accept the early data the client
+	// offered. Resent: the client then sent the same bytes again right
+	// after the handshake; without Resent (Config.EarlyDataNoResend) the
+	// Write returned ErrEarlyDataRejected.
+	Rejected bool
+	Resent   bool
+}
+
+// state reports the early data of a completed handshake.
+func (e *earlyState) state(accepted bool) EarlyDataState {
+	return EarlyDataState{Limit: e.limit, Offered: e.sent > 0, Bytes: e.sent, Accepted: accepted, Rejected: e.rejected, Resent: e.resent}
 }
 
 func (e EarlyDataState) String() string {
 	switch {
+	case e.Accepted && e.Bytes > 0:
+		return fmt.Sprintf("accepted (%d bytes)", e.Bytes)
 	case e.Accepted:
 		return "accepted"
 	case e.Resent:
-		return "rejected by the server, sent again after the handshake"
+		return fmt.Sprintf("rejected by the server, %d bytes sent again after the handshake", e.Bytes)
+	case e.Rejected:
+		return fmt.Sprintf("rejected by the server, %d bytes not sent again", e.Bytes)
 	case e.Offered:
 		return "offered"
 	}

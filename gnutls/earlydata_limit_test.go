@@ -1,7 +1,6 @@
 package gnutls
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"testing"
@@ -24,48 +23,20 @@ func versionAtLeast(t *testing.T, major, minor, patch int) bool {
 }
 
 // A new client session reports 0 as its early data limit from GnuTLS 3.8.9
-// and math.MaxUint32 before; earlyDataLimitTrusted follows what it reports.
-func TestEarlyDataLimitTrusted(t *testing.T) {
+// and math.MaxUint32 before, which is why a client decides from the ticket
+// itself (resumption.go) and never from this number.
+func TestEarlyDataLimitByVersion(t *testing.T) {
 	s, err := NewSession(InitClient)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	fresh, trusted := s.MaxEarlyDataSize(), earlyDataLimitTrusted()
-	switch {
-	case fresh == 0 && trusted, fresh == math.MaxUint32 && !trusted:
-	default:
-		t.Fatalf("GnuTLS %s: a new client session reports %d, trusted %v", Version(), fresh, trusted)
+	fresh := s.MaxEarlyDataSize()
+	want := uint32(math.MaxUint32)
+	if versionAtLeast(t, 3, 8, 9) {
+		want = 0
 	}
-	if versionAtLeast(t, 3, 8, 9) && !trusted {
-		t.Fatalf("GnuTLS %s: the limit is not trusted, but 3.8.9 starts client sessions at 0", Version())
-	}
-	t.Logf("GnuTLS %s: a new client session reports %d, trusted %v", Version(), fresh, trusted)
-}
-
-// A ticket allowing math.MaxUint32 bytes of early data. From GnuTLS 3.8.9
-// the client offers the data on it and the server accepts. Before, that
-// limit looks like a ticket without the early_data extension, so the data
-// follows the handshake instead, still exactly once.
-func TestEarlyDataTicketAllowsMaxUint32(t *testing.T) {
-	sc := serverConfig()
-	sc.MaxEarlyData = math.MaxUint32
-	addr, seen := earlyServer(t, sc)
-	cfg := clientConfig()
-	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
-	cfg.EarlyData = []byte("early line\n")
-	dialEarly(t, addr, cfg)
-	if rec := <-seen; rec.err != nil {
-		t.Fatalf("server, first connection: %v", rec.err)
-	}
-
-	st := dialEarly(t, addr, cfg)
-	rec := <-seen
-	want := versionAtLeast(t, 3, 8, 9) || earlyDataLimitTrusted()
-	if !st.DidResume || st.EarlyData.Offered != want || st.EarlyData.Accepted != want || st.EarlyData.Resent {
-		t.Fatalf("GnuTLS %s: resumed %v, early data %+v, want offered and accepted %v", Version(), st.DidResume, st.EarlyData, want)
-	}
-	if rec.err != nil || (len(rec.early) != 0) != want || (want && !bytes.Equal(rec.early, cfg.EarlyData)) {
-		t.Fatalf("server: early data %q, err %v", rec.early, rec.err)
+	if fresh != want {
+		t.Fatalf("GnuTLS %s: a new client session reports %d, want %d", Version(), fresh, want)
 	}
 }

@@ -13,9 +13,9 @@ import (
 //
 // GnuTLS's fast-open transport (gnutls_transport_set_fastopen) sends the
 // ClientHello alone in the SYN: its early data records are a later write,
-// made once the connection is up. When a fast-open Dial resumes a session
-// with Config.EarlyData, Conn implements fast open on the session's
-// transport callbacks instead, as gnutls_transport_set_fastopen(3) allows:
+// made once the connection is up. When a fast-open connection's handshake
+// starts with early data queued (DialEarly), Conn implements fast open on
+// the session's transport callbacks instead, as gnutls_transport_set_fastopen(3) allows:
 // what GnuTLS writes is held until it first reads, which it does only once
 // its whole first flight is out; then that flight leaves in one
 // sendmsg(MSG_FASTOPEN), so the ClientHello and the early data ride in the
@@ -44,12 +44,17 @@ func synDataRoom(sa unix.Sockaddr) int {
 	return mtu - ipHeader - tcpHeader - optionRoom
 }
 
-// setupFastOpen picks the fast-open transport for a client connection
-// Dial made unconnected.
-func (c *Conn) setupFastOpen(fc *fastOpenConn) error {
+// startFastOpen sets the transport of a client connection Dial made
+// unconnected, once the handshake starts and it is known whether early
+// data goes with the first flight.
+func (c *Conn) startFastOpen() error {
+	fc, ok := c.conn.(*fastOpenConn)
+	if !ok || c.raw != nil {
+		return nil
+	}
 	c.raw = fc.raw
 	c.connecting = true
-	if !c.early.offered {
+	if c.early.sent == 0 {
 		return c.sess.SetFastOpen(fc.fd, fc.sa, 0)
 	}
 	if err := checkFastOpenSocket(fc.fd, sockaddrFamily(fc.sa)); err != nil {

@@ -36,14 +36,14 @@ func TestEarlyDataInSYN(t *testing.T) {
 	cfg.ServerName = "localhost"
 	cfg.FastOpen = true
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
-	cfg.EarlyData = []byte("GET /in-the-syn HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	req := []byte("GET /in-the-syn HTTP/1.1\r\nHost: localhost\r\n\r\n")
 
 	roundTrip := func() ConnectionState {
 		t.Helper()
-		c := labDial(t, lab, addr, cfg)
+		c := labWriteFirst(t, lab, addr, cfg, req)
 		defer c.Close()
-		got := make([]byte, len(cfg.EarlyData))
-		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, cfg.EarlyData) {
+		got := make([]byte, len(req))
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, req) {
 			t.Fatalf("echo of the early data: %q, %v", got, err)
 		}
 		st := c.ConnectionState()
@@ -79,7 +79,7 @@ func TestEarlyDataInSYN(t *testing.T) {
 		if d := tcpExt(t, lab.Server, "TCPFastOpenPassive") - passive; d != 1 {
 			t.Fatalf("connection %d: server TCPFastOpenPassive went up by %d", i, d)
 		}
-		if !bytes.Equal(rec.early, cfg.EarlyData) || !rec.beforeDone {
+		if !bytes.Equal(rec.early, req) || !rec.beforeDone {
 			t.Fatalf("connection %d: server read early data %q (before its handshake completed: %v)", i, rec.early, rec.beforeDone)
 		}
 		t.Logf("connection %d: %v", i, st.FastOpen)
@@ -87,12 +87,10 @@ func TestEarlyDataInSYN(t *testing.T) {
 
 	// Early data too large for a SYN: the SYN carries the ClientHello; the
 	// early data follows, still as 0-RTT.
-	big := clientConfig()
-	big.FastOpen, big.ClientSessionCache = true, cfg.ClientSessionCache
-	big.EarlyData = bytes.Repeat([]byte("x"), 1400)
-	c := labDial(t, lab, addr, big)
-	got := make([]byte, len(big.EarlyData))
-	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, big.EarlyData) {
+	big := bytes.Repeat([]byte("x"), 1400)
+	c := labWriteFirst(t, lab, addr, cfg, big)
+	got := make([]byte, len(big))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, big) {
 		t.Fatalf("echo of large early data: %v", err)
 	}
 	st = c.ConnectionState()
@@ -104,12 +102,10 @@ func TestEarlyDataInSYN(t *testing.T) {
 	t.Logf("large early data: %v", st.FastOpen)
 
 	// Early data that fits alone but not with the ClientHello.
-	mid := clientConfig()
-	mid.FastOpen, mid.ClientSessionCache = true, cfg.ClientSessionCache
-	mid.EarlyData = bytes.Repeat([]byte("y"), synDataRoom(&unix.SockaddrInet4{})-300)
-	c = labDial(t, lab, addr, mid)
-	got = make([]byte, len(mid.EarlyData))
-	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, mid.EarlyData) {
+	mid := bytes.Repeat([]byte("y"), synDataRoom(&unix.SockaddrInet4{})-300)
+	c = labWriteFirst(t, lab, addr, cfg, mid)
+	got = make([]byte, len(mid))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, mid) {
 		t.Fatalf("echo of early data split from the SYN: %v", err)
 	}
 	st = c.ConnectionState()
@@ -142,16 +138,16 @@ func TestEarlyDataInSYNGnutlsServ(t *testing.T) {
 	cfg.ServerName = "localhost"
 	cfg.FastOpen = true
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
-	cfg.EarlyData = []byte("early\n")
-	c := labDial(t, lab, addr, cfg)
-	// Config.EarlyData went after the first handshake; gnutls-serv echoes it.
+	req := []byte("early\n")
+	c := labWriteFirst(t, lab, addr, cfg, req)
+	// No ticket yet: the data went after the handshake; gnutls-serv echoes it.
 	if got := make([]byte, 6); func() error { _, err := io.ReadFull(c, got); return err }() != nil || string(got) != "early\n" {
-		t.Fatalf("echo of Config.EarlyData: %q", got)
+		t.Fatalf("echo of the first write: %q", got)
 	}
 	echo(t, c, "ticket\n") // the ticket arrives with the answer
 	c.Close()
 	active := tcpExt(t, lab.Client, "TCPFastOpenActive")
-	c = labDial(t, lab, addr, cfg)
+	c = labWriteFirst(t, lab, addr, cfg, req)
 	echo(t, c, "after\n")
 	st := c.ConnectionState()
 	c.Close()

@@ -2,6 +2,7 @@ package gnutls
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -30,21 +31,33 @@ func earlyServer(t *testing.T, sc *Config) (string, <-chan earlyConn) {
 	return l.Addr().String(), serveEarly(t, l)
 }
 
-// dialEarly dials with cfg, reads back the echo of cfg.EarlyData, checks
-// one more round trip and closes.
-func dialEarly(t *testing.T, addr string, cfg *Config) ConnectionState {
+// writeFirst dials with DialEarly and writes data first, which runs the
+// handshake.
+func writeFirst(t *testing.T, addr string, cfg *Config, data []byte) *Conn {
 	t.Helper()
-	c, err := Dial("tcp", addr, cfg)
+	c, err := (&Dialer{Config: cfg}).DialEarly(context.Background(), "tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n, err := c.Write(data); n != len(data) || err != nil {
+		c.Close()
+		t.Fatalf("first write: %d, %v", n, err)
+	}
+	return c
+}
+
+// dialEarly dials with DialEarly, writes data first, reads back its echo,
+// checks one more round trip and closes.
+func dialEarly(t *testing.T, addr string, cfg *Config, data []byte) ConnectionState {
+	t.Helper()
+	c := writeFirst(t, addr, cfg, data)
 	defer c.Close()
-	got := make([]byte, len(cfg.EarlyData))
+	got := make([]byte, len(data))
 	if _, err := io.ReadFull(c, got); err != nil {
 		t.Fatalf("reading the echo of the early data: %v", err)
 	}
-	if !bytes.Equal(got, cfg.EarlyData) {
-		t.Fatalf("echo of the early data: %q, want %q", got, cfg.EarlyData)
+	if !bytes.Equal(got, data) {
+		t.Fatalf("echo of the early data: %q, want %q", got, data)
 	}
 	echo(t, c, "after\n")
 	return c.ConnectionState()
@@ -55,10 +68,10 @@ func TestEarlyDataOwnServer(t *testing.T) {
 	addr, seen := earlyServer(t, sc)
 	cfg := clientConfig()
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
-	cfg.EarlyData = []byte("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	req := []byte("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
 
 	// No session to resume: the data goes after the handshake.
-	st := dialEarly(t, addr, cfg)
+	st := dialEarly(t, addr, cfg, req)
 	if st.DidResume || st.EarlyData.Offered || st.EarlyDataAccepted || st.EarlyData.Resent {
 		t.Fatalf("first connection: %+v", st.EarlyData)
 	}
@@ -69,12 +82,12 @@ func TestEarlyDataOwnServer(t *testing.T) {
 
 	// Resumed: 0-RTT, accepted, and the server had it before its handshake completed.
 	for i := 0; i < 3; i++ {
-		st = dialEarly(t, addr, cfg)
+		st = dialEarly(t, addr, cfg, req)
 		if !st.DidResume || !st.EarlyData.Offered || !st.EarlyData.Accepted || !st.EarlyDataAccepted || st.EarlyData.Resent {
 			t.Fatalf("resumed connection %d: resumed %v, early data %v", i, st.DidResume, st.EarlyData)
 		}
 		rec = <-seen
-		if rec.err != nil || !bytes.Equal(rec.early, cfg.EarlyData) || !rec.beforeDone || !rec.readEarlyOK {
+		if rec.err != nil || !bytes.Equal(rec.early, req) || !rec.beforeDone || !rec.readEarlyOK {
 			t.Fatalf("server, resumed connection %d: early %q, before the handshake completed %v, err %v", i, rec.early, rec.beforeDone, rec.err)
 		}
 		if !rec.state.EarlyDataAccepted || !rec.state.EarlyData.Accepted || !rec.state.DidResume {
@@ -110,12 +123,12 @@ func TestEarlyDataReplayRejected(t *testing.T) {
 	addr, seen := earlyServer(t, earlyServerConfig())
 	cfg := clientConfig()
 	cfg.ClientSessionCache = &fixedCache{}
-	cfg.EarlyData = []byte("idempotent request\n")
-	dialEarly(t, addr, cfg)
+	req := []byte("idempotent request\n")
+	dialEarly(t, addr, cfg, req)
 	<-seen
 	// The binder covers the whole ClientHello, so a reused ticket is not a
 	// replay by itself.
-	if st := dialEarly(t, addr, cfg); !st.EarlyData.Accepted {
+	if st := dialEarly(t, addr, cfg, req); !st.EarlyData.Accepted {
 		t.Fatalf("ticket used again: %v", st.EarlyData)
 	}
 	<-seen
@@ -125,13 +138,16 @@ func TestEarlyDataReplayRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &flightRecorder{Conn: nc}
-	c := Client(rec, cfg)
-	got := make([]byte, len(cfg.EarlyData))
+	c := ClientEarly(rec, cfg)
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(req))
 	if _, err := io.ReadFull(c, got); err != nil || !c.ConnectionState().EarlyData.Accepted {
 		t.Fatalf("recorded connection: %v, early data %v", err, c.ConnectionState().EarlyData)
 	}
 	c.Close()
-	if r := <-seen; !bytes.Equal(r.early, cfg.EarlyData) {
+	if r := <-seen; !bytes.Equal(r.early, req) {
 		t.Fatalf("server, recorded connection: early data %q", r.early)
 	}
 	for i := 0; i < 2; i++ {
@@ -185,9 +201,9 @@ func TestEarlyDataCryptoTLSServer(t *testing.T) {
 	addr := goTLSServer(t, nil)
 	cfg := clientConfig()
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
-	cfg.EarlyData = []byte("hello before anything\n")
+	req := []byte("hello before anything\n")
 	for i := 0; i < 2; i++ {
-		st := dialEarly(t, addr, cfg)
+		st := dialEarly(t, addr, cfg, req)
 		if st.DidResume != (i == 1) || st.EarlyData.Offered || st.EarlyData.Accepted {
 			t.Fatalf("connection %d: resumed %v, early data %v", i, st.DidResume, st.EarlyData)
 		}
@@ -198,12 +214,9 @@ func TestEarlyDataGnutlsServ(t *testing.T) {
 	s := peers.GnutlsServ(t, pki.ca, pki.leaf, "--earlydata", "--maxearlydata", "1024")
 	cfg := clientConfig()
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
-	cfg.EarlyData = []byte("early line\n")
+	req := []byte("early line\n")
 	for i, want := range []bool{false, true, true} {
-		c, err := Dial("tcp", s.Addr, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := writeFirst(t, s.Addr, cfg, req)
 		// gnutls-serv --echo answers lines; the ticket arrives with this read.
 		if _, err := io.WriteString(c, "ping\n"); err != nil {
 			t.Fatal(err)
@@ -236,9 +249,9 @@ func TestEarlyDataNotAllowedByTicket(t *testing.T) {
 	s := peers.GnutlsServ(t, pki.ca, pki.leaf)
 	cfg := clientConfig()
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
-	cfg.EarlyData = []byte("early line\n")
+	req := []byte("early line\n")
 	for i := 0; i < 2; i++ {
-		st := dialEarly(t, s.Addr, cfg)
+		st := dialEarly(t, s.Addr, cfg, req)
 		if st.DidResume != (i == 1) || st.EarlyData.Offered || st.EarlyData.Accepted || st.EarlyData.Resent {
 			t.Fatalf("connection %d: resumed %v, early data %v", i, st.DidResume, st.EarlyData)
 		}
@@ -251,10 +264,10 @@ func TestEarlyDataNotAllowedByTicket(t *testing.T) {
 func TestEarlyDataRejectedByGnutlsServ(t *testing.T) {
 	cfg := clientConfig()
 	cfg.ClientSessionCache = &fixedCache{}
-	cfg.EarlyData = []byte("early line\n")
+	req := []byte("early line\n")
 	for i := 0; i < 2; i++ {
 		s := peers.GnutlsServ(t, pki.ca, pki.leaf, "--earlydata")
-		st := dialEarly(t, s.Addr, cfg)
+		st := dialEarly(t, s.Addr, cfg, req)
 		if st.DidResume || st.EarlyData.Offered != (i == 1) || st.EarlyData.Accepted || st.EarlyData.Resent != (i == 1) {
 			t.Fatalf("connection %d: resumed %v, early data %v", i, st.DidResume, st.EarlyData)
 		}
@@ -267,11 +280,8 @@ func TestEarlyDataOpenSSLServer(t *testing.T) {
 	cfg := clientConfig()
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
 	for i, want := range []bool{false, true} {
-		cfg.EarlyData = []byte(fmt.Sprintf("openssl early %d\n", i))
-		c, err := Dial("tcp", s.Addr, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		req := []byte(fmt.Sprintf("openssl early %d\n", i))
+		c := writeFirst(t, s.Addr, cfg, req)
 		// OpenSSL sends its tickets after the handshake; wait for one.
 		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 		c.Read(make([]byte, 1))
@@ -280,8 +290,8 @@ func TestEarlyDataOpenSSLServer(t *testing.T) {
 		if st.EarlyData.Accepted != want {
 			t.Fatalf("connection %d: early data %v, want accepted %v", i, st.EarlyData, want)
 		}
-		if !waitFor(func() bool { return strings.Contains(s.Output(), string(cfg.EarlyData)) }) {
-			t.Fatalf("openssl s_server did not print %q: %s", cfg.EarlyData, s.Output())
+		if !waitFor(func() bool { return strings.Contains(s.Output(), string(req)) }) {
+			t.Fatalf("openssl s_server did not print %q: %s", req, s.Output())
 		}
 	}
 }

@@ -307,6 +307,26 @@ func labDial(t *testing.T, lab *netlab.Lab, addr string, cfg *Config) *Conn {
 	return c
 }
 
+// labWriteFirst dials addr with DialEarly from the lab's client namespace
+// and writes data first, which makes the connection and runs the
+// handshake.
+func labWriteFirst(t *testing.T, lab *netlab.Lab, addr string, cfg *Config, data []byte) *Conn {
+	t.Helper()
+	var c *Conn
+	if err := lab.Client.Do(func() (err error) {
+		if c, err = (&Dialer{Config: cfg}).DialEarly(context.Background(), "tcp", addr); err != nil {
+			return err
+		}
+		if _, err = c.Write(data); err != nil {
+			c.Close()
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // tcpExt returns one TcpExt counter of h.
 func tcpExt(t *testing.T, h *netlab.Host, name string) int64 {
 	t.Helper()

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-gnutls/go-gnutls/internal/live"
 )
 
 // TestMain fails the run when a GnuTLS session, a handle given to C or a
@@ -57,18 +59,10 @@ func (r resources) exceeds(base resources, withProcess bool) bool {
 // waitForBaseline collects garbage until the counters are back at base, or
 // timeout passes. withProcess also compares open fds and goroutines.
 func waitForBaseline(base resources, timeout time.Duration, withProcess bool) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		runtime.GC()
-		now := snapshot()
-		if !now.exceeds(base, withProcess) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("resources not given back: now %+v, baseline %+v", now, base)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if live.Poll(timeout, func() bool { return !snapshot().exceeds(base, withProcess) }) {
+		return nil
 	}
+	return fmt.Errorf("resources not given back: now %+v, baseline %+v", snapshot(), base)
 }
 
 // checkLeaks makes t fail unless the sessions, handles, credentials, fds

@@ -52,14 +52,3 @@ var libraryVersionError = sync.OnceValue(func() error { return checkVersion(MinV
 func SetDebugLevel(level int) {
 	C.go_gnutls_set_log_level(C.int(level))
 }
-
-// earlyDataLimitTrusted reports whether a client session's
-// gnutls_record_get_max_early_data_size tells a ticket that allows no early
-// data apart from one that allows any amount. From GnuTLS 3.8.9 a client
-// session starts at 0 and only a ticket's early_data extension raises it.
-// Before, it starts at UINT32_MAX, which a ticket without the extension
-// leaves in place: UINT32_MAX then says nothing. Decided once, from what the
-// library linked at run time reports for a new client session.
-var earlyDataLimitTrusted = sync.OnceValue(func() bool {
-	return C.go_gnutls_client_early_data_default() == 0
-})

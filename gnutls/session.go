@@ -83,6 +83,7 @@ type sessionState struct {
 	replay *AntiReplay    // keeps the server's anti-replay state alive
 	verify unsafe.Pointer // C memory gnutls_session_set_verify_cert2 refers to
 	ra     unsafe.Pointer // the read-ahead transport's C state (readahead.go)
+	ticket unsafe.Pointer // what the last TLS 1.3 ticket said (resumption.go)
 	tfo    bool           // the socket connects with fast open (markFastOpen)
 	// tfoSysctl is net.ipv4.tcp_fastopen when SetFastOpen was called.
 	tfoSysctl int
@@ -145,6 +146,8 @@ func (st *sessionState) free() bool {
 	st.ptr = nil
 	C.free(st.verify)
 	st.verify = nil
+	C.free(st.ticket)
+	st.ticket = nil
 	freeReadahead(st.ra)
 	st.ra = nil
 	dropHandle(st.handle)

@@ -146,6 +146,79 @@ static inline ssize_t go_gnutls_recv_early(gnutls_session_t s, void *p, size_t n
 	return gnutls_record_recv_early_data(s, p, n);
 }
 
+/* What a client learnt from the last TLS 1.3 NewSessionTicket (RFC 8446
+ * section 4.6.1): whether its early_data extension allowed early data and
+ * how much, and the ticket's lifetime. GnuTLS keeps max_early_data_size in
+ * the session and leaves it as it was when a ticket has no early_data
+ * extension (UINT32_MAX before 3.8.9, or the limit of the ticket the
+ * session resumed), so the message itself is read here, in a hook run
+ * before GnuTLS parses it. A message that does not parse as a TLS 1.3
+ * ticket (a TLS 1.2 one) allows no early data. */
+struct go_gnutls_ticket {
+	uint32_t max_early;  /* 0: no early data */
+	uint32_t lifetime;   /* seconds */
+	int seen;            /* tickets parsed */
+};
+
+static int go_gnutls_ticket_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
+				 const gnutls_datum_t *msg)
+{
+	struct go_gnutls_ticket *t = gnutls_session_get_ptr(s);
+	const unsigned char *p = msg->data, *end = msg->data + msg->size;
+	uint32_t lifetime;
+	size_t n;
+	(void)htype, (void)when;
+	if (t == NULL || !incoming)
+		return 0;
+	t->seen++;
+	t->max_early = 0;
+	t->lifetime = 0;
+	/* ticket_lifetime, ticket_age_add, ticket_nonce<0..255>, ticket<1..2^16-1> */
+	if (end - p < 9)
+		return 0;
+	lifetime = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+	p += 8;
+	n = *p++;
+	if ((size_t)(end - p) < n + 2)
+		return 0;
+	p += n;
+	n = p[0] << 8 | p[1];
+	p += 2;
+	if ((size_t)(end - p) < n + 2)
+		return 0;
+	p += n;
+	/* extensions<0..2^16-2> */
+	n = p[0] << 8 | p[1];
+	p += 2;
+	if ((size_t)(end - p) != n)
+		return 0;
+	t->lifetime = lifetime;
+	while (end - p >= 4) {
+		unsigned type = p[0] << 8 | p[1];
+		size_t len = p[2] << 8 | p[3];
+		p += 4;
+		if ((size_t)(end - p) < len)
+			return 0;
+		if (type == 42 && len == 4) /* early_data */
+			t->max_early = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+		p += len;
+	}
+	return 0;
+}
+
+/* Watches the tickets a client session receives; the result lives until
+ * freed with free(3), after gnutls_deinit. */
+static inline struct go_gnutls_ticket *go_gnutls_watch_tickets(gnutls_session_t s)
+{
+	struct go_gnutls_ticket *t = calloc(1, sizeof *t);
+	if (t == NULL)
+		return NULL;
+	gnutls_session_set_ptr(s, t);
+	gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET, GNUTLS_HOOK_PRE,
+					   go_gnutls_ticket_hook);
+	return t;
+}
+
 /* A server's anti-replay state: GnuTLS's window check plus a Go store of
  * the ClientHellos seen in the window (goGnutlsAntiReplayAdd). */
 static inline int go_gnutls_anti_replay_new(gnutls_anti_replay_t *ar, unsigned window_ms, void *handle)
@@ -178,21 +251,6 @@ static inline void go_gnutls_set_log_level(int level)
 {
 	gnutls_global_set_log_function(go_gnutls_log_stderr);
 	gnutls_global_set_log_level(level);
-}
-
-/* The early data limit a new client session reports before any ticket sets
- * one: UINT32_MAX up to GnuTLS 3.8.8, 0 from 3.8.9 (tests/tls13-early-data-neg2.c).
- * UINT32_MAX when no session can be made. */
-static inline size_t go_gnutls_client_early_data_default(void)
-{
-	gnutls_session_t s;
-	size_t n;
-
-	if (gnutls_init(&s, GNUTLS_CLIENT) < 0)
-		return UINT32_MAX;
-	n = gnutls_record_get_max_early_data_size(s);
-	gnutls_deinit(s);
-	return n;
 }
 
 /* A priority cache for the string (NULL: the default priorities); errpos

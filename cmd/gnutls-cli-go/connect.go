@@ -73,13 +73,17 @@ func (c *client) dial(ctx context.Context, cfg *gnutls.Config, ap netip.AddrPort
 	c.timing.start = start
 	if cfg.FastOpen {
 		// The connect happens with the handshake's first flight.
-		nc, err := (&gnutls.Dialer{Config: cfg}).DialContext(ctx, "tcp", ap.String())
+		conn, err := (&gnutls.Dialer{Config: cfg}).DialEarly(ctx, "tcp", ap.String())
 		if err != nil {
+			return nil, err
+		}
+		if err := c.handshake(ctx, conn); err != nil {
+			conn.Close()
 			return nil, err
 		}
 		c.timing.handshakeEnd = time.Now()
 		c.timing.handshake = c.timing.handshakeEnd.Sub(start)
-		return nc.(*gnutls.Conn), nil
+		return conn, nil
 	}
 	var nd net.Dialer
 	nc, err := nd.DialContext(ctx, "tcp", ap.String())
@@ -95,8 +99,8 @@ func (c *client) dial(ctx context.Context, cfg *gnutls.Config, ap netip.AddrPort
 		fmt.Fprintf(c.report, "- STARTTLS (%s): the server agreed to start TLS\n", c.o.starttls)
 	}
 	connected := time.Now()
-	conn := gnutls.Client(nc, cfg)
-	if err := conn.HandshakeContext(ctx); err != nil {
+	conn := gnutls.ClientEarly(nc, cfg)
+	if err := c.handshake(ctx, conn); err != nil {
 		conn.Close()
 		return nil, err
 	}

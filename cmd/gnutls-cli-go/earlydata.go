@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 )
@@ -14,10 +18,28 @@ func checkEarlyData(data []byte) error {
 	return nil
 }
 
-// setEarlyData makes the resumed connection send data first: as TLS 1.3
-// early data when the server's ticket allows it, else right after the
-// handshake, so it arrives once either way.
-func setEarlyData(cfg *gnutls.Config, data []byte) { cfg.EarlyData = data }
+// handshake runs the handshake of conn, made with DialEarly or
+// ClientEarly. With --earlydata on the resumed connection it writes that
+// data first, which runs the handshake: the data goes as TLS 1.3 early
+// data when the server's ticket allows it, else right after the
+// handshake, so it arrives once either way. ctx bounds the handshake.
+func (c *client) handshake(ctx context.Context, conn *gnutls.Conn) error {
+	if c.early == nil {
+		return conn.HandshakeContext(ctx)
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(deadline)
+	}
+	_, err := conn.Write(c.early)
+	conn.SetDeadline(time.Time{})
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return context.DeadlineExceeded
+		}
+		return err
+	}
+	return nil
+}
 
 func earlyDataReport(st gnutls.ConnectionState) string {
 	e := st.EarlyData

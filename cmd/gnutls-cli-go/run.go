@@ -57,6 +57,9 @@ type client struct {
 	// removed again if no chain was written to it.
 	saveCert *os.File
 	saved    bool
+	// early is written first on the next connection, as early data where
+	// its session allows (--earlydata).
+	early []byte
 
 	timing timing
 }
@@ -120,9 +123,7 @@ func (c *client) run() error {
 		conn.Close()
 		fmt.Fprintln(c.report, "\n\n- Connecting again- trying to resume previous session")
 		cfg = cfg.Clone()
-		if early != nil {
-			setEarlyData(cfg, early)
-		}
+		c.early = early
 		if conn, err = c.connect(cfg, addrs, port); err != nil {
 			return err
 		}

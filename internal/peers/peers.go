@@ -4,6 +4,7 @@ package peers
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -22,7 +23,19 @@ type Server struct {
 	Addr   string // host:port
 	CAFile string // the CA that issued its certificate
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	exited chan struct{}
+	out    *Buffer
+}
+
+// Stop stops the server and waits for it to exit; the test's end does too.
+func (s *Server) Stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.exited:
+	case <-time.After(2 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
 }
 
 // Output returns what the server printed so far.
@@ -108,36 +121,52 @@ func openssl(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, mode string, prep
 
 func start(t testing.TB, caFile string, port int, prepare func(*exec.Cmd), bin string, args ...string) *Server {
 	t.Helper()
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), CAFile: caFile, out: &syncBuffer{}}
-	s.cmd = exec.Command(bin, args...)
+	return startOn(t, Loopback{}, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), caFile, prepare, bin, args...)
+}
+
+// Host is where a peer runs: Loopback, or a netlab host.
+type Host interface {
+	Command(name string, arg ...string) *exec.Cmd
+	Start(cmd *exec.Cmd) error
+	DialContext(ctx context.Context, d *net.Dialer, network, address string) (net.Conn, error)
+}
+
+// Loopback runs peers in the test's own network namespace.
+type Loopback struct{}
+
+func (Loopback) Command(name string, arg ...string) *exec.Cmd { return exec.Command(name, arg...) }
+func (Loopback) Start(cmd *exec.Cmd) error                    { return cmd.Start() }
+func (Loopback) DialContext(ctx context.Context, d *net.Dialer, network, address string) (net.Conn, error) {
+	return d.DialContext(ctx, network, address)
+}
+
+// startOn starts bin on h and waits until addr accepts connections.
+func startOn(t testing.TB, h Host, addr, caFile string, prepare func(*exec.Cmd), bin string, args ...string) *Server {
+	t.Helper()
+	s := &Server{Addr: addr, CAFile: caFile, out: &Buffer{}}
+	s.cmd = h.Command(bin, args...)
 	if prepare != nil {
 		prepare(s.cmd)
 	}
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.Dir = filepath.Dir(caFile)
-	if err := s.cmd.Start(); err != nil {
+	if err := h.Start(s.cmd); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
-	exited := make(chan struct{})
-	go func() { s.cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		s.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(2 * time.Second):
-			s.cmd.Process.Kill()
-			<-exited
-		}
-	})
+	s.exited = make(chan struct{})
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		c, err := h.DialContext(ctx, &net.Dialer{}, "tcp", s.Addr)
+		cancel()
 		if err == nil {
 			c.Close()
 			return s
 		}
 		select {
-		case <-exited:
+		case <-s.exited:
 			t.Fatalf("%s %v exited: %s", filepath.Base(bin), args, s.Output())
 		default:
 		}
@@ -148,18 +177,20 @@ func start(t testing.TB, caFile string, port int, prepare func(*exec.Cmd), bin s
 	}
 }
 
-type syncBuffer struct {
+// Buffer is a bytes.Buffer that goroutines may write and read at once:
+// a program's output, a logger's.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()

@@ -1,0 +1,136 @@
+package gnutlshttp
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+	"github.com/go-gnutls/go-gnutls/internal/live"
+	"github.com/go-gnutls/go-gnutls/internal/peers"
+)
+
+// goServer starts net/http's server on crypto/tls, HTTP/2 as well when h2;
+// it answers with the protocol and TLS state it saw, and counts the
+// connections it accepted.
+func goServer(t *testing.T, h2 bool) (*httptest.Server, *atomic.Int32) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s %#x", r.Proto, r.URL.Path, r.TLS.CipherSuite)
+	}))
+	srv.EnableHTTP2 = h2
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{testLeaf.TLS}}
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, &conns
+}
+
+// The client against Go's server on crypto/tls: HTTP/1.1 and HTTP/2 by
+// ALPN, keep-alive (one connection for several requests), Response.TLS
+// filled, and a new connection resuming the session.
+func TestClientGoServer(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http1", true: "http2"}[h2], func(t *testing.T) {
+			live.Check(t)
+			srv, conns := goServer(t, h2)
+			tr := &Transport{Config: clientConfig()}
+			defer closeIdle(tr)
+			client := &http.Client{Transport: tr}
+			url := "https://localhost:" + portOf(srv.URL) + "/p"
+			proto := map[bool]string{false: "HTTP/1.1", true: "HTTP/2.0"}[h2]
+			for i := range 3 {
+				resp, body := get(t, client, url)
+				if resp.Proto != proto || resp.TLS == nil {
+					t.Fatalf("request %d: proto %s, TLS %v", i, resp.Proto, resp.TLS)
+				}
+				st := resp.TLS
+				if want := fmt.Sprintf("%s /p %#x", proto, st.CipherSuite); body != want {
+					t.Fatalf("body %q, want %q", body, want)
+				}
+				if st.Version != tls.VersionTLS13 || !st.HandshakeComplete || st.ServerName != "localhost" ||
+					len(st.PeerCertificates) != 1 || !st.PeerCertificates[0].Equal(testLeaf.Cert) ||
+					len(st.VerifiedChains) != 1 || st.DidResume {
+					t.Fatalf("request %d: TLS state %+v", i, st)
+				}
+				if wantALPN := map[bool]string{false: "http/1.1", true: "h2"}[h2]; st.NegotiatedProtocol != wantALPN {
+					t.Fatalf("ALPN %q, want %q", st.NegotiatedProtocol, wantALPN)
+				}
+			}
+			if n := conns.Load(); n != 1 {
+				t.Fatalf("%d connections for 3 requests, want 1 (keep-alive)", n)
+			}
+			closeIdle(tr)
+			resp, _ := get(t, client, url)
+			if !resp.TLS.DidResume || conns.Load() != 2 {
+				t.Fatalf("after CloseIdleConnections: %d connections, resumed %v; want 2, true", conns.Load(), resp.TLS.DidResume)
+			}
+		})
+	}
+}
+
+// Concurrent requests to a new HTTP/2 server share one connection.
+func TestClientH2OneDial(t *testing.T) {
+	live.Check(t)
+	srv, conns := goServer(t, true)
+	tr := &Transport{Config: clientConfig()}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() { get(t, client, "https://localhost:"+portOf(srv.URL)+"/") })
+	}
+	wg.Wait()
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections for 20 concurrent requests, want 1", n)
+	}
+}
+
+// The client against nginx: HTTP/2 and HTTP/1.1.
+func TestClientNginx(t *testing.T) {
+	live.Check(t)
+	ng := peers.Nginx(t, testCA, testLeaf)
+	url := "https://localhost:" + portOf("https://"+ng.Addr) + "/"
+	for _, h1 := range []bool{false, true} {
+		tr := &Transport{Config: clientConfig(), DisableHTTP2: h1}
+		client := &http.Client{Transport: tr}
+		for range 2 {
+			resp, body := get(t, client, url)
+			if body != "hello\n" || resp.TLS == nil || resp.TLS.NegotiatedProtocol != map[bool]string{false: "h2", true: "http/1.1"}[h1] {
+				t.Errorf("DisableHTTP2=%v: %s %q TLS %+v; %s", h1, resp.Proto, body, resp.TLS, ng.Output())
+			}
+		}
+		resp, body := get(t, client, url+"big")
+		if len(body) != 1<<20 || resp.StatusCode != 200 {
+			t.Errorf("/big: %d, %d bytes", resp.StatusCode, len(body))
+		}
+		closeIdle(tr)
+	}
+}
+
+func portOf(url string) string {
+	_, port, _ := net.SplitHostPort(url[len("https://"):])
+	return port
+}
+
+// Without verification the state has no verified chain.
+func TestClientInsecureState(t *testing.T) {
+	live.Check(t)
+	srv, _ := goServer(t, false)
+	cfg := &gnutls.Config{InsecureSkipVerify: true}
+	tr := &Transport{Config: cfg}
+	defer closeIdle(tr)
+	resp, _ := get(t, &http.Client{Transport: tr}, srv.URL)
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) != 1 || resp.TLS.VerifiedChains != nil {
+		t.Fatalf("TLS state %+v; want the peer's certificate and no verified chain", resp.TLS)
+	}
+}

@@ -1,0 +1,46 @@
+package gnutlshttp
+
+import (
+	"crypto/tls"
+	"sync"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+)
+
+// stateConn is a *gnutls.Conn whose ConnectionState is crypto/tls's, the
+// method net/http's server and golang.org/x/net/http2 look for to fill
+// Request.TLS and Response.TLS. The state is kept once the handshake is
+// complete: it does not change afterwards, and every request reads it.
+type stateConn struct {
+	*gnutls.Conn
+	mu    sync.Mutex
+	state *tls.ConnectionState
+	// onClose, when set, runs once when the connection is closed.
+	onClose   func()
+	closeOnce sync.Once
+}
+
+// Close closes the connection.
+func (c *stateConn) Close() error {
+	err := c.Conn.Close()
+	if c.onClose != nil {
+		c.closeOnce.Do(c.onClose)
+	}
+	return err
+}
+
+func newStateConn(c *gnutls.Conn) *stateConn { return &stateConn{Conn: c} }
+
+// ConnectionState returns the crypto/tls form of the connection's state.
+func (c *stateConn) ConnectionState() tls.ConnectionState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != nil {
+		return *c.state
+	}
+	st := c.Conn.ConnectionState().TLS()
+	if st.HandshakeComplete {
+		c.state = &st
+	}
+	return st
+}

@@ -1,0 +1,210 @@
+package gnutlshttp
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+)
+
+// Requests as TLS 1.3 early data.
+//
+// A request that is safe to replay (GET, HEAD or OPTIONS without a body,
+// or one whose context went through MarkReplaySafe) and that finds no
+// connection open to its server goes out in a new connection's first
+// flight: as early data when the session the connection resumes has a
+// ticket allowing it, in the SYN with Config.FastOpen. The connection is
+// made here, not by net/http or the HTTP/2 pool, so that no other request
+// is written to it first; it joins its pool afterwards. A server that
+// rejects the early data gets the request again after the handshake, and
+// one that answers 425 Too Early (RFC 8470) gets it once more, after the
+// handshake. Other requests never go as early data.
+//
+// A resumed connection has the protocol its session had, so the request
+// goes over HTTP/2 to a server an earlier connection found speaking it,
+// over HTTP/1.1 to one found speaking only that (or with DisableHTTP2);
+// before any connection to a server, none goes as early data.
+
+// errResponseHeaderTimeout is what a request on an early-data connection
+// returns when Transport.ResponseHeaderTimeout passed without a response.
+var errResponseHeaderTimeout = errors.New("gnutlshttp: timeout awaiting response headers")
+
+type replaySafeKey struct{}
+
+// MarkReplaySafe returns a context that marks a request as safe to
+// replay: one the server may process twice without harm, which the
+// Transport may then send as TLS 1.3 early data even with a method or
+// body it would otherwise not. An attacker who records the connection's
+// first flight can send it again.
+func MarkReplaySafe(ctx context.Context) context.Context {
+	return context.WithValue(ctx, replaySafeKey{}, true)
+}
+
+// replaySafe reports whether req may go as early data.
+func replaySafe(req *http.Request) bool {
+	if safe, _ := req.Context().Value(replaySafeKey{}).(bool); safe {
+		return true
+	}
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions:
+		return (req.Body == nil || req.Body == http.NoBody) && req.ContentLength == 0
+	}
+	return false
+}
+
+// roundTripEarly sends req as TLS early data on a new connection when it
+// may: the request is safe to replay and no connection to the server is
+// open, for HTTP/2 to a server an earlier connection found speaking it,
+// for HTTP/1.1 to one found speaking only that (or with DisableHTTP2). ok
+// is false when it may not.
+func (t *Transport) roundTripEarly(req *http.Request, addr string) (resp *http.Response, err error, ok bool) {
+	if t.DisableEarlyData || !replaySafe(req) {
+		return nil, nil, false
+	}
+	t.mu.Lock()
+	h2 := !t.DisableHTTP2 && t.h2known[addr] && len(t.pruneH2(addr)) == 0 && t.dialing[addr] == nil
+	h1 := (t.DisableHTTP2 || t.h1only[addr]) && t.live[addr] == 0 && len(t.spare[addr]) == 0
+	var d *h2Dial
+	switch {
+	case h2:
+		// Other requests to addr wait for this connection, as for dialH2.
+		d = &h2Dial{done: make(chan struct{})}
+		t.dialing[addr] = d
+	case h1:
+		t.live[addr]++ // the connection about to be made
+	}
+	t.mu.Unlock()
+	switch {
+	case h2:
+		resp, err := t.roundTripEarlyH2(req, addr, d)
+		return resp, err, true
+	case h1:
+		resp, err := t.roundTripEarlyH1(req, addr)
+		return resp, err, true
+	}
+	return nil, nil, false
+}
+
+// roundTripEarlyH1 sends req as the first Write of a new HTTP/1.1
+// connection, for which roundTripEarly counted addr a live connection.
+func (t *Transport) roundTripEarlyH1(req *http.Request, addr string) (*http.Response, error) {
+	gc, err := (&gnutls.Dialer{NetDialer: t.netDialer(), Config: t.cfgH1}).DialEarly(req.Context(), "tcp", addr)
+	if err != nil {
+		t.releaseLive(addr)
+		closeBody(req)
+		return nil, err
+	}
+	c := newStateConn(gc)
+	c.onClose = func() { t.releaseLive(addr) }
+	resp, err := t.sendEarly(c, req, addr)
+	if !tooEarly(resp, err, c) {
+		return resp, err
+	}
+	// Now that the handshake is complete, send it again, once, on this
+	// connection (it is the spare one h1 takes first) or another.
+	again, err := rewind(req)
+	if err != nil {
+		return nil, err
+	}
+	return t.roundTripH1(again, addr)
+}
+
+// tooEarly reports whether resp is a 425 Too Early answer to a request
+// the server took in early data on c (RFC 8470, section 5.2), which the
+// client should send again after the handshake. It then discards resp.
+func tooEarly(resp *http.Response, err error, c *stateConn) bool {
+	if err != nil || resp.StatusCode != http.StatusTooEarly || !c.Conn.ConnectionState().EarlyData.Accepted {
+		return false
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return true
+}
+
+func (t *Transport) releaseLive(addr string) {
+	t.mu.Lock()
+	if t.live[addr]--; t.live[addr] <= 0 {
+		delete(t.live, addr)
+	}
+	t.mu.Unlock()
+}
+
+// sendEarly writes req as the connection's first Write, so that it goes
+// as early data, and reads the response. Once the response body is read
+// to its end the connection becomes a spare for h1; closed early, it is
+// closed.
+func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string) (*http.Response, error) {
+	ctx := req.Context()
+	if d := t.ResponseHeaderTimeout; d > 0 {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		timer := time.AfterFunc(d, func() { cancel(errResponseHeaderTimeout) })
+		defer timer.Stop()
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		c.Close()
+		if ctx.Err() != nil {
+			err = context.Cause(ctx)
+		}
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(c, 16<<10)
+	if err := req.Write(bw); err != nil {
+		return fail(err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fail(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return fail(err)
+	}
+	st := c.ConnectionState()
+	resp.TLS = &st
+	body := &earlyBody{ReadCloser: resp.Body}
+	body.done = func(reuse bool) {
+		if stop() && reuse && !resp.Close && br.Buffered() == 0 {
+			t.putSpare(addr, c)
+			return
+		}
+		c.Close()
+	}
+	if resp.Body == http.NoBody {
+		body.done(true)
+		return resp, nil
+	}
+	resp.Body = body
+	return resp, nil
+}
+
+// earlyBody is the body of a response read on an early-data connection:
+// done runs once, when it is read to its end (reuse) or closed.
+type earlyBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func(reuse bool)
+}
+
+func (b *earlyBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.once.Do(func() { b.done(true) })
+	} else if err != nil {
+		b.once.Do(func() { b.done(false) })
+	}
+	return n, err
+}
+
+func (b *earlyBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(func() { b.done(false) })
+	return err
+}

@@ -1,0 +1,260 @@
+package gnutlshttp
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+	"github.com/go-gnutls/go-gnutls/internal/live"
+	"github.com/go-gnutls/go-gnutls/internal/netlab"
+	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
+)
+
+// labNginx starts nginx (peers.NginxConfig) in a lab whose link has a
+// 20 ms RTT, so that the early data reaches nginx well before the
+// client's Finished, with fast open on both hosts. It returns the lab and
+// the server's base URL.
+func labNginx(t *testing.T) (*netlab.Lab, *peers.Server, string) {
+	testenv.RequireRoot(t)
+	lab := netlab.NewForTest(t, netlab.LinkConfig{Delay: 10 * time.Millisecond})
+	for _, h := range []*netlab.Host{lab.Client, lab.Server} {
+		if err := h.Sysctl("net.ipv4.tcp_fastopen", "1027"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := netip.AddrPortFrom(lab.Server.Addr4, 8443).String()
+	return lab, peers.NginxOn(t, lab.Server, addr, t.TempDir(), false, testCA, testLeaf), "https://" + addr
+}
+
+// Against nginx with ssl_early_data on: a GET on a new connection that
+// resumes a session goes as early data, in the SYN; a 425 Too Early
+// answer is sent again once after the handshake; a POST never goes as
+// early data unless marked replay-safe. nginx's log shows each request
+// as it arrived, and that none came twice but the one answered 425. Over
+// HTTP/1.1 and HTTP/2.
+func TestEarlyDataNginx(t *testing.T) {
+	for _, h1 := range []bool{true, false} {
+		t.Run(map[bool]string{true: "http1", false: "http2"}[h1], func(t *testing.T) { testEarlyDataNginx(t, h1) })
+	}
+}
+
+func testEarlyDataNginx(t *testing.T, h1 bool) {
+	live.Check(t)
+	lab, ng, base := labNginx(t)
+	cfg := clientConfig()
+	cfg.ServerName, cfg.FastOpen = "localhost", true
+	tr := &Transport{Config: cfg, DisableHTTP2: h1}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	do := func(t *testing.T, req *http.Request) (resp *http.Response, body string) {
+		t.Helper()
+		if err := lab.Client.Do(func() error {
+			var err error
+			if resp, err = client.Do(req); err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			body = string(b)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return resp, body
+	}
+	fresh := func(t *testing.T, req *http.Request) (*http.Response, string) {
+		t.Helper()
+		closeIdle(tr) // a new connection, resuming the session
+		return do(t, req)
+	}
+	newReq := func(method, path, body string) *http.Request {
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body == "" {
+			req.Body = http.NoBody
+		}
+		return req
+	}
+	if _, body := fresh(t, newReq("GET", "/early", "")); body != "\n" {
+		t.Fatalf("first connection (no session yet): $ssl_early_data %q, want empty", body)
+	}
+	resp, body := fresh(t, newReq("GET", "/early", ""))
+	if body != "1\n" || !resp.TLS.DidResume || !resp.TLS.HandshakeComplete || resp.ProtoMajor != map[bool]int{true: 1, false: 2}[h1] {
+		t.Fatalf("resumed GET: $ssl_early_data %q, %s, TLS %+v; want 1, resumed", body, resp.Proto, resp.TLS)
+	}
+	// The keep-alive connection the early request made serves the next one.
+	if _, body := do(t, newReq("GET", "/early", "")); body != "\n" {
+		t.Fatalf("second request on the connection: $ssl_early_data %q, want empty", body)
+	}
+	resp, body = fresh(t, newReq("GET", "/too-early", ""))
+	if resp.StatusCode != 200 || body != "ok\n" {
+		t.Fatalf("/too-early: %d %q, want 200 ok after the retry", resp.StatusCode, body)
+	}
+	if _, body := fresh(t, newReq("POST", "/early", "x=1")); body != "\n" {
+		t.Fatalf("POST: $ssl_early_data %q, want empty (never early data)", body)
+	}
+	req := newReq("POST", "/early", "x=1")
+	req = req.WithContext(MarkReplaySafe(context.Background()))
+	if _, body := fresh(t, req); body != "1\n" {
+		t.Fatalf("POST marked replay-safe: $ssl_early_data %q, want 1", body)
+	}
+	log := peers.NginxAccessLog(t, ng, 7)
+	want := []string{"GET /early - 200", "GET /early 1 200", "GET /early - 200", "GET /too-early 1 425", "GET /too-early - 200", "POST /early - 200", "POST /early 1 200"}
+	if !slices.Equal(log, want) {
+		t.Fatalf("nginx saw\n%s\nwant\n%s", strings.Join(log, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// The server marks requests received in early data with "Early-Data: 1"
+// (RFC 8470); a handler answering those 425 Too Early gets each
+// replay-safe request again after the handshake from this package's
+// client, and a POST only once, never marked.
+func TestServerEarlyDataHTTP1(t *testing.T) {
+	live.Check(t)
+	var mu sync.Mutex
+	var seen []string
+	sc := serverConfig()
+	sc.MaxEarlyData = 16384
+	addr := startServer(t, &Server{Config: sc, DisableHTTP2: true, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("Early-Data"))
+		mu.Unlock()
+		if r.Header.Get("Early-Data") == "1" && r.URL.Path == "/careful" {
+			w.WriteHeader(http.StatusTooEarly)
+			return
+		}
+		fmt.Fprintf(w, "early=%q", r.Header.Get("Early-Data"))
+	})})
+	base := "https://localhost:" + addr[strings.LastIndexByte(addr, ':')+1:]
+	tr := &Transport{Config: clientConfig()}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	fresh := func(method, path string) string {
+		t.Helper()
+		closeIdle(tr)
+		req, _ := http.NewRequest(method, base+path, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%d %s", resp.StatusCode, b)
+	}
+	// The first connection learns that the server speaks HTTP/1.1 and
+	// gets a ticket.
+	for _, step := range []struct{ method, path, want string }{
+		{"GET", "/", `200 early=""`},
+		{"GET", "/", `200 early="1"`},
+		{"GET", "/careful", `200 early=""`},
+		{"POST", "/", `200 early=""`},
+	} {
+		if got := fresh(step.method, step.path); got != step.want {
+			t.Fatalf("%s %s: %s, want %s", step.method, step.path, got, step.want)
+		}
+	}
+	want := []string{"GET / ", "GET / 1", "GET /careful 1", "GET /careful ", "POST / "}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(seen, want) {
+		t.Fatalf("the handler saw %q, want %q", seen, want)
+	}
+}
+
+// Over HTTP/2 the server marks the streams opened in early data: a raw
+// client sends its preface, SETTINGS and a request as the first Write of
+// a resumed connection (early data), then a second request after the
+// handshake.
+func TestServerEarlyDataHTTP2(t *testing.T) {
+	live.Check(t)
+	sc := serverConfig()
+	sc.MaxEarlyData = 16384
+	addr := startServer(t, &Server{Config: sc, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s early=%q", r.Proto, r.Header.Get("Early-Data"))
+	})})
+	cfg := clientConfig()
+	cfg.ServerName, cfg.NextProtos = "localhost", []string{"h2"}
+	cfg.ClientSessionCache = gnutls.NewLRUClientSessionCache(1)
+	for i, want := range [][]string{{`HTTP/2.0 early=""`, `HTTP/2.0 early=""`}, {`HTTP/2.0 early="1"`, `HTTP/2.0 early=""`}} {
+		c, err := (&gnutls.Dialer{Config: cfg}).DialEarly(context.Background(), "tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		var first bytes.Buffer
+		first.WriteString(http2.ClientPreface)
+		fr := http2.NewFramer(&first, c)
+		fr.WriteSettings()
+		writeGET(t, fr, 1, "/a")
+		if _, err := c.Write(first.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		if got := readBody(t, c, fr, 1); got != want[0] {
+			t.Fatalf("connection %d, request in the first flight: %q, want %q", i, got, want[0])
+		}
+		fr = http2.NewFramer(c, c)
+		writeGET(t, fr, 3, "/b")
+		if got := readBody(t, c, fr, 3); got != want[1] {
+			t.Fatalf("connection %d, request after the handshake: %q, want %q", i, got, want[1])
+		}
+		if st := c.ConnectionState(); st.EarlyData.Accepted != (i == 1) {
+			t.Fatalf("connection %d: early data %v", i, st.EarlyData)
+		}
+		c.Close()
+	}
+}
+
+func writeGET(t *testing.T, fr *http2.Framer, stream uint32, path string) {
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "localhost"}, {":path", path}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: stream, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readBody reads frames until stream's response ends and returns its
+// body, acknowledging the server's SETTINGS.
+func readBody(t *testing.T, c *gnutls.Conn, fr *http2.Framer, stream uint32) string {
+	rd := http2.NewFramer(c, c)
+	var body []byte
+	for {
+		f, err := rd.ReadFrame()
+		if err != nil {
+			t.Fatalf("reading stream %d: %v", stream, err)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				rd.WriteSettingsAck()
+			}
+		case *http2.DataFrame:
+			if f.StreamID == stream {
+				body = append(body, f.Data()...)
+				if f.StreamEnded() {
+					return string(body)
+				}
+			}
+		case *http2.GoAwayFrame:
+			t.Fatalf("GOAWAY %v", f.ErrCode)
+		}
+	}
+}

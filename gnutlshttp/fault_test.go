@@ -1,0 +1,285 @@
+package gnutlshttp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+	"github.com/go-gnutls/go-gnutls/internal/live"
+	"github.com/go-gnutls/go-gnutls/internal/peers"
+)
+
+// rawServer accepts TLS connections offering alpn and runs handle on each
+// after its handshake; it counts the connections.
+func rawServer(t *testing.T, alpn string, handle func(*gnutls.Conn)) (string, *atomic.Int32) {
+	cfg := serverConfig()
+	cfg.NextProtos = []string{alpn}
+	l, err := gnutls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int32
+	stop := peers.Serve(l, func(c net.Conn) {
+		conns.Add(1)
+		gc := c.(*gnutls.Conn)
+		if gc.Handshake() == nil {
+			handle(gc)
+		}
+	})
+	t.Cleanup(stop)
+	return "https://localhost:" + portOf("https://"+l.Addr().String()), &conns
+}
+
+// A server that selects "h2" and then sends what is not HTTP/2: the
+// request fails with x/net/http2's error, on one connection.
+func TestFaultH2Garbage(t *testing.T) {
+	live.Check(t)
+	url, conns := rawServer(t, "h2", func(c *gnutls.Conn) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+		io.Copy(io.Discard, c)
+	})
+	tr := &Transport{Config: clientConfig()}
+	defer closeIdle(tr)
+	resp, err := (&http.Client{Transport: tr}).Get(url)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("got %s from a server speaking HTTP/1.1 after selecting h2", resp.Status)
+	}
+	if !strings.Contains(err.Error(), "http2") {
+		t.Fatalf("error %q does not say HTTP/2 failed", err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections, want 1", n)
+	}
+}
+
+// A server that closes mid-response: reading the body fails with
+// io.ErrUnexpectedEOF (HTTP/1.1) or the stream's reset (HTTP/2), and a
+// POST is not sent again.
+func TestFaultCloseMidResponse(t *testing.T) {
+	for _, h1 := range []bool{true, false} {
+		t.Run(map[bool]string{true: "http1", false: "http2"}[h1], func(t *testing.T) {
+			live.Check(t)
+			var posts atomic.Int32
+			addr := startServer(t, &Server{Config: serverConfig(), DisableHTTP2: h1, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost {
+					posts.Add(1)
+				}
+				w.Header().Set("Content-Length", "100")
+				io.WriteString(w, "partial")
+				w.(http.Flusher).Flush()
+				panic(http.ErrAbortHandler) // closes the connection, or resets the stream
+			})})
+			tr := &Transport{Config: clientConfig(), DisableHTTP2: h1}
+			defer closeIdle(tr)
+			client := &http.Client{Transport: tr}
+			url := "https://localhost:" + portOf("https://"+addr) + "/"
+			for _, post := range []bool{false, true} {
+				var resp *http.Response
+				var err error
+				if post {
+					resp, err = client.Post(url, "text/plain", strings.NewReader("once"))
+				} else {
+					resp, err = client.Get(url)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if string(b) != "partial" || err == nil {
+					t.Fatalf("body %q, error %v; want the partial body and an error", b, err)
+				}
+				if h1 && !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Fatalf("error %v, want io.ErrUnexpectedEOF", err)
+				}
+				if !h1 && !strings.Contains(err.Error(), "stream error") {
+					t.Fatalf("error %v, want the stream's reset", err)
+				}
+			}
+			if n := posts.Load(); n != 1 {
+				t.Fatalf("the POST arrived %d times", n)
+			}
+		})
+	}
+}
+
+// A client whose ticket allows early data, against a server that now has
+// early data off (nginx restarted with ssl_early_data off and the same
+// ticket key): the server rejects the early data, the client sends the
+// request again after the handshake, and the server sees it once.
+func TestFaultEarlyDataOff(t *testing.T) {
+	live.Check(t)
+	dir := t.TempDir()
+	addr := "127.0.0.1:" + portOf("https://127.0.0.1:"+itoa(peers.FreePort(t)))
+	ng := peers.NginxOn(t, peers.Loopback{}, addr, dir, false, testCA, testLeaf)
+	tr := &Transport{Config: clientConfig(), DisableHTTP2: true}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	url := "https://localhost:" + portOf("https://"+addr) + "/early"
+	get(t, client, url) // a ticket allowing early data
+	closeIdle(tr)
+	ng.Stop()
+	ng = peers.NginxOn(t, peers.Loopback{}, addr, dir, true, testCA, testLeaf)
+	resp, body := get(t, client, url)
+	if body != "\n" || !resp.TLS.DidResume {
+		t.Fatalf("$ssl_early_data %q, resumed %v; want empty, true", body, resp.TLS.DidResume)
+	}
+	tr.mu.Lock()
+	spare := tr.spare["localhost:"+portOf("https://"+addr)]
+	tr.mu.Unlock()
+	if len(spare) != 1 {
+		t.Fatalf("%d spare connections, want the one the request made", len(spare))
+	}
+	if st := spare[0].(*stateConn).Conn.ConnectionState().EarlyData; !st.Offered || !st.Rejected || !st.Resent {
+		t.Fatalf("early data: %v; want offered, rejected and sent again", st)
+	}
+	log := peers.NginxAccessLog(t, ng, 2)
+	if want := []string{"GET /early - 200", "GET /early - 200"}; strings.Join(log, "|") != strings.Join(want, "|") {
+		t.Fatalf("nginx saw %q, want %q", log, want)
+	}
+}
+
+// A server that spoke HTTP/2 and issued a ticket allowing early data, then
+// (restarted) speaks only HTTP/1.1 and rejects the early data: the client
+// sends nothing of its HTTP/2 first flight and makes the request over
+// HTTP/1.1, once.
+func TestFaultNoLongerH2(t *testing.T) {
+	live.Check(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	var seen []string
+	var mu sync.Mutex
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Proto)
+		mu.Unlock()
+		io.WriteString(w, r.Proto)
+	})
+	sc := serverConfig()
+	sc.MaxEarlyData = 16384
+	first := &Server{Config: sc, Handler: handler}
+	go first.Serve(l)
+	tr := &Transport{Config: clientConfig()}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	url := "https://localhost:" + portOf("https://"+addr) + "/"
+	if _, body := get(t, client, url); body != "HTTP/2.0" {
+		t.Fatalf("first server: %q", body)
+	}
+	closeIdle(tr)
+	first.Close()
+	l, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := &Server{Config: sc, Handler: handler, DisableHTTP2: true}
+	go second.Serve(l)
+	defer second.Close()
+	if _, body := get(t, client, url); body != "HTTP/1.1" {
+		t.Fatalf("second server: %q", body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"HTTP/2.0", "HTTP/1.1"}; strings.Join(seen, " ") != strings.Join(want, " ") {
+		t.Fatalf("the servers saw %q, want %q", seen, want)
+	}
+}
+
+// A server that reads requests and never answers: ResponseHeaderTimeout
+// and the request's context end the wait with an error, on a connection
+// from net/http's pool and on one made for early data alike.
+func TestFaultNoAnswer(t *testing.T) {
+	live.Check(t)
+	url, _ := rawServer(t, "http/1.1", func(c *gnutls.Conn) { io.Copy(io.Discard, c) })
+	tr := &Transport{Config: clientConfig(), ResponseHeaderTimeout: 100 * time.Millisecond}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	for i := range 2 { // the second request is one that may go as early data
+		start := time.Now()
+		_, err := client.Get(url)
+		if err == nil || !strings.Contains(err.Error(), "timeout awaiting response headers") || time.Since(start) > 2*time.Second {
+			t.Fatalf("request %d: %v after %v; want the response header timeout", i, err, time.Since(start))
+		}
+	}
+	tr2 := &Transport{Config: clientConfig()}
+	defer closeIdle(tr2)
+	for i := range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+		_, err := (&http.Client{Transport: tr2}).Do(req)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("request %d with a context deadline: %v", i, err)
+		}
+	}
+}
+
+// A connection made for early data waits, after its response, for the
+// next request; a server that closed it meanwhile (its idle timeout)
+// costs that request nothing but a new connection.
+func TestFaultSpareClosed(t *testing.T) {
+	live.Check(t)
+	sc := serverConfig()
+	sc.MaxEarlyData = 16384
+	addr := startServer(t, &Server{Config: sc, Handler: stateHandler, IdleTimeout: 50 * time.Millisecond})
+	tr := &Transport{Config: clientConfig(), DisableHTTP2: true}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	url := "https://localhost:" + portOf("https://"+addr) + "/"
+	get(t, client, url) // a ticket
+	closeIdle(tr)
+	if _, body := get(t, client, url); !strings.Contains(body, `early="1"`) {
+		t.Fatalf("second request: %q, want it in early data", body)
+	}
+	time.Sleep(300 * time.Millisecond) // the server closes the idle connection
+	if _, body := get(t, client, url); !strings.HasPrefix(body, "HTTP/1.1 / ") {
+		t.Fatalf("after the server closed the connection: %q", body)
+	}
+}
+
+// A spare connection whose socket holds the server's session tickets
+// (nginx sends them after the client's Finished) is still open: a short
+// Read takes the tickets in, and it serves the next request.
+func TestSpareWithTickets(t *testing.T) {
+	live.Check(t)
+	ng := peers.Nginx(t, testCA, testLeaf)
+	tr := &Transport{Config: clientConfig(), DisableHTTP2: true}
+	defer closeIdle(tr)
+	tr.init()
+	addr := "localhost:" + portOf("https://"+ng.Addr)
+	if err := tr.connect(context.Background(), addr); err != nil {
+		t.Fatal(err)
+	}
+	tr.mu.Lock()
+	spare := tr.spare[addr][0]
+	tr.mu.Unlock()
+	for deadline := time.Now().Add(2 * time.Second); waiting(spare) != socketData; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no session ticket waits in the socket: the test shows nothing")
+		}
+	}
+	var used net.Conn
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { used = i.Conn }})
+	req, _ := http.NewRequestWithContext(ctx, "POST", "https://"+addr+"/", strings.NewReader("x"))
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if used != spare {
+		t.Fatal("the request did not use the spare connection")
+	}
+}

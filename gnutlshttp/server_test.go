@@ -1,0 +1,189 @@
+package gnutlshttp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-gnutls/go-gnutls/internal/live"
+	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
+)
+
+// stateHandler answers with the protocol and the TLS state the request
+// carries.
+var stateHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil {
+		http.Error(w, "no TLS state", http.StatusInternalServerError)
+		return
+	}
+	fmt.Fprintf(w, "%s %s %s %x %s resumed=%v early=%q\n", r.Proto, r.URL.Path, r.TLS.NegotiatedProtocol,
+		r.TLS.Version, r.TLS.ServerName, r.TLS.DidResume, r.Header.Get("Early-Data"))
+})
+
+// startServer serves h on a loopback port; the server is closed at the
+// end of the test.
+func startServer(t *testing.T, s *Server) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(l) }()
+	t.Cleanup(func() {
+		s.Close()
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve returned %v, want http.ErrServerClosed", err)
+		}
+	})
+	return l.Addr().String()
+}
+
+// The server against clients: net/http on crypto/tls, this package's
+// Transport, curl and wget, over HTTP/1.1 and HTTP/2; r.TLS is filled.
+func TestServerClients(t *testing.T) {
+	live.Check(t)
+	addr := startServer(t, &Server{Handler: stateHandler, Config: serverConfig()})
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
+	url := "https://localhost:" + port + "/x"
+	want := func(proto, alpn string) string {
+		return fmt.Sprintf("%s /x %s 304 localhost resumed=false early=\"\"\n", proto, alpn)
+	}
+	caFile, _, _ := peers.Files(t, testCA, testLeaf)
+
+	goClient := func(h2 bool) *http.Client {
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: goClientTLS(), ForceAttemptHTTP2: h2}}
+	}
+	ours := func(h1 bool) *Transport { return &Transport{Config: clientConfig(), DisableHTTP2: h1} }
+	for _, tc := range []struct {
+		name, want string
+		client     *http.Client
+	}{
+		{"crypto-tls-http1", want("HTTP/1.1", ""), goClient(false)}, // no ALPN
+		{"crypto-tls-http2", want("HTTP/2.0", "h2"), goClient(true)},
+		{"ours-http1", want("HTTP/1.1", "http/1.1"), &http.Client{Transport: ours(true)}},
+		{"ours-http2", want("HTTP/2.0", "h2"), &http.Client{Transport: ours(false)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 2 {
+				if _, body := get(t, tc.client, url); body != tc.want {
+					t.Fatalf("got %q, want %q", body, tc.want)
+				}
+			}
+			if tr, ok := tc.client.Transport.(*Transport); ok {
+				closeIdle(tr)
+			} else {
+				tc.client.CloseIdleConnections()
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"curl-http1", want("HTTP/1.1", "http/1.1"), []string{"curl", "-sS", "--http1.1", "--cacert", caFile, url}},
+		{"curl-http2", want("HTTP/2.0", "h2"), []string{"curl", "-sS", "--http2", "--cacert", caFile, url}},
+		{"wget", want("HTTP/1.1", ""), []string{"wget", "-q", "-O", "-", "--ca-certificate", caFile, url}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := exec.Command(testenv.LookPath(t, tc.args[0]), tc.args[1:]...).CombinedOutput()
+			if err != nil || string(out) != tc.want {
+				t.Fatalf("%v: %v\n%s\nwant %q", tc.args, err, out, tc.want)
+			}
+		})
+	}
+	t.Run("h2load", func(t *testing.T) {
+		out, err := exec.Command(testenv.LookPath(t, "h2load"), "-n", "200", "-c", "4", "-m", "5", url).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "200 succeeded, 0 failed, 0 errored") {
+			t.Fatalf("h2load: %v\n%s", err, out)
+		}
+	})
+}
+
+// Shutdown lets a request in flight finish, over HTTP/1.1 and HTTP/2,
+// and refuses new connections; Serve returns http.ErrServerClosed.
+func TestServerShutdown(t *testing.T) {
+	for _, h1 := range []bool{true, false} {
+		t.Run(map[bool]string{true: "http1", false: "http2"}[h1], func(t *testing.T) {
+			live.Check(t)
+			started, release := make(chan struct{}), make(chan struct{})
+			srv := &Server{Config: serverConfig(), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				close(started)
+				<-release
+				io.WriteString(w, "done")
+			})}
+			addr := startServer(t, srv)
+			tr := &Transport{Config: clientConfig(), DisableHTTP2: h1}
+			defer closeIdle(tr)
+			type result struct {
+				body string
+				err  error
+			}
+			got := make(chan result, 1)
+			go func() {
+				resp, err := (&http.Client{Transport: tr}).Get("https://localhost:" + addr[strings.LastIndexByte(addr, ':')+1:] + "/")
+				if err != nil {
+					got <- result{err: err}
+					return
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				got <- result{string(b), err}
+			}()
+			<-started
+			shut := make(chan error, 1)
+			go func() { shut <- srv.Shutdown(context.Background()) }()
+			time.Sleep(50 * time.Millisecond)
+			select {
+			case err := <-shut:
+				t.Fatalf("Shutdown returned %v with a request in flight", err)
+			default:
+			}
+			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+				c.Close()
+				t.Fatal("a new connection was accepted during Shutdown")
+			}
+			close(release)
+			if r := <-got; r.err != nil || r.body != "done" {
+				t.Fatalf("request in flight: %q, %v", r.body, r.err)
+			}
+			select {
+			case err := <-shut:
+				if err != nil {
+					t.Fatalf("Shutdown: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Shutdown did not return once the request was done")
+			}
+		})
+	}
+}
+
+// A handshake that fails (a client that does not trust the server) is
+// logged and closed; the server goes on serving.
+func TestServerHandshakeError(t *testing.T) {
+	live.Check(t)
+	var logged peers.Buffer
+	addr := startServer(t, &Server{Handler: stateHandler, Config: serverConfig(), ErrorLog: log.New(&logged, "", 0)})
+	c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "localhost"})
+	if err == nil {
+		c.Close()
+		t.Fatal("a client without the CA completed the handshake")
+	}
+	if _, body := get(t, &http.Client{Transport: &http.Transport{TLSClientConfig: goClientTLS()}}, "https://"+addr+"/y"); !strings.HasPrefix(body, "HTTP/1.1 /y") {
+		t.Fatalf("after a failed handshake: %q", body)
+	}
+	if got := logged.String(); !strings.Contains(got, "TLS handshake error from 127.0.0.1") || !strings.Contains(got, "Certificate is bad") {
+		t.Fatalf("logged %q", got)
+	}
+}

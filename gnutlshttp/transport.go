@@ -1,0 +1,545 @@
+package gnutlshttp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/sys/unix"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+)
+
+// Transport is an http.RoundTripper that speaks HTTPS over GnuTLS:
+// HTTP/2 when the server selects "h2" by ALPN, HTTP/1.1 with keep-alive
+// otherwise. Plain "http" URLs go over TCP. Response.TLS is filled. Its
+// connections share one session cache, so a new connection to a server
+// seen before resumes a session; with Config.FastOpen its ClientHello
+// rides in the SYN. A Transport is safe for concurrent use and, like
+// http.Transport, should be reused rather than made per request.
+//
+// Proxies are not supported: requests go straight to the URL's host.
+type Transport struct {
+	// Config is the TLS configuration of every connection (trust,
+	// client certificate, Priority, FastOpen, ...). An empty ServerName
+	// means each request's host. The Transport sets NextProtos and
+	// EarlyDataNoResend. A nil ClientSessionCache means one made by the
+	// Transport for its connections. Neither Config nor the Transport's
+	// fields may be modified after the first request.
+	Config *gnutls.Config
+	// NetDialer bounds connecting and the handshake (Timeout) and sets
+	// keep-alive and the local address; nil means a 30 s timeout.
+	NetDialer *net.Dialer
+	// DisableHTTP2 offers only "http/1.1" by ALPN.
+	DisableHTTP2 bool
+	// DisableEarlyData never sends a request as TLS early data.
+	DisableEarlyData bool
+
+	// MaxIdleConnsPerHost and IdleConnTimeout are http.Transport's, for
+	// HTTP/1.1 connections; zero values mean its defaults
+	// (IdleConnTimeout 90 s). ResponseHeaderTimeout, when set, bounds
+	// the wait for an HTTP/1.1 response's header after the request is
+	// written.
+	MaxIdleConnsPerHost   int
+	IdleConnTimeout       time.Duration
+	ResponseHeaderTimeout time.Duration
+	// HTTP2 holds HTTP/2 settings (ReadIdleTimeout, PingTimeout,
+	// MaxHeaderListSize, ...); nil means x/net/http2's defaults. Only its
+	// settings are used: connections are made by this Transport.
+	HTTP2 *http2.Transport
+
+	once  sync.Once
+	h1    *http.Transport
+	h2    *http2.Transport
+	cfgH1 *gnutls.Config // ALPN "http/1.1"
+	cfgH2 *gnutls.Config // ALPN "h2", "http/1.1"
+	// cfgH2Early is cfgH2 without resending rejected early data.
+	cfgH2Early *gnutls.Config
+
+	mu sync.Mutex
+	// h2conns are the HTTP/2 connections per host:port.
+	h2conns map[string][]*http2.ClientConn
+	// h2early maps the HTTP/2 connections made for early data to the
+	// connection under each, whose state x/net/http2 took too early.
+	h2early map[*http2.ClientConn]*stateConn
+	// h2known holds the servers whose last connection spoke HTTP/2.
+	h2known map[string]bool
+	// h1only holds the servers that answered ALPN with "http/1.1" (or
+	// nothing): their requests go to h1.
+	h1only map[string]bool
+	// dialing is the HTTP/2 dial in flight per host:port, which the other
+	// requests to that server wait for instead of dialing too.
+	dialing map[string]*h2Dial
+	// spare holds the HTTP/1.1 connections waiting for h1, which takes
+	// them before dialing: made for a request that went elsewhere, or by
+	// an early-data request once its response was read.
+	spare map[string][]net.Conn
+	// live counts HTTP/1.1 connections per host:port that are open.
+	live map[string]int
+}
+
+type h2Dial struct {
+	done chan struct{}
+	err  error
+}
+
+const (
+	defaultDialTimeout = 30 * time.Second
+	defaultIdleTimeout = 90 * time.Second
+)
+
+func (t *Transport) init() {
+	t.once.Do(func() {
+		base := t.Config.Clone()
+		if base == nil {
+			base = &gnutls.Config{}
+		}
+		base.EarlyDataNoResend = false // a rejected request is sent again
+		if base.ClientSessionCache == nil {
+			base.ClientSessionCache = gnutls.NewLRUClientSessionCache(0)
+		}
+		t.cfgH1 = base.Clone()
+		t.cfgH1.NextProtos = []string{"http/1.1"}
+		t.cfgH2 = base.Clone()
+		t.cfgH2.NextProtos = []string{http2.NextProtoTLS, "http/1.1"}
+		t.cfgH2Early = t.cfgH2.Clone()
+		t.cfgH2Early.EarlyDataNoResend = true
+		idle := t.IdleConnTimeout
+		if idle == 0 {
+			idle = defaultIdleTimeout
+		}
+		t.h1 = &http.Transport{
+			DialContext:           t.netDialer().DialContext,
+			DialTLSContext:        t.dialH1,
+			TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
+			MaxIdleConnsPerHost:   t.MaxIdleConnsPerHost,
+			IdleConnTimeout:       idle,
+			ResponseHeaderTimeout: t.ResponseHeaderTimeout,
+			ExpectContinueTimeout: time.Second,
+		}
+		t.h2 = t.HTTP2
+		if t.h2 == nil {
+			t.h2 = &http2.Transport{}
+		}
+		t.h2conns = map[string][]*http2.ClientConn{}
+		t.h1only = map[string]bool{}
+		t.h2known = map[string]bool{}
+		t.h2early = map[*http2.ClientConn]*stateConn{}
+		t.dialing = map[string]*h2Dial{}
+		t.spare = map[string][]net.Conn{}
+		t.live = map[string]int{}
+	})
+}
+
+func (t *Transport) netDialer() *net.Dialer {
+	if t.NetDialer != nil {
+		return t.NetDialer
+	}
+	return &net.Dialer{Timeout: defaultDialTimeout, KeepAlive: 30 * time.Second}
+}
+
+// RoundTrip sends one request and returns its response.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.init()
+	if req.URL == nil {
+		closeBody(req)
+		return nil, errors.New("gnutlshttp: nil Request.URL")
+	}
+	switch req.URL.Scheme {
+	case "http":
+		return t.h1.RoundTrip(req)
+	case "https":
+	default:
+		closeBody(req)
+		return nil, fmt.Errorf("gnutlshttp: unsupported protocol scheme %q", req.URL.Scheme)
+	}
+	if req.URL.Host == "" {
+		closeBody(req)
+		return nil, errors.New("gnutlshttp: no Host in request URL")
+	}
+	addr := hostPort(req.URL)
+	if resp, err, ok := t.roundTripEarly(req, addr); ok {
+		return resp, err
+	}
+	if !t.DisableHTTP2 {
+		if resp, err, ok := t.roundTripH2(req, addr); ok {
+			return resp, err
+		}
+	}
+	return t.roundTripH1(req, addr)
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// hostPort is the URL's host and port, 443 by default, as http.Transport
+// names the address it dials.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// roundTripH1 sends req, an https request to addr, through net/http's
+// HTTP/1.1 transport, which dials with dialH1, and fills Response.TLS
+// from the connection it used.
+func (t *Transport) roundTripH1(req *http.Request, addr string) (*http.Response, error) {
+	if req.URL.Scheme == "https" {
+		if err := t.connect(req.Context(), addr); err != nil {
+			closeBody(req)
+			return nil, err
+		}
+	}
+	var used *stateConn
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		used, _ = info.Conn.(*stateConn)
+	}}
+	resp, err := t.h1.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	if err != nil {
+		return nil, err
+	}
+	resp.Request = req
+	if resp.TLS == nil && used != nil {
+		st := used.ConnectionState()
+		resp.TLS = &st
+	}
+	return resp, nil
+}
+
+// connect dials a spare connection to addr when none is open, so that a
+// request finding no connection dials in its own goroutine and under its
+// own context (net/http's dials run in goroutines of their own).
+func (t *Transport) connect(ctx context.Context, addr string) error {
+	t.mu.Lock()
+	have := t.live[addr] > 0
+	if !have {
+		t.live[addr]++ // the connection dialed below
+	}
+	t.mu.Unlock()
+	if have {
+		return nil
+	}
+	c, err := t.dial(ctx, addr, t.cfgH1)
+	if err != nil {
+		t.releaseLive(addr)
+		return err
+	}
+	c.onClose = func() { t.releaseLive(addr) }
+	t.putSpare(addr, c)
+	return nil
+}
+
+// dialH1 is the HTTP/1.1 transport's DialTLSContext: a spare connection
+// to addr if there is one, or a new one offering only "http/1.1".
+func (t *Transport) dialH1(ctx context.Context, _, addr string) (net.Conn, error) {
+	if c := t.takeSpare(addr); c != nil {
+		return c, nil
+	}
+	c, err := t.dial(ctx, addr, t.cfgH1)
+	if err != nil {
+		return nil, err
+	}
+	return t.countLive(addr, c), nil
+}
+
+// dial connects to addr and completes the handshake.
+func (t *Transport) dial(ctx context.Context, addr string, cfg *gnutls.Config) (*stateConn, error) {
+	c, err := (&gnutls.Dialer{NetDialer: t.netDialer(), Config: cfg}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return newStateConn(c.(*gnutls.Conn)), nil
+}
+
+// countLive counts c among addr's HTTP/1.1 connections until it closes.
+func (t *Transport) countLive(addr string, c *stateConn) *stateConn {
+	t.mu.Lock()
+	t.live[addr]++
+	t.mu.Unlock()
+	c.onClose = func() { t.releaseLive(addr) }
+	return c
+}
+
+// takeSpare returns a spare connection to addr that the server has not
+// closed, closing those it finds closed.
+func (t *Transport) takeSpare(addr string) net.Conn {
+	for {
+		t.mu.Lock()
+		cs := t.spare[addr]
+		if len(cs) == 0 {
+			t.mu.Unlock()
+			return nil
+		}
+		c := cs[len(cs)-1]
+		if t.spare[addr] = cs[:len(cs)-1]; len(t.spare[addr]) == 0 {
+			delete(t.spare, addr)
+		}
+		t.mu.Unlock()
+		if open(c) {
+			return c
+		}
+		c.Close()
+	}
+}
+
+// open reports whether c, an idle connection, is still open, as net/http
+// checks its idle connections: nothing waits in its socket, or what waits
+// is TLS's own (a session ticket, which a short Read takes in), not a
+// close_notify, an EOF or data nobody asked for.
+func open(c net.Conn) bool {
+	switch waiting(c) {
+	case socketEmpty:
+		return true
+	case socketClosed:
+		return false
+	}
+	c.SetReadDeadline(time.Now().Add(time.Millisecond))
+	n, err := c.Read(make([]byte, 1))
+	c.SetReadDeadline(time.Time{})
+	return n == 0 && errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+const (
+	socketEmpty = iota
+	socketClosed
+	socketData
+)
+
+// waiting peeks at c's socket without reading from it.
+func waiting(c net.Conn) int {
+	sc, ok := c.(*stateConn)
+	if !ok {
+		return socketData
+	}
+	s, ok := sc.NetConn().(interface {
+		SyscallConn() (syscall.RawConn, error)
+	})
+	if !ok {
+		return socketData
+	}
+	raw, err := s.SyscallConn()
+	if err != nil {
+		return socketClosed
+	}
+	state := socketClosed
+	raw.Control(func(fd uintptr) {
+		var b [1]byte
+		switch n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT); {
+		case err == unix.EAGAIN:
+			state = socketEmpty
+		case err == nil && n > 0:
+			state = socketData
+		}
+	})
+	return state
+}
+
+func (t *Transport) putSpare(addr string, c net.Conn) {
+	t.mu.Lock()
+	t.spare[addr] = append(t.spare[addr], c)
+	t.mu.Unlock()
+}
+
+// roundTripH2 sends req over an HTTP/2 connection to addr, dialing one
+// when none can take it. ok is false when the server speaks only
+// HTTP/1.1: the request is then for h1.
+func (t *Transport) roundTripH2(req *http.Request, addr string) (resp *http.Response, err error, ok bool) {
+	for attempt := 0; ; attempt++ {
+		cc, h1, err := t.h2Conn(req.Context(), addr)
+		if err != nil {
+			closeBody(req)
+			return nil, err, true
+		}
+		if h1 {
+			return nil, nil, false
+		}
+		resp, err := cc.RoundTrip(req)
+		if err == nil {
+			t.fixState(cc, resp)
+		}
+		if err != nil && attempt == 0 && refused(err) {
+			if r, rerr := rewind(req); rerr == nil {
+				req = r
+				continue
+			}
+		}
+		return resp, err, true
+	}
+}
+
+// refused reports an HTTP/2 error after which the server has not acted on
+// the request: it refused the stream (RFC 9113, section 8.7).
+func refused(err error) bool {
+	var se http2.StreamError
+	return errors.As(err, &se) && se.Code == http2.ErrCodeRefusedStream
+}
+
+// rewind returns req ready to be sent again, with a fresh body.
+func rewind(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	if req.GetBody == nil {
+		return nil, errors.New("gnutlshttp: request body cannot be sent again (no GetBody)")
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Body = body
+	return r, nil
+}
+
+// h2Conn returns an HTTP/2 connection to addr for one request: one with
+// a stream reserved for it, or a new one, dialed when none could take the
+// request; one dial per server at a time, which the other callers wait
+// for. h1 is true when the server does not speak HTTP/2.
+func (t *Transport) h2Conn(ctx context.Context, addr string) (cc *http2.ClientConn, h1 bool, err error) {
+	for {
+		t.mu.Lock()
+		if t.h1only[addr] {
+			t.mu.Unlock()
+			return nil, true, nil
+		}
+		if cc := t.reserveH2(addr); cc != nil {
+			t.mu.Unlock()
+			return cc, false, nil
+		}
+		d := t.dialing[addr]
+		if d == nil {
+			d = &h2Dial{done: make(chan struct{})}
+			t.dialing[addr] = d
+			t.mu.Unlock()
+			// The new connection serves this request even if it was
+			// lost already: its RoundTrip then says why.
+			cc, err := t.dialH2(ctx, addr, d)
+			if cc == nil && err == nil {
+				return nil, true, nil
+			}
+			return cc, false, err
+		}
+		t.mu.Unlock()
+		select {
+		case <-d.done:
+			// The dialer's own cancellation is not this caller's: try again.
+			if d.err != nil && !errors.Is(d.err, context.Canceled) && !errors.Is(d.err, context.DeadlineExceeded) {
+				return nil, false, d.err
+			}
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+	}
+}
+
+// reserveH2 returns a connection to addr that took a stream reservation.
+// The caller holds t.mu.
+func (t *Transport) reserveH2(addr string) *http2.ClientConn {
+	for _, cc := range t.pruneH2(addr) {
+		if cc.ReserveNewRequest() {
+			return cc
+		}
+	}
+	return nil
+}
+
+// pruneH2 drops addr's HTTP/2 connections that closed or are closing and
+// returns the others. The caller holds t.mu.
+func (t *Transport) pruneH2(addr string) []*http2.ClientConn {
+	kept := t.h2conns[addr][:0]
+	for _, cc := range t.h2conns[addr] {
+		if st := cc.State(); st.Closed || st.Closing {
+			delete(t.h2early, cc)
+			continue
+		}
+		kept = append(kept, cc)
+	}
+	if len(kept) == 0 {
+		delete(t.h2conns, addr)
+		return nil
+	}
+	t.h2conns[addr] = kept
+	return kept
+}
+
+// dialH2 dials addr offering "h2" and "http/1.1". An HTTP/2 connection
+// joins the pool and is returned; an HTTP/1.1 one is kept for h1, addr is
+// marked as speaking only HTTP/1.1, and cc is nil.
+func (t *Transport) dialH2(ctx context.Context, addr string, d *h2Dial) (cc *http2.ClientConn, err error) {
+	c, err := t.dial(ctx, addr, t.cfgH2)
+	if err == nil {
+		if c.ConnectionState().NegotiatedProtocol == http2.NextProtoTLS {
+			cc, err = t.h2.NewClientConn(c)
+			if err != nil {
+				c.Close()
+			}
+		} else {
+			t.putSpare(addr, t.countLive(addr, c))
+		}
+	}
+	t.mu.Lock()
+	switch {
+	case cc != nil:
+		t.h2conns[addr] = append(t.h2conns[addr], cc)
+		t.h2known[addr] = true
+	case err == nil:
+		t.h1only[addr] = true
+	}
+	delete(t.dialing, addr)
+	d.err = err
+	close(d.done)
+	t.mu.Unlock()
+	return cc, err
+}
+
+// CloseIdleConnections closes the connections that carry no request.
+func (t *Transport) CloseIdleConnections() {
+	t.init()
+	t.h1.CloseIdleConnections()
+	t.mu.Lock()
+	var idle []*http2.ClientConn
+	for addr, ccs := range t.h2conns {
+		kept := ccs[:0]
+		for _, cc := range ccs {
+			st := cc.State()
+			if st.Closed || st.StreamsActive+st.StreamsReserved+st.StreamsPending == 0 {
+				idle = append(idle, cc)
+				delete(t.h2early, cc)
+			} else {
+				kept = append(kept, cc)
+			}
+		}
+		if len(kept) == 0 {
+			delete(t.h2conns, addr)
+		} else {
+			t.h2conns[addr] = kept
+		}
+	}
+	var spare []net.Conn
+	for addr, cs := range t.spare {
+		spare = append(spare, cs...)
+		delete(t.spare, addr)
+	}
+	t.mu.Unlock()
+	for _, cc := range idle {
+		cc.Close()
+	}
+	for _, c := range spare {
+		c.Close()
+	}
+}
