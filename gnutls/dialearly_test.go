@@ -370,3 +370,31 @@ func TestDialEarlyOpenSSLLimit(t *testing.T) {
 		}
 	}
 }
+
+// A Read and the first Write racing on a DialEarly connection, as a
+// reader goroutine and a writer do: whichever runs the handshake, the
+// data arrives once, and early data only when the Write ran it.
+func TestDialEarlyConcurrentReadWrite(t *testing.T) {
+	addr := echoListener(t, earlyServerConfig())
+	cfg := earlyClient(NewLRUClientSessionCache(4))
+	early := 0
+	for i := range 20 {
+		c, err := (&Dialer{Config: cfg}).DialEarly(context.Background(), "tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = echoConcurrently(c, []byte(fmt.Sprintf("request %d\n", i)))
+		st := c.ConnectionState()
+		c.Close()
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		if st.EarlyData.Offered {
+			early++
+			if !st.EarlyData.Accepted {
+				t.Fatalf("connection %d: early data %+v", i, st.EarlyData)
+			}
+		}
+	}
+	t.Logf("%d of 20 connections had the Write run the handshake, with early data", early)
+}
