@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -397,4 +398,24 @@ func TestDialEarlyConcurrentReadWrite(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 20 connections had the Write run the handshake, with early data", early)
+}
+
+// A ticket allowing math.MaxUint32 bytes of early data: the limit is read
+// from the ticket, so the data goes as early data on every GnuTLS
+// version, although before 3.8.9 GnuTLS reports the same number for a
+// ticket that allows none.
+func TestDialEarlyTicketAllowsMaxUint32(t *testing.T) {
+	sc := serverConfig()
+	sc.MaxEarlyData = math.MaxUint32
+	addr, seen := earlyServer(t, sc)
+	cfg := earlyClient(NewLRUClientSessionCache(4))
+	dialEarly(t, addr, cfg, []byte("first\n"))
+	<-seen
+	req := []byte("early line\n")
+	st := dialEarly(t, addr, cfg, req)
+	rec := <-seen
+	want := EarlyDataState{Limit: math.MaxUint32, Offered: true, Bytes: len(req), Accepted: true}
+	if !st.DidResume || st.EarlyData != want || !bytes.Equal(rec.early, req) {
+		t.Fatalf("GnuTLS %s: resumed %v, early data %+v, server read %q as early data", Version(), st.DidResume, st.EarlyData, rec.early)
+	}
 }
