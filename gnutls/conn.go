@@ -317,7 +317,9 @@ func (c *Conn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// Write writes application data, as many records as b needs.
+// Write writes application data, as many records as b needs. Before the
+// handshake it runs the handshake first; on a connection from DialEarly or
+// ClientEarly the start of b then goes as early data (see DialEarly).
 func (c *Conn) Write(b []byte) (int, error) {
 	for {
 		x := c.activeCall.Load()

@@ -26,6 +26,15 @@
 //	// connection on, once the kernel holds the server's cookie.
 //	log.Println("TCP Fast Open:", conn.ConnectionState().FastOpen)
 //
+// With a session to resume, DialEarly sends the first Write as TLS 1.3
+// early data, in that same SYN:
+//
+//	cfg.ClientSessionCache = gnutls.NewLRUClientSessionCache(64)
+//	conn, err := (&gnutls.Dialer{Config: cfg}).DialEarly(ctx, "tcp", "example.com:443")
+//	...
+//	conn.Write(idempotentRequest) // 0-RTT when the ticket allows it
+//	log.Println("early data:", conn.ConnectionState().EarlyData)
+//
 // The kernel's net.ipv4.tcp_fastopen must enable the client side (bit 0;
 // see FastOpenSupported); when it does not, the connection is made without
 // fast open and ConnectionState says why.
@@ -38,7 +47,8 @@
 //
 // The source keeps one concern per file: session.go, credentials.go and
 // errors.go are the thin layer; socket.go the fast-open contract and
-// report; earlydata.go and antireplay.go TLS 1.3 early data; config.go,
+// report; earlydata.go and antireplay.go TLS 1.3 early data, resumption.go
+// the cached sessions and what their tickets allow; config.go,
 // conn.go, dial.go and listen.go the crypto/tls-shaped layer, with
 // connstate.go (ConnectionState) and alerts.go (alerts after a fatal
 // error, records without data); netpoll.go

@@ -57,8 +57,9 @@ var errNotResent = fmt.Errorf("gnutls: early data not sent again (Config.EarlyDa
 // SendEarlyData queues b as TLS 1.3 early data
 // (gnutls_record_send_early_data), to leave with the ClientHello of the
 // next Handshake. It is for client sessions resuming a session whose ticket
-// allows early data (see MaxEarlyDataSize); GnuTLS refuses more than the
-// ticket allows with GNUTLS_E_RECORD_LIMIT_REACHED.
+// allows early data, no more than it allows; GnuTLS checks only the limit
+// it stored with the session data (see MaxEarlyDataSize), refusing more
+// with GNUTLS_E_RECORD_LIMIT_REACHED.
 func (s *Session) SendEarlyData(b []byte) error {
 	if len(b) == 0 {
 		return nil

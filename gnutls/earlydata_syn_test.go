@@ -2,6 +2,7 @@ package gnutls
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-gnutls/go-gnutls/internal/peers"
 	"golang.org/x/sys/unix"
 )
 
@@ -159,5 +161,74 @@ func TestEarlyDataInSYNGnutlsServ(t *testing.T) {
 	}
 	if tcpExt(t, lab.Server, "TCPFastOpenPassive") < 1 {
 		t.Fatal("server TCPFastOpenPassive is 0")
+	}
+}
+
+// DialEarly with fast open picks the transport when the handshake starts:
+// a Read first sends the ClientHello alone in the SYN (GnuTLS's fast-open
+// path), a Write first the ClientHello and the early data.
+func TestDialEarlyInSYNReadOrWriteFirst(t *testing.T) {
+	lab := fastOpenLab(t, 5*time.Millisecond)
+	sc := earlyServerConfig()
+	sc.FastOpen = true
+	var l net.Listener
+	if err := lab.Server.Do(func() (err error) {
+		l, err = Listen("tcp", netip.AddrPortFrom(lab.Server.Addr4, 0).String(), sc)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The server speaks first, then echoes.
+	t.Cleanup(peers.Serve(l, func(c net.Conn) {
+		io.WriteString(c, "hello\n")
+		io.Copy(c, c)
+	}))
+	cfg := clientConfig()
+	cfg.FastOpen = true
+	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
+	dial := func() *Conn {
+		t.Helper()
+		var c *Conn
+		if err := lab.Client.Do(func() (err error) {
+			c, err = (&Dialer{Config: cfg}).DialEarly(context.Background(), "tcp", l.Addr().String())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	readHello := func(c *Conn) {
+		t.Helper()
+		if got := make([]byte, 6); func() error { _, err := io.ReadFull(c, got); return err }() != nil || string(got) != "hello\n" {
+			t.Fatalf("greeting %q", got)
+		}
+	}
+	for i, readFirst := range []bool{true, true, true, false} {
+		active := tcpExt(t, lab.Client, "TCPFastOpenActive")
+		c := dial()
+		if readFirst {
+			readHello(c)
+			echo(t, c, "then a write\n")
+		} else {
+			if _, err := io.WriteString(c, "early\n"); err != nil {
+				t.Fatal(err)
+			}
+			readHello(c)
+			if got := make([]byte, 6); func() error { _, err := io.ReadFull(c, got); return err }() != nil || string(got) != "early\n" {
+				t.Fatalf("echo of the early data %q", got)
+			}
+		}
+		st := c.ConnectionState()
+		c.Close()
+		t.Logf("connection %d, read first %v: fast open %v; early data %v", i, readFirst, st.FastOpen, st.EarlyData)
+		if i == 0 {
+			continue // fetches the cookie and the ticket
+		}
+		if !st.FastOpen.Used || tcpExt(t, lab.Client, "TCPFastOpenActive")-active != 1 {
+			t.Fatalf("connection %d: fast open %+v", i, st.FastOpen)
+		}
+		if !st.DidResume || st.FastOpen.EarlyData == readFirst || st.EarlyData.Accepted == readFirst || st.EarlyData.Limit == 0 {
+			t.Fatalf("connection %d, read first %v: resumed %v, early data %+v, in the SYN %v", i, readFirst, st.DidResume, st.EarlyData, st.FastOpen.EarlyData)
+		}
 	}
 }

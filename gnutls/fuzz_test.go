@@ -2,12 +2,14 @@ package gnutls
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -299,4 +301,86 @@ func TestNULRefused(t *testing.T) {
 			t.Errorf("%s with a NUL byte: %v", what, err)
 		}
 	}
+}
+
+// newSessionTicket builds a NewSessionTicket body (RFC 8446, section
+// 4.6.1) with the given extensions.
+func newSessionTicket(lifetime uint32, nonce, ticket []byte, exts ...[]byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, lifetime)
+	b = binary.BigEndian.AppendUint32(b, 0x01020304)
+	b = append(b, byte(len(nonce)))
+	b = append(b, nonce...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(ticket)))
+	b = append(b, ticket...)
+	var all []byte
+	for _, e := range exts {
+		all = append(all, e...)
+	}
+	b = binary.BigEndian.AppendUint16(b, uint16(len(all)))
+	return append(b, all...)
+}
+
+// earlyDataExt is the early_data extension of a NewSessionTicket.
+func earlyDataExt(max uint32) []byte {
+	return binary.BigEndian.AppendUint32([]byte{0, 42, 0, 4}, max)
+}
+
+// refParseTicket is the parser, written again in Go from RFC 8446:
+// the early data limit, and the lifetime of a ticket that parses.
+func refParseTicket(b []byte) (maxEarly, lifetime uint32) {
+	if len(b) < 9 {
+		return 0, 0
+	}
+	life := binary.BigEndian.Uint32(b)
+	b = b[8:]
+	n := int(b[0])
+	b = b[1:]
+	if len(b) < n+2 {
+		return 0, 0
+	}
+	b = b[n:]
+	n = int(binary.BigEndian.Uint16(b))
+	b = b[2:]
+	if len(b) < n+2 {
+		return 0, 0
+	}
+	b = b[n:]
+	n = int(binary.BigEndian.Uint16(b))
+	b = b[2:]
+	if len(b) != n {
+		return 0, 0
+	}
+	var max uint32
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return 0, 0
+		}
+		typ, l := binary.BigEndian.Uint16(b), int(binary.BigEndian.Uint16(b[2:]))
+		b = b[4:]
+		if len(b) < l || (typ == 42 && l != 4) {
+			return 0, 0
+		}
+		if typ == 42 {
+			max = binary.BigEndian.Uint32(b)
+		}
+		b = b[l:]
+	}
+	return max, life
+}
+
+// The NewSessionTicket parser behind the ticket hook reads peer bytes: it
+// must agree with the Go reference on every input.
+func FuzzParseTicket(f *testing.F) {
+	f.Add(newSessionTicket(7200, []byte{0}, []byte("ticket"), earlyDataExt(16384)))
+	f.Add(newSessionTicket(7200, nil, []byte("ticket")))
+	f.Add(newSessionTicket(60, []byte{1, 2}, []byte("t"), []byte{0xfa, 0xfa, 0, 0}, earlyDataExt(1)))
+	f.Add(newSessionTicket(60, nil, []byte("t"), []byte{0, 42, 0, 2, 0, 1}))
+	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		max, life := parseTicket(msg)
+		wantMax, wantLife := refParseTicket(msg)
+		if max != wantMax || life != time.Duration(wantLife)*time.Second {
+			t.Fatalf("parsed %d, %v; the reference says %d, %ds", max, life, wantMax, wantLife)
+		}
+	})
 }

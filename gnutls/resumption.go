@@ -55,6 +55,18 @@ func (s *Session) lastTicket() (maxEarly uint32, lifetime time.Duration, ok bool
 	return maxEarly, lifetime, ok
 }
 
+// parseTicket runs the hook's parser on msg, the body of a NewSessionTicket
+// (FuzzParseTicket feeds it peer bytes).
+func parseTicket(msg []byte) (maxEarly uint32, lifetime time.Duration) {
+	var t C.struct_go_gnutls_ticket
+	var p *C.uchar
+	if len(msg) > 0 {
+		p = (*C.uchar)(unsafe.Pointer(&msg[0]))
+	}
+	C.go_gnutls_parse_ticket(p, C.size_t(len(msg)), &t)
+	return uint32(t.max_early), time.Duration(t.lifetime) * time.Second
+}
+
 // A cache entry is entryMagic, the early data limit (4 bytes), the
 // ticket's expiry (8 bytes, Unix seconds) and GnuTLS's session data.
 // Entries in any other form resume without early data.

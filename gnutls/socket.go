@@ -201,7 +201,7 @@ type FastOpenState struct {
 	// Reason explains in words why it was not used; empty when used.
 	Reason string
 	// EarlyData: the SYN carried TLS early data along with the ClientHello:
-	// a fast-open Dial that resumed a session with Config.EarlyData sends
+	// a fast-open DialEarly whose first Write went as early data sends
 	// both in one sendmsg(MSG_FASTOPEN) when they fit in about one segment.
 	EarlyData bool
 	// Note says why early data that was offered did not travel in the SYN.

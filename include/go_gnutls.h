@@ -160,49 +160,63 @@ struct go_gnutls_ticket {
 	int seen;            /* tickets parsed */
 };
 
-static int go_gnutls_ticket_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
-				 const gnutls_datum_t *msg)
+/* Parses a NewSessionTicket body into *t; a message that does not parse
+ * leaves max_early and lifetime 0. */
+static inline void go_gnutls_parse_ticket(const unsigned char *p, size_t size, struct go_gnutls_ticket *t)
 {
-	struct go_gnutls_ticket *t = gnutls_session_get_ptr(s);
-	const unsigned char *p = msg->data, *end = msg->data + msg->size;
-	uint32_t lifetime;
+	const unsigned char *end = p + size;
+	uint32_t lifetime, max_early = 0;
 	size_t n;
-	(void)htype, (void)when;
-	if (t == NULL || !incoming)
-		return 0;
 	t->seen++;
 	t->max_early = 0;
 	t->lifetime = 0;
 	/* ticket_lifetime, ticket_age_add, ticket_nonce<0..255>, ticket<1..2^16-1> */
 	if (end - p < 9)
-		return 0;
-	lifetime = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+		return;
+	lifetime = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 	p += 8;
 	n = *p++;
 	if ((size_t)(end - p) < n + 2)
-		return 0;
+		return;
 	p += n;
-	n = p[0] << 8 | p[1];
+	n = (size_t)p[0] << 8 | p[1];
 	p += 2;
 	if ((size_t)(end - p) < n + 2)
-		return 0;
+		return;
 	p += n;
 	/* extensions<0..2^16-2> */
-	n = p[0] << 8 | p[1];
+	n = (size_t)p[0] << 8 | p[1];
 	p += 2;
 	if ((size_t)(end - p) != n)
-		return 0;
-	t->lifetime = lifetime;
-	while (end - p >= 4) {
-		unsigned type = p[0] << 8 | p[1];
-		size_t len = p[2] << 8 | p[3];
+		return;
+	while (p < end) {
+		unsigned type;
+		size_t len;
+		if (end - p < 4)
+			return;
+		type = (unsigned)p[0] << 8 | p[1];
+		len = (size_t)p[2] << 8 | p[3];
 		p += 4;
 		if ((size_t)(end - p) < len)
-			return 0;
-		if (type == 42 && len == 4) /* early_data */
-			t->max_early = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+			return;
+		if (type == 42) { /* early_data */
+			if (len != 4)
+				return;
+			max_early = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		}
 		p += len;
 	}
+	t->lifetime = lifetime;
+	t->max_early = max_early;
+}
+
+static int go_gnutls_ticket_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
+				 const gnutls_datum_t *msg)
+{
+	struct go_gnutls_ticket *t = gnutls_session_get_ptr(s);
+	(void)htype, (void)when;
+	if (t != NULL && incoming)
+		go_gnutls_parse_ticket(msg->data, msg->size, t);
 	return 0;
 }
 
