@@ -62,3 +62,23 @@ func goGnutlsAntiReplayAdd(ptr unsafe.Pointer, exp C.time_t, key, data *C.gnutls
 	}
 	return 0
 }
+
+//export goGnutlsPSKServerKey
+func goGnutlsPSKServerKey(h, identity unsafe.Pointer, n C.uint, key **C.uchar, keyLen *C.uint) C.int {
+	return restoreHooks(h).pskKey(C.GoStringN((*C.char)(identity), C.int(n)), key, keyLen)
+}
+
+//export goGnutlsCacheStore
+func goGnutlsCacheStore(h, key unsafe.Pointer, keyLen C.uint, data unsafe.Pointer, dataLen C.uint, expires C.longlong) C.int {
+	return restoreHooks(h).cacheStore(C.GoStringN((*C.char)(key), C.int(keyLen)), C.GoBytes(data, C.int(dataLen)), int64(expires))
+}
+
+//export goGnutlsCacheRetrieve
+func goGnutlsCacheRetrieve(h, key unsafe.Pointer, keyLen C.uint, n *C.uint) unsafe.Pointer {
+	return restoreHooks(h).cacheRetrieve(C.GoStringN((*C.char)(key), C.int(keyLen)), n)
+}
+
+//export goGnutlsCacheRemove
+func goGnutlsCacheRemove(h, key unsafe.Pointer, keyLen C.uint) C.int {
+	return restoreHooks(h).cacheRemove(C.GoStringN((*C.char)(key), C.int(keyLen)))
+}

@@ -665,6 +665,9 @@ type ConnectionState struct {
 	Info Info
 	// EarlyData tells what became of TLS 1.3 early data.
 	EarlyData EarlyDataState
+	// PSKIdentity is the pre-shared key identity the handshake
+	// authenticated with, or "".
+	PSKIdentity string
 }
 
 // ConnectionState returns the connection's state.
@@ -691,5 +694,6 @@ func (c *Conn) ConnectionState() ConnectionState {
 	st.EarlyDataAccepted = s.EarlyDataAccepted()
 	st.EarlyData = EarlyDataState{Offered: c.early.offered, Accepted: st.EarlyDataAccepted, Resent: c.early.resent}
 	st.KTLSRecv, st.KTLSSend = s.KTLS()
+	st.PSKIdentity = s.PSKIdentity()
 	return st
 }

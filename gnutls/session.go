@@ -82,11 +82,16 @@ type sessionState struct {
 	handle unsafe.Pointer
 	tr     *transport
 	creds  *Credentials
-	key    *ticketKey     // keeps the server's ticket key alive
-	replay *AntiReplay    // keeps the server's anti-replay state alive
-	verify unsafe.Pointer // C memory gnutls_session_set_verify_cert2 refers to
-	ra     unsafe.Pointer // the read-ahead transport's C state (readahead.go)
-	tfo    bool           // SetFastOpen was called
+	psk    *PSKCredentials
+	// hooks is reached by the PSK and session cache callbacks through
+	// hooksHandle (hooks.go).
+	hooks       *sessionHooks
+	hooksHandle unsafe.Pointer
+	key         *ticketKey     // keeps the server's ticket key alive
+	replay      *AntiReplay    // keeps the server's anti-replay state alive
+	verify      unsafe.Pointer // C memory gnutls_session_set_verify_cert2 refers to
+	ra          unsafe.Pointer // the read-ahead transport's C state (readahead.go)
+	tfo         bool           // SetFastOpen was called
 	// tfoSysctl is net.ipv4.tcp_fastopen when SetFastOpen was called.
 	tfoSysctl int
 }
@@ -147,6 +152,12 @@ func (st *sessionState) free() bool {
 	st.ra = nil
 	dropHandle(st.handle)
 	st.handle = nil
+	dropHandle(st.hooksHandle)
+	st.hooksHandle, st.hooks = nil, nil
+	if st.psk != nil {
+		st.psk.release()
+		st.psk = nil
+	}
 	if st.creds != nil {
 		st.creds.release()
 		st.creds = nil
@@ -382,7 +393,7 @@ func (s *Session) Handshake() error {
 		}
 		r, errno := C.go_gnutls_handshake(p)
 		if r < 0 {
-			return s.codeError("handshake", r, errno)
+			return s.pskError(s.codeError("handshake", r, errno))
 		}
 		return nil
 	})
