@@ -208,7 +208,7 @@ var pskClients = []struct {
 			args = append(args, "-tls1_2")
 		}
 		return args
-	}, "PSK identity: alice"},
+	}, ", TLSv1."}, // "New, TLSv1.3, Cipher is ..."; "New, (NONE), ..." when it failed
 }
 
 // gnutls-cli --pskusername --pskkey and openssl s_client -psk against this
