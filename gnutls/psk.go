@@ -127,28 +127,23 @@ func (s *Session) SetPSKCredentials(c *PSKCredentials) error {
 	if (c.client != nil) == s.IsServer() {
 		return fmt.Errorf("gnutls: SetPSKCredentials: %s credentials on a %s session", c.side(), sideName(s.IsServer()))
 	}
-	if err := c.acquire(); err != nil {
-		return err
-	}
-	err := s.call(func(p C.gnutls_session_t) error {
-		ptr := unsafe.Pointer(c.client)
-		if c.server != nil {
-			ptr = unsafe.Pointer(c.server)
-			s.hooksLocked(p).getPSKKey = c.getKey
-		}
-		if err := check("set PSK credentials", C.gnutls_credentials_set(p, C.GNUTLS_CRD_PSK, ptr)); err != nil {
-			return err
-		}
-		if s.psk != nil {
-			s.psk.release()
-		}
-		s.psk = c
-		return nil
+	return c.holding(func() error {
+		return s.call(func(p C.gnutls_session_t) error {
+			ptr := unsafe.Pointer(c.client)
+			if c.server != nil {
+				ptr = unsafe.Pointer(c.server)
+				s.hooksLocked(p).getPSKKey = c.getKey
+			}
+			if err := check("set PSK credentials", C.gnutls_credentials_set(p, C.GNUTLS_CRD_PSK, ptr)); err != nil {
+				return err
+			}
+			if s.psk != nil {
+				s.psk.release()
+			}
+			s.psk = c
+			return nil
+		})
 	})
-	if err != nil {
-		c.release()
-	}
-	return err
 }
 
 func (c *PSKCredentials) side() string { return sideName(c.server != nil) }

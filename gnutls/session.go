@@ -225,23 +225,18 @@ func (s *Session) SetPriority(priority string) error {
 // SetCredentials attaches certificate credentials. The session keeps them
 // alive until it is closed.
 func (s *Session) SetCredentials(c *Credentials) error {
-	if err := c.acquire(); err != nil {
-		return err
-	}
-	err := s.call(func(p C.gnutls_session_t) error {
-		if err := check("set credentials", C.gnutls_credentials_set(p, C.GNUTLS_CRD_CERTIFICATE, unsafe.Pointer(c.ptr))); err != nil {
-			return err
-		}
-		if s.creds != nil {
-			s.creds.release()
-		}
-		s.creds = c
-		return nil
+	return c.holding(func() error {
+		return s.call(func(p C.gnutls_session_t) error {
+			if err := check("set credentials", C.gnutls_credentials_set(p, C.GNUTLS_CRD_CERTIFICATE, unsafe.Pointer(c.ptr))); err != nil {
+				return err
+			}
+			if s.creds != nil {
+				s.creds.release()
+			}
+			s.creds = c
+			return nil
+		})
 	})
-	if err != nil {
-		c.release()
-	}
-	return err
 }
 
 // SetServerName sets the SNI host name sent in the ClientHello.

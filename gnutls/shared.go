@@ -25,6 +25,19 @@ func (s *shared) acquire() error {
 	return nil
 }
 
+// holding runs attach, which hands the object to a session, with a
+// reference taken for it; the reference goes back if attach fails.
+func (s *shared) holding(attach func() error) error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	err := attach()
+	if err != nil {
+		s.release()
+	}
+	return err
+}
+
 func (s *shared) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
