@@ -73,6 +73,19 @@ func (c *serverCache) Delete(id string) {
 	c.lru.remove(id)
 }
 
+// SessionID returns the session's ID (gnutls_session_get_id2): under TLS
+// 1.2 the key a server's session cache keeps it under; under TLS 1.3 the
+// legacy_session_id of the ClientHello.
+func (s *Session) SessionID() []byte {
+	return get(s, func(p C.gnutls_session_t) []byte {
+		var d C.gnutls_datum_t
+		if C.gnutls_session_get_id2(p, &d) < 0 || d.size == 0 {
+			return nil
+		}
+		return C.GoBytes(unsafe.Pointer(d.data), C.int(d.size))
+	})
+}
+
 // maxSessionLifetime is the longest GnuTLS lets a session be resumed.
 const maxSessionLifetime = 7 * 24 * time.Hour
 
