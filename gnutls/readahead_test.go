@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -125,10 +124,5 @@ func TestReadaheadUsedOnSockets(t *testing.T) {
 	if err := os.WriteFile(config, []byte("[global]\nktls = true\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestReadaheadUsedOnSockets$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "GNUTLS_SYSTEM_PRIORITY_FILE="+config, "GO_GNUTLS_TEST_KTLS_CONFIG=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestReadaheadUsedOnSockets") {
-		t.Fatalf("with ktls = true in GnuTLS's configuration: %v\n%s", err, out)
-	}
+	inChild(t, "TestReadaheadUsedOnSockets", "GNUTLS_SYSTEM_PRIORITY_FILE="+config, "GO_GNUTLS_TEST_KTLS_CONFIG=1")
 }
