@@ -186,3 +186,38 @@ func TestStartTLSScriptsWithReferenceClients(t *testing.T) {
 		}
 	}
 }
+
+// FuzzStartTLSAnswers: whatever a server answers to XMPP's and LDAP's
+// requests to start TLS, the client returns, with nil or an error, and
+// reads nothing past the answer it needs.
+func FuzzStartTLSAnswers(f *testing.F) {
+	for _, proto := range []string{"xmpp", "ldap"} {
+		var all string
+		for _, s := range starttlsScripts[proto] {
+			all += s.send
+		}
+		f.Add(proto, []byte(all))
+		f.Add(proto, []byte(all[:len(all)/2]))
+	}
+	f.Add("ldap", []byte("\x30\x84\xff\xff\xff\xff"))
+	f.Add("ldap", []byte("\x30\x05\x02\x01\x01\x78\x80"))
+	f.Fuzz(func(t *testing.T, proto string, answer []byte) {
+		if proto != "xmpp" && proto != "ldap" {
+			return
+		}
+		client, server := net.Pipe()
+		defer client.Close()
+		go func() {
+			go io.Copy(io.Discard, server)
+			server.Write(answer)
+			server.Close()
+		}()
+		done := make(chan error, 1)
+		go func() { done <- starttls(client, proto, "client", "localhost", time.Now().Add(5*time.Second)) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no return for answer %q", proto, answer)
+		}
+	})
+}
