@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"unsafe"
 )
@@ -238,7 +239,7 @@ type PSKError struct {
 }
 
 func (e *PSKError) Error() string {
-	return fmt.Sprintf("gnutls: PSK identity %q: %s: %v", e.Identity, e.Failure, e.Err)
+	return fmt.Sprintf("gnutls: PSK identity %q: %s: %s", e.Identity, e.Failure, strings.TrimPrefix(e.Err.Error(), "gnutls: "))
 }
 
 func (e *PSKError) Unwrap() error { return e.Err }

@@ -361,3 +361,32 @@ func TestPSKCredentialsRules(t *testing.T) {
 	client.Close()
 	server.Close()
 }
+
+// Between this package's client and server, a wrong key and an unknown
+// identity fail on both ends, each saying what it can know.
+func TestPSKFailuresBothEnds(t *testing.T) {
+	checkLeaks(t)
+	key := pskKey(t)
+	errc := make(chan error, 1)
+	addr := serveOn(t, pskServerConfig("alice", key), func(c *Conn) { errc <- c.Handshake() })
+	for _, v := range versions {
+		for _, bad := range []struct {
+			name, identity string
+			failure        PSKFailure
+		}{{"wrong key", "alice", PSKKeyMismatch}, {"unknown identity", "mallory", PSKUnknownIdentity}} {
+			t.Run(v.name+"/"+bad.name, func(t *testing.T) {
+				prio := v.priority + ":+ECDHE-PSK"
+				_, err := Dial("tcp", addr, &Config{PSKIdentity: bad.identity, PSKKey: pskKey(t), Priority: prio})
+				var ce, se *PSKError
+				if !errors.As(err, &ce) || ce.Failure != PSKRefused || ce.Identity != bad.identity {
+					t.Errorf("client: %v, want a PSKError refusing %q", err, bad.identity)
+				}
+				if serr := <-errc; !errors.As(serr, &se) || se.Failure != bad.failure || se.Identity != bad.identity {
+					t.Errorf("server: %v, want a PSKError %v for %q", serr, bad.failure, bad.identity)
+				} else {
+					t.Logf("client: %v\nserver: %v", err, serr)
+				}
+			})
+		}
+	}
+}
