@@ -2,6 +2,7 @@ package gnutls
 
 import (
 	"bytes"
+	"crypto/tls"
 	"net"
 	"strings"
 	"testing"
@@ -97,38 +98,43 @@ func TestServerSessionCacheInterop(t *testing.T) {
 	}
 }
 
-// This package's client without tickets resumes by session ID; once the
-// session lifetime has passed, it cannot.
+// This package's client resumes, by session ID without tickets under TLS
+// 1.2 and by ticket under TLS 1.3; once the session lifetime has passed,
+// it cannot.
 func TestServerSessionCacheLifetime(t *testing.T) {
 	checkLeaks(t)
-	cache := NewLRUServerSessionCache(8)
-	addr, resumed := cachingServer(t, cache, time.Second)
-	cc := clientConfig()
-	cc.Priority = "NORMAL:-VERS-ALL:+VERS-TLS1.2"
-	cc.SessionTicketsDisabled = true
-	cc.ClientSessionCache = NewLRUClientSessionCache(1)
-	dial := func() bool {
-		t.Helper()
-		c, err := Dial("tcp", addr, cc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		echo(t, c, "x")
-		if got := <-resumed; got != c.ConnectionState().DidResume {
-			t.Fatalf("server resumed %v, client %v", got, !got)
-		}
-		return c.ConnectionState().DidResume
-	}
-	if dial() {
-		t.Fatal("the first connection resumed")
-	}
-	if !dial() {
-		t.Fatal("the second connection did not resume from the cache")
-	}
-	time.Sleep(2100 * time.Millisecond)
-	if dial() {
-		t.Fatal("a session resumed after its lifetime")
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			addr, resumed := cachingServer(t, NewLRUServerSessionCache(8), time.Second)
+			cc := clientConfig()
+			cc.Priority = v.priority
+			cc.SessionTicketsDisabled = v.want == tls.VersionTLS12
+			cc.ClientSessionCache = NewLRUClientSessionCache(1)
+			dial := func() bool {
+				t.Helper()
+				c, err := Dial("tcp", addr, cc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				echo(t, c, "x")
+				if got := <-resumed; got != c.ConnectionState().DidResume {
+					t.Fatalf("server resumed %v, client %v", got, !got)
+				}
+				return c.ConnectionState().DidResume
+			}
+			if dial() {
+				t.Fatal("the first connection resumed")
+			}
+			if !dial() {
+				t.Fatal("the second connection did not resume")
+			}
+			time.Sleep(2100 * time.Millisecond)
+			if dial() {
+				t.Fatal("a session resumed after its lifetime")
+			}
+		})
 	}
 }
 
