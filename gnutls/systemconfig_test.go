@@ -40,36 +40,53 @@ const protocolVersion = Alert(70)
 // is in force.
 const policyMarker = "GO_GNUTLS_TEST_POLICY"
 
+// underSystemConfig reports whether the test runs with GnuTLS reading
+// config as its system configuration. If not, it runs the test again in a
+// child process that does, and the test returns after its own checks.
+func underSystemConfig(t *testing.T, config string) bool {
+	t.Helper()
+	if os.Getenv(policyMarker) != "" {
+		if got := SystemPriorityFile(); got != os.Getenv("GNUTLS_SYSTEM_PRIORITY_FILE") {
+			t.Errorf("SystemPriorityFile() = %q", got)
+		}
+		return true
+	}
+	file := filepath.Join(t.TempDir(), "gnutls.config")
+	if err := os.WriteFile(file, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inChild(t, t.Name(), "GNUTLS_SYSTEM_PRIORITY_FILE="+file, policyMarker+"=1")
+	return false
+}
+
+// dialPriority dials addr with the test client under priority and echoes a
+// line.
+func dialPriority(t *testing.T, addr, priority string) (ConnectionState, error) {
+	t.Helper()
+	cfg := clientConfig()
+	cfg.Priority = priority
+	c, err := Dial("tcp", addr, cfg)
+	if err != nil {
+		return ConnectionState{}, err
+	}
+	defer c.Close()
+	echo(t, c, "policy")
+	return c.ConnectionState(), nil
+}
+
 // A system configuration that disables TLS 1.2 is obeyed: an empty
 // Priority, @SYSTEM, and even a Priority that asks for TLS 1.2 refuse a
 // server that speaks only TLS 1.2, with the server's protocol_version
 // alert; without it the same client connects.
 func TestSystemPolicy(t *testing.T) {
 	tls12 := goTLSServer(t, func(c *tls.Config) { c.MaxVersion = tls.VersionTLS12 })
-	dial := func(priority string) error {
-		cfg := clientConfig()
-		cfg.Priority = priority
-		c, err := Dial("tcp", tls12, cfg)
-		if err == nil {
-			echo(t, c, "policy")
-			c.Close()
-		}
-		return err
-	}
 	if os.Getenv(policyMarker) == "" {
-		if err := dial(""); err != nil {
+		if _, err := dialPriority(t, tls12, ""); err != nil {
 			t.Fatalf("without the policy: %v", err)
 		}
-		file := filepath.Join(t.TempDir(), "gnutls.config")
-		policy := "[priorities]\nSYSTEM = NORMAL\n\n[overrides]\ndisabled-version = tls1.2\n"
-		if err := os.WriteFile(file, []byte(policy), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		inChild(t, t.Name(), "GNUTLS_SYSTEM_PRIORITY_FILE="+file, policyMarker+"=1")
-		return
 	}
-	if got := SystemPriorityFile(); got != os.Getenv("GNUTLS_SYSTEM_PRIORITY_FILE") {
-		t.Errorf("SystemPriorityFile() = %q", got)
+	if !underSystemConfig(t, "[priorities]\nSYSTEM = NORMAL\n\n[overrides]\ndisabled-version = tls1.2\n") {
+		return
 	}
 	for _, prio := range []string{"", "@SYSTEM", "NORMAL:+VERS-TLS1.2"} {
 		p, err := ParsePriority(prio)
@@ -79,7 +96,7 @@ func TestSystemPolicy(t *testing.T) {
 		if slices.Contains(p.Protocols, "TLS1.2") {
 			t.Errorf("priority %q enables TLS 1.2: %v", prio, p.Protocols)
 		}
-		err = dial(prio)
+		_, err = dialPriority(t, tls12, prio)
 		var alert *AlertError
 		if !errors.As(err, &alert) || alert.Description != protocolVersion {
 			t.Errorf("priority %q: %v, want the server's protocol_version alert", prio, err)
@@ -89,15 +106,9 @@ func TestSystemPolicy(t *testing.T) {
 	}
 }
 
-// @SYSTEM names the system configuration's SYSTEM string; without one
-// GnuTLS refuses it.
+// @SYSTEM names the system configuration's SYSTEM string.
 func TestSystemKeyword(t *testing.T) {
-	if os.Getenv(policyMarker) == "" {
-		file := filepath.Join(t.TempDir(), "gnutls.config")
-		if err := os.WriteFile(file, []byte("[priorities]\nSYSTEM = NORMAL:-VERS-ALL:+VERS-TLS1.3\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		inChild(t, t.Name(), "GNUTLS_SYSTEM_PRIORITY_FILE="+file, policyMarker+"=1")
+	if !underSystemConfig(t, "[priorities]\nSYSTEM = NORMAL:-VERS-ALL:+VERS-TLS1.3\n") {
 		return
 	}
 	p, err := ParsePriority("@SYSTEM")
@@ -107,17 +118,9 @@ func TestSystemKeyword(t *testing.T) {
 	if !slices.Equal(p.Protocols, []string{"TLS1.3"}) {
 		t.Errorf("@SYSTEM enables %v, want TLS1.3 alone", p.Protocols)
 	}
-	addr := goTLSServer(t, nil)
-	cfg := clientConfig()
-	cfg.Priority = "@SYSTEM"
-	c, err := Dial("tcp", addr, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	echo(t, c, "@SYSTEM")
-	if v := c.ConnectionState().Version; v != tls.VersionTLS13 {
-		t.Errorf("version %#x", v)
+	st, err := dialPriority(t, goTLSServer(t, nil), "@SYSTEM")
+	if err != nil || st.Version != tls.VersionTLS13 {
+		t.Fatalf("@SYSTEM: version %#x, %v", st.Version, err)
 	}
 }
 
