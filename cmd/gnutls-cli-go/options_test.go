@@ -37,6 +37,10 @@ func TestParseArgs(t *testing.T) {
 		}},
 		{[]string{"--starttls-proto=imap", "example.com"}, func(o *options) { o.starttls = "imap" }},
 		{[]string{"-d3", "--crlf", "example.com"}, func(o *options) { o.debug, o.crlf = 3, true }},
+		{[]string{"--pskusername", "alice", "--pskkey=00ff10", "--noticket", "--x509fmtder", "example.com"}, func(o *options) {
+			o.pskUsername, o.pskKey, o.noTicket, o.x509DER = "alice", []byte{0, 0xff, 0x10}, true, true
+		}},
+		{[]string{"--starttls-proto", "xmpp", "example.com"}, func(o *options) { o.starttls = "xmpp" }},
 		{[]string{"--", "-odd-host"}, func(o *options) { o.host = "-odd-host" }},
 		{[]string{"-l"}, func(o *options) { o.list, o.host = true, "" }},
 		{[]string{"--help"}, func(o *options) { o.help, o.host = true, "" }},
