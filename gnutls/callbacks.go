@@ -54,15 +54,6 @@ func goGnutlsPullTimeout(ptr C.gnutls_transport_ptr_t, ms C.uint, errp *C.int) C
 	return 0
 }
 
-//export goGnutlsAntiReplayAdd
-func goGnutlsAntiReplayAdd(ptr unsafe.Pointer, exp C.time_t, key, data *C.gnutls_datum_t) C.int {
-	k := unsafe.Slice((*byte)(unsafe.Pointer(key.data)), int(key.size))
-	if !restoreReplayStore(ptr).add(string(k), int64(exp)) {
-		return C.GNUTLS_E_DB_ENTRY_EXISTS
-	}
-	return 0
-}
-
 //export goGnutlsPSKServerKey
 func goGnutlsPSKServerKey(h, identity unsafe.Pointer, n C.uint, key **C.uchar, keyLen *C.uint) C.int {
 	return restoreHooks(h).pskKey(C.GoStringN((*C.char)(identity), C.int(n)), key, keyLen)
@@ -81,4 +72,13 @@ func goGnutlsCacheRetrieve(h, key unsafe.Pointer, keyLen C.uint, n *C.uint) unsa
 //export goGnutlsCacheRemove
 func goGnutlsCacheRemove(h, key unsafe.Pointer, keyLen C.uint) C.int {
 	return restoreHooks(h).cacheRemove(C.GoStringN((*C.char)(key), C.int(keyLen)))
+}
+
+//export goGnutlsAntiReplayAdd
+func goGnutlsAntiReplayAdd(ptr unsafe.Pointer, exp C.time_t, key, data *C.gnutls_datum_t) C.int {
+	k := unsafe.Slice((*byte)(unsafe.Pointer(key.data)), int(key.size))
+	if !restoreReplayStore(ptr).add(string(k), int64(exp)) {
+		return C.GNUTLS_E_DB_ENTRY_EXISTS
+	}
+	return 0
 }

@@ -440,7 +440,10 @@ type ConnectionState struct {
 	CipherSuite        uint16 // IANA id, as in crypto/tls
 	NegotiatedProtocol string // ALPN
 	ServerName         string // SNI: sent by the client, received by the server
-	PeerCertificates   []*x509.Certificate
+	// PSKIdentity is the pre-shared key identity the handshake
+	// authenticated with, or "".
+	PSKIdentity      string
+	PeerCertificates []*x509.Certificate
 	// VerifyStatus is the verification result of the peer's chain (0:
 	// trusted or not verified).
 	VerifyStatus      CertStatus
@@ -452,9 +455,6 @@ type ConnectionState struct {
 	Info Info
 	// EarlyData tells what became of TLS 1.3 early data.
 	EarlyData EarlyDataState
-	// PSKIdentity is the pre-shared key identity the handshake
-	// authenticated with, or "".
-	PSKIdentity string
 }
 
 // ConnectionState returns the connection's state.
@@ -476,11 +476,11 @@ func (c *Conn) ConnectionState() ConnectionState {
 	} else {
 		st.ServerName = s.ServerName()
 	}
+	st.PSKIdentity = s.PSKIdentity()
 	st.PeerCertificates, _ = s.PeerCertificates()
 	st.VerifyStatus = s.VerifyStatus()
 	st.EarlyDataAccepted = s.EarlyDataAccepted()
 	st.EarlyData = EarlyDataState{Offered: c.early.offered, Accepted: st.EarlyDataAccepted, Resent: c.early.resent}
 	st.KTLSRecv, st.KTLSSend = s.KTLS()
-	st.PSKIdentity = s.PSKIdentity()
 	return st
 }
