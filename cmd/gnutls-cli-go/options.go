@@ -111,11 +111,11 @@ var optionTable = []option{
 	{"", "x509crlfile", "FILE", "check certificates against the CRLs of this PEM file", str(func(o *options) *string { return &o.crlFile })},
 	{"", "x509certfile", "FILE", "client certificate chain (PEM); needs --x509keyfile", str(func(o *options) *string { return &o.certFile })},
 	{"", "x509keyfile", "FILE", "private key of the client certificate (PEM)", str(func(o *options) *string { return &o.keyFile })},
+	{"", "priority", "STRING", "GnuTLS priority string, such as NORMAL:-VERS-TLS1.2", str(func(o *options) *string { return &o.priority })},
 	{"", "x509fmtder", "", "the files of --x509cafile, --x509crlfile, --x509certfile and --x509keyfile are DER, not PEM (one certificate or CRL each)", flag(func(o *options) *bool { return &o.x509DER })},
 	{"", "pskusername", "NAME", "authenticate with a pre-shared key under this identity; needs --pskkey. The server is then authenticated by the key alone", setPSKUsername},
 	{"", "pskkey", "HEX", "the pre-shared key, in hex; needs --pskusername", setPSKKey},
 	{"", "noticket", "", "neither ask for nor use session tickets: -r then resumes by session ID, which needs TLS 1.2 and a server that keeps a session cache", flag(func(o *options) *bool { return &o.noTicket })},
-	{"", "priority", "STRING", "GnuTLS priority string, such as NORMAL:-VERS-TLS1.2", str(func(o *options) *string { return &o.priority })},
 	{"V", "verbose", "", "more detail: every certificate in full, the negotiated algorithms", flag(func(o *options) *bool { return &o.verbose })},
 	{"d", "debug", "LEVEL", "write GnuTLS's debug messages up to LEVEL (1 to 9999) to stderr", func(o *options, v string) error {
 		n, err := strconv.Atoi(v)
