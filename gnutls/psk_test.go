@@ -390,3 +390,31 @@ func TestPSKFailuresBothEnds(t *testing.T) {
 		}
 	}
 }
+
+// A PSK session resumes by ticket (TLS 1.3) or session ID (TLS 1.2, from
+// the server's cache) like any other.
+func TestPSKResumption(t *testing.T) {
+	checkLeaks(t)
+	key := pskKey(t)
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) {
+			sc := pskServerConfig("alice", key)
+			sc.ServerSessionCache = NewLRUServerSessionCache(4)
+			addr := echoListener(t, sc)
+			cc := &Config{PSKIdentity: "alice", PSKKey: key, Priority: v.priority + ":+ECDHE-PSK", ClientSessionCache: NewLRUClientSessionCache(1)}
+			for i, want := range []bool{false, true} {
+				c, err := Dial("tcp", addr, cc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				echo(t, c, "again")
+				st := c.ConnectionState()
+				c.Close()
+				if st.DidResume != want {
+					t.Errorf("connection %d: resumed %v, want %v", i, st.DidResume, want)
+				}
+				t.Logf("connection %d: identity %q, %s", i, st.PSKIdentity, st.Info.Description)
+			}
+		})
+	}
+}
