@@ -277,7 +277,7 @@ func (c *Config) newSession(isClient bool, serverName string) (*Session, error) 
 		if c.SessionTicketsDisabled {
 			flags |= InitNoTickets
 		}
-		if serverName == "" && c.VerifyHostname == "" && !c.InsecureSkipVerify && !c.usesPSK() {
+		if serverName == "" && c.VerifyHostname == "" && !c.InsecureSkipVerify && !c.pskOnly(isClient) {
 			return nil, errors.New("gnutls: either ServerName or InsecureSkipVerify must be set in the Config")
 		}
 	}

@@ -418,3 +418,17 @@ func TestPSKResumption(t *testing.T) {
 		})
 	}
 }
+
+// A client Config with only a server's GetPSKKey is a certificate client:
+// it still needs a name to verify.
+func TestPSKServerFieldOnClient(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	c := Client(a, &Config{GetPSKKey: func(string) ([]byte, error) { return nil, nil }})
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	err := c.Handshake()
+	if err == nil || !strings.Contains(err.Error(), "either ServerName or InsecureSkipVerify must be set") {
+		t.Fatalf("%v, want the missing ServerName refused", err)
+	}
+}
