@@ -89,24 +89,30 @@ func TestPSKKeyExchanges(t *testing.T) {
 	}
 }
 
-// A server with a certificate and GetPSKKey serves both kinds of client.
+// A server with a certificate and GetPSKKey serves both kinds of client,
+// under TLS 1.3 and 1.2.
 func TestPSKBesideCertificate(t *testing.T) {
 	checkLeaks(t)
 	key := pskKey(t)
-	sc := pskServerConfig("alice", key)
-	sc.Certificates = serverConfig().Certificates
-	addr := echoListener(t, sc)
-	for name, cc := range map[string]*Config{"PSK": {PSKIdentity: "alice", PSKKey: key}, "certificate": clientConfig()} {
-		c, err := Dial("tcp", addr, cc)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		echo(t, c, name)
-		st := c.ConnectionState()
-		if (st.PSKIdentity == "alice") != (name == "PSK") || (len(st.PeerCertificates) > 0) != (name == "certificate") {
-			t.Errorf("%s client: identity %q, %d certificates", name, st.PSKIdentity, len(st.PeerCertificates))
-		}
-		c.Close()
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) {
+			sc := pskServerConfig("alice", key)
+			sc.Certificates = serverConfig().Certificates
+			sc.Priority = v.priority + ":+ECDHE-PSK:+DHE-PSK"
+			addr := echoListener(t, sc)
+			for name, cc := range map[string]*Config{"PSK": {PSKIdentity: "alice", PSKKey: key}, "certificate": clientConfig()} {
+				c, err := Dial("tcp", addr, cc)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				echo(t, c, name)
+				st := c.ConnectionState()
+				if (st.PSKIdentity == "alice") != (name == "PSK") || (len(st.PeerCertificates) > 0) != (name == "certificate") || st.Version != v.want {
+					t.Errorf("%s client: identity %q, %d certificates, version %#x", name, st.PSKIdentity, len(st.PeerCertificates), st.Version)
+				}
+				c.Close()
+			}
+		})
 	}
 }
 
