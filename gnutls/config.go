@@ -76,6 +76,9 @@ type Config struct {
 	// of the identity a client names (see NewPSKServerCredentials). A
 	// server with it needs no certificate.
 	GetPSKKey func(identity string) ([]byte, error)
+	// PSKIdentityHint, for a server with GetPSKKey, is sent to TLS 1.2
+	// clients to help them choose an identity.
+	PSKIdentityHint string
 
 	// FastOpen makes Dial use TCP Fast Open: the ClientHello travels in the
 	// SYN once the kernel holds a cookie for the server. For Listen it
@@ -155,7 +158,7 @@ func (c *Config) Clone() *Config {
 		ClientCAFile: c.ClientCAFile, ClientCAPEM: c.ClientCAPEM, NextProtos: c.NextProtos,
 		Priority: c.Priority, FastOpen: c.FastOpen, FastOpenBlackhole: c.FastOpenBlackhole,
 		ClientSessionCache: c.ClientSessionCache, SessionTicketsDisabled: c.SessionTicketsDisabled,
-		PSKIdentity: c.PSKIdentity, PSKKey: c.PSKKey, GetPSKKey: c.GetPSKKey,
+		PSKIdentity: c.PSKIdentity, PSKKey: c.PSKKey, GetPSKKey: c.GetPSKKey, PSKIdentityHint: c.PSKIdentityHint,
 		ServerSessionCache: c.ServerSessionCache, SessionLifetime: c.SessionLifetime,
 		EarlyData: c.EarlyData, MaxEarlyData: c.MaxEarlyData, EarlyDataWindow: c.EarlyDataWindow,
 	}

@@ -441,8 +441,10 @@ type ConnectionState struct {
 	NegotiatedProtocol string // ALPN
 	ServerName         string // SNI: sent by the client, received by the server
 	// PSKIdentity is the pre-shared key identity the handshake
-	// authenticated with, or "".
+	// authenticated with, or ""; PSKIdentityHint, for a client, the hint
+	// the server sent (TLS 1.2).
 	PSKIdentity      string
+	PSKIdentityHint  string
 	PeerCertificates []*x509.Certificate
 	// VerifyStatus is the verification result of the peer's chain (0:
 	// trusted or not verified).
@@ -477,6 +479,9 @@ func (c *Conn) ConnectionState() ConnectionState {
 		st.ServerName = s.ServerName()
 	}
 	st.PSKIdentity = s.PSKIdentity()
+	if c.isClient {
+		st.PSKIdentityHint = s.PSKIdentityHint()
+	}
 	st.PeerCertificates, _ = s.PeerCertificates()
 	st.VerifyStatus = s.VerifyStatus()
 	st.EarlyDataAccepted = s.EarlyDataAccepted()

@@ -8,6 +8,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -43,9 +44,11 @@ type pskState struct {
 	shared
 	client C.gnutls_psk_client_credentials_t
 	server C.gnutls_psk_server_credentials_t
-	// identity is a client's; getKey a server's lookup.
+	// identity is a client's; getKey a server's lookup, hint whether it
+	// has a hint.
 	identity string
 	getKey   func(identity string) ([]byte, error)
+	hint     bool
 }
 
 func newPSKCredentials(st *pskState) *PSKCredentials {
@@ -115,6 +118,36 @@ func NewPSKServerCredentials(getKey func(identity string) ([]byte, error)) (*PSK
 	return newPSKCredentials(st), nil
 }
 
+// SetHint sets the identity hint a server sends under TLS 1.2 (RFC 4279
+// section 5.2: it helps a client choose its identity), once, before the
+// credentials are used (gnutls_psk_set_server_credentials_hint).
+func (c *PSKCredentials) SetHint(hint string) error {
+	if c.server == nil {
+		return errors.New("gnutls: SetHint is for server PSK credentials")
+	}
+	if err := checkNUL("SetHint", "hint", hint); err != nil {
+		return err
+	}
+	if err := checkPSKField("SetHint", "hint", len(hint)); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return net.ErrClosed
+	case c.hint:
+		return errors.New("gnutls: SetHint: the hint is already set")
+	}
+	cs := C.CString(hint)
+	defer C.free(unsafe.Pointer(cs))
+	if err := check("set PSK hint", C.gnutls_psk_set_server_credentials_hint(c.server, cs)); err != nil {
+		return err
+	}
+	c.hint = true
+	return nil
+}
+
 // Close frees the credentials once no session uses them. It is idempotent.
 func (c *PSKCredentials) Close() error {
 	c.close()
@@ -174,6 +207,12 @@ func (s *Session) PSKIdentity() string {
 		}
 		return ""
 	})
+}
+
+// PSKIdentityHint returns the identity hint the server sent (TLS 1.2, a
+// client session), or "".
+func (s *Session) PSKIdentityHint() string {
+	return get(s, func(p C.gnutls_session_t) string { return cString(C.gnutls_psk_client_get_hint(p)) })
 }
 
 // pskKey answers GnuTLS's question for a server session: the key of
@@ -326,6 +365,12 @@ func (c *Config) pskCredentials(isClient bool) (*PSKCredentials, error) {
 			c.psk, c.pskErr = NewPSKClientCredentials(c.PSKIdentity, c.PSKKey)
 		} else {
 			c.psk, c.pskErr = NewPSKServerCredentials(c.GetPSKKey)
+			if c.pskErr == nil && c.PSKIdentityHint != "" {
+				if c.pskErr = c.psk.SetHint(c.PSKIdentityHint); c.pskErr != nil {
+					c.psk.Close()
+					c.psk = nil
+				}
+			}
 		}
 	}
 	return c.psk, c.pskErr

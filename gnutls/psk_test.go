@@ -117,14 +117,14 @@ func TestPSKBesideCertificate(t *testing.T) {
 }
 
 // gnutlsServPSK starts gnutls-serv with a password file holding key under
-// identity.
-func gnutlsServPSK(t *testing.T, identity string, key []byte, priority string) *peers.Server {
+// identity, plus extra arguments.
+func gnutlsServPSK(t *testing.T, identity string, key []byte, priority string, extra ...string) *peers.Server {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "psk.passwd")
 	if err := os.WriteFile(file, []byte(identity+":"+hex.EncodeToString(key)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return peers.GnutlsServ(t, pki.ca, pki.leaf, "--pskpasswd", file, "--priority", priority)
+	return peers.GnutlsServ(t, pki.ca, pki.leaf, append([]string{"--pskpasswd", file, "--priority", priority}, extra...)...)
 }
 
 const pskPeerPriority = "NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK"
@@ -436,5 +436,53 @@ func TestPSKServerFieldOnClient(t *testing.T) {
 	err := c.Handshake()
 	if err == nil || !strings.Contains(err.Error(), "either ServerName or InsecureSkipVerify must be set") {
 		t.Fatalf("%v, want the missing ServerName refused", err)
+	}
+}
+
+// A server's identity hint reaches TLS 1.2 clients: this package's from
+// its own server and from gnutls-serv --pskhint. SetHint's rules.
+func TestPSKIdentityHint(t *testing.T) {
+	checkLeaks(t)
+	key := pskKey(t)
+	const prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+PSK:+ECDHE-PSK"
+	sc := pskServerConfig("alice", key)
+	sc.PSKIdentityHint, sc.Priority = "gateway keys", prio
+	for name, addr := range map[string]string{
+		"gnutls.Server": echoListener(t, sc),
+		"gnutls-serv":   gnutlsServPSK(t, "alice", key, prio, "--pskhint", "gateway keys").Addr,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := Dial("tcp", addr, &Config{PSKIdentity: "alice", PSKKey: key, Priority: prio})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			echo(t, c, "hint\n") // gnutls-serv --echo answers lines
+			if st := c.ConnectionState(); st.PSKIdentityHint != "gateway keys" || st.PSKIdentity != "alice" {
+				t.Errorf("hint %q, identity %q", st.PSKIdentityHint, st.PSKIdentity)
+			}
+		})
+	}
+
+	sv, _ := NewPSKServerCredentials(func(string) ([]byte, error) { return nil, nil })
+	defer sv.Close()
+	cl, _ := NewPSKClientCredentials("alice", key)
+	defer cl.Close()
+	for _, tc := range []struct {
+		name string
+		c    *PSKCredentials
+		hint string
+		want string
+	}{
+		{"client credentials", cl, "h", "SetHint is for server PSK credentials"},
+		{"NUL", sv, "a\x00b", "contains a NUL byte"},
+		{"empty", sv, "", "hint must be 1 to 65535 bytes"},
+		{"first", sv, "h", ""},
+		{"second", sv, "h2", "the hint is already set"},
+	} {
+		err := tc.c.SetHint(tc.hint)
+		if (tc.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }

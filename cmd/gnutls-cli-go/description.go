@@ -9,11 +9,15 @@ import (
 )
 
 // printSessionLines writes what gnutls-cli prints of every session:
-// its description, its session ID and how a pre-shared key authenticated.
+// its description, its session ID and how a pre-shared key authenticated
+// (the server's hint, the identity).
 func printSessionLines(w io.Writer, conn *gnutls.Conn, st gnutls.ConnectionState) {
 	fmt.Fprintf(w, "- Description: %s\n", cliDescription(st.Info.Description))
 	if id := conn.Session().SessionID(); len(id) > 0 {
 		fmt.Fprintf(w, "- Session ID: %s\n", hexColons(id))
+	}
+	if st.PSKIdentityHint != "" {
+		fmt.Fprintf(w, "- PSK authentication. PSK hint '%s'\n", st.PSKIdentityHint)
 	}
 	if st.PSKIdentity != "" {
 		fmt.Fprintf(w, "- PSK authentication. Connected as '%s'\n", st.PSKIdentity)

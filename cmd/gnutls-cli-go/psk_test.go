@@ -118,6 +118,10 @@ func TestPSKReportLikeGnutlsCli(t *testing.T) {
 		args := []string{"-p", pt, "--pskusername", "alice", "--pskkey", key, "--priority", prio, "localhost"}
 		compareReports(t, ref, args, []string{"- Description:", "- Session ID:", "- PSK authentication.", "- Handshake was completed"}, 4)
 	}
+	// A TLS 1.2 server's identity hint.
+	pt = gnutlsServPSK(t, "alice", key, "--pskhint", "gateway keys")
+	args := []string{"-p", pt, "--pskusername", "alice", "--pskkey", key, "--priority", "NORMAL:-VERS-TLS1.3:-KX-ALL:+PSK", "localhost"}
+	compareReports(t, ref, args, []string{"- Description:", "- PSK authentication."}, 3)
 }
 
 // compareReports runs gnutls-cli (ref) and this client with args and
