@@ -27,9 +27,10 @@ func pskKey(t testing.TB) []byte {
 	return k
 }
 
-// pskServerConfig accepts key under identity, and nothing else.
-func pskServerConfig(identity string, key []byte) *Config {
-	return &Config{GetPSKKey: func(id string) ([]byte, error) {
+// pskServerConfig accepts key under identity, and nothing else, with the
+// priority string.
+func pskServerConfig(identity string, key []byte, priority string) *Config {
+	return &Config{Priority: priority, GetPSKKey: func(id string) ([]byte, error) {
 		if id != identity {
 			return nil, ErrUnknownPSKIdentity
 		}
@@ -60,8 +61,7 @@ func TestPSKKeyExchanges(t *testing.T) {
 	key := pskKey(t)
 	for _, m := range pskModes {
 		t.Run(m.name, func(t *testing.T) {
-			sc := pskServerConfig("alice", key)
-			sc.Priority = m.priority
+			sc := pskServerConfig("alice", key, m.priority)
 			states := make(chan ConnectionState, 1)
 			addr := serveOn(t, sc, func(c *Conn) {
 				if c.Handshake() == nil {
@@ -96,9 +96,8 @@ func TestPSKBesideCertificate(t *testing.T) {
 	key := pskKey(t)
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
-			sc := pskServerConfig("alice", key)
+			sc := pskServerConfig("alice", key, v.priority+":+ECDHE-PSK:+DHE-PSK")
 			sc.Certificates = serverConfig().Certificates
-			sc.Priority = v.priority + ":+ECDHE-PSK:+DHE-PSK"
 			addr := echoListener(t, sc)
 			for name, cc := range map[string]*Config{"PSK": {PSKIdentity: "alice", PSKKey: key}, "certificate": clientConfig()} {
 				c, err := Dial("tcp", addr, cc)
@@ -228,8 +227,7 @@ func TestPSKServerInterop(t *testing.T) {
 		err error
 	}
 	results := make(chan result, 1)
-	sc := pskServerConfig("alice", key)
-	sc.Priority = pskPeerPriority
+	sc := pskServerConfig("alice", key, pskPeerPriority)
 	addr := serveOn(t, sc, func(c *Conn) {
 		c.SetDeadline(time.Now().Add(30 * time.Second))
 		err := c.Handshake()
@@ -303,7 +301,7 @@ func TestPSKLookupError(t *testing.T) {
 func TestPSKKeyNotInErrors(t *testing.T) {
 	checkLeaks(t)
 	key := []byte("sekrit-key-material")
-	addr := serveOn(t, pskServerConfig("alice", []byte("another key")), func(c *Conn) { c.Handshake() })
+	addr := serveOn(t, pskServerConfig("alice", []byte("another key"), ""), func(c *Conn) { c.Handshake() })
 	_, err := Dial("tcp", addr, &Config{PSKIdentity: "alice", PSKKey: key})
 	if err == nil || strings.Contains(err.Error(), string(key)) || strings.Contains(err.Error(), hex.EncodeToString(key)) {
 		t.Fatalf("error %v", err)
@@ -374,7 +372,7 @@ func TestPSKFailuresBothEnds(t *testing.T) {
 	checkLeaks(t)
 	key := pskKey(t)
 	errc := make(chan error, 1)
-	addr := serveOn(t, pskServerConfig("alice", key), func(c *Conn) { errc <- c.Handshake() })
+	addr := serveOn(t, pskServerConfig("alice", key, ""), func(c *Conn) { errc <- c.Handshake() })
 	for _, v := range versions {
 		for _, bad := range []struct {
 			name, identity string
@@ -404,7 +402,7 @@ func TestPSKResumption(t *testing.T) {
 	key := pskKey(t)
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
-			sc := pskServerConfig("alice", key)
+			sc := pskServerConfig("alice", key, "")
 			sc.ServerSessionCache = NewLRUServerSessionCache(4)
 			addr := echoListener(t, sc)
 			cc := &Config{PSKIdentity: "alice", PSKKey: key, Priority: v.priority + ":+ECDHE-PSK", ClientSessionCache: NewLRUClientSessionCache(1)}
@@ -445,8 +443,8 @@ func TestPSKIdentityHint(t *testing.T) {
 	checkLeaks(t)
 	key := pskKey(t)
 	const prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+PSK:+ECDHE-PSK"
-	sc := pskServerConfig("alice", key)
-	sc.PSKIdentityHint, sc.Priority = "gateway keys", prio
+	sc := pskServerConfig("alice", key, prio)
+	sc.PSKIdentityHint = "gateway keys"
 	for name, addr := range map[string]string{
 		"gnutls.Server": echoListener(t, sc),
 		"gnutls-serv":   gnutlsServPSK(t, "alice", key, prio, "--pskhint", "gateway keys").Addr,
