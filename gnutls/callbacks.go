@@ -54,6 +54,26 @@ func goGnutlsPullTimeout(ptr C.gnutls_transport_ptr_t, ms C.uint, errp *C.int) C
 	return 0
 }
 
+//export goGnutlsPSKServerKey
+func goGnutlsPSKServerKey(h, identity unsafe.Pointer, n C.uint, key **C.uchar, keyLen *C.uint) C.int {
+	return restoreHooks(h).pskKey(C.GoStringN((*C.char)(identity), C.int(n)), key, keyLen)
+}
+
+//export goGnutlsCacheStore
+func goGnutlsCacheStore(h, key unsafe.Pointer, keyLen C.uint, data unsafe.Pointer, dataLen C.uint, expires C.longlong) C.int {
+	return restoreHooks(h).cacheStore(C.GoStringN((*C.char)(key), C.int(keyLen)), C.GoBytes(data, C.int(dataLen)), int64(expires))
+}
+
+//export goGnutlsCacheRetrieve
+func goGnutlsCacheRetrieve(h, key unsafe.Pointer, keyLen C.uint, n *C.uint) unsafe.Pointer {
+	return restoreHooks(h).cacheRetrieve(C.GoStringN((*C.char)(key), C.int(keyLen)), n)
+}
+
+//export goGnutlsCacheRemove
+func goGnutlsCacheRemove(h, key unsafe.Pointer, keyLen C.uint) C.int {
+	return restoreHooks(h).cacheRemove(C.GoStringN((*C.char)(key), C.int(keyLen)))
+}
+
 //export goGnutlsAntiReplayAdd
 func goGnutlsAntiReplayAdd(ptr unsafe.Pointer, exp C.time_t, key, data *C.gnutls_datum_t) C.int {
 	k := unsafe.Slice((*byte)(unsafe.Pointer(key.data)), int(key.size))

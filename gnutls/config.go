@@ -1,7 +1,6 @@
 package gnutls
 
 import (
-	"container/list"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -60,8 +59,26 @@ type Config struct {
 	// NextProtos are the ALPN protocols, in preference order.
 	NextProtos []string
 
-	// Priority is a GnuTLS priority string; empty means the system default.
+	// Priority is a GnuTLS priority string; empty means the system's
+	// default (GnuTLS's system configuration: see SystemPriorityFile).
+	// With a pre-shared key set and Priority empty, the default gets the
+	// ECDHE-PSK and DHE-PSK key exchanges added.
 	Priority string
+
+	// PSKIdentity and PSKKey make a client authenticate with a pre-shared
+	// key, and the server by it: such a client offers no certificate
+	// credentials, so ServerName is optional and a server that does not
+	// accept the key fails the handshake. The key is copied into GnuTLS's
+	// memory at the Config's first use; the caller may clear it then.
+	PSKIdentity string
+	PSKKey      []byte
+	// GetPSKKey makes a server accept pre-shared keys: it returns the key
+	// of the identity a client names (see NewPSKServerCredentials). A
+	// server with it needs no certificate.
+	GetPSKKey func(identity string) ([]byte, error)
+	// PSKIdentityHint, for a server with GetPSKKey, is sent to TLS 1.2
+	// clients to help them choose an identity.
+	PSKIdentityHint string
 
 	// FastOpen makes Dial use TCP Fast Open: the ClientHello travels in the
 	// SYN once the kernel holds a cookie for the server. For Listen it
@@ -80,8 +97,17 @@ type Config struct {
 	// ClientSessionCache, when set, keeps sessions so that later
 	// connections to the same server and address resume them.
 	ClientSessionCache ClientSessionCache
-	// SessionTicketsDisabled stops a server from issuing session tickets.
+	// SessionTicketsDisabled stops a server from issuing session tickets,
+	// and a client from asking for and using them (GNUTLS_NO_TICKETS).
 	SessionTicketsDisabled bool
+	// ServerSessionCache, for a server, keeps TLS 1.2 sessions so that
+	// clients resume them by session ID, without tickets
+	// (NewLRUServerSessionCache is a bounded one in memory).
+	ServerSessionCache ServerSessionCache
+	// SessionLifetime, for a server, is how long a session can be resumed,
+	// by ticket or from ServerSessionCache; zero means GnuTLS's default
+	// (6 hours), and at most 7 days.
+	SessionLifetime time.Duration
 
 	// EarlyDataNoResend, for a client connection made with DialEarly or
 	// ClientEarly: when the server rejects early data, the Write that
@@ -106,6 +132,8 @@ type Config struct {
 	// trusts RootCA*, a server ClientCA*, so one Config serves both.
 	creds     [2]*Credentials
 	credsErr  [2]error
+	psk       [2]*PSKCredentials // per role, as creds
+	pskErr    [2]error
 	prio      *priorityCache
 	prioErr   error
 	ticketKey *ticketKey
@@ -130,6 +158,8 @@ func (c *Config) Clone() *Config {
 		ClientCAFile: c.ClientCAFile, ClientCAPEM: c.ClientCAPEM, NextProtos: c.NextProtos,
 		Priority: c.Priority, FastOpen: c.FastOpen, FastOpenBlackhole: c.FastOpenBlackhole,
 		ClientSessionCache: c.ClientSessionCache, SessionTicketsDisabled: c.SessionTicketsDisabled,
+		PSKIdentity: c.PSKIdentity, PSKKey: c.PSKKey, GetPSKKey: c.GetPSKKey, PSKIdentityHint: c.PSKIdentityHint,
+		ServerSessionCache: c.ServerSessionCache, SessionLifetime: c.SessionLifetime,
 		EarlyDataNoResend: c.EarlyDataNoResend, MaxEarlyData: c.MaxEarlyData, EarlyDataWindow: c.EarlyDataWindow,
 	}
 }
@@ -160,7 +190,11 @@ func (c *Config) priorities() (*priorityCache, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.prio == nil && c.prioErr == nil {
-		c.prio, c.prioErr = newPriorityCache("set priority", c.Priority)
+		if c.Priority == "" && c.usesPSK() {
+			c.prio, c.prioErr = newDefaultPriorityCacheWith("set priority", pskKeyExchanges)
+		} else {
+			c.prio, c.prioErr = newPriorityCache("set priority", c.Priority)
+		}
 	}
 	return c.prio, c.prioErr
 }
@@ -211,7 +245,7 @@ func (c *Config) buildCredentials(isClient bool) (*Credentials, error) {
 		if err := cr.AddKeyPairPEM(certPEM, keyPEM); err != nil {
 			return fail(err)
 		}
-	} else if !isClient {
+	} else if !isClient && c.GetPSKKey == nil {
 		return fail(errNoCertificate)
 	}
 	return cr, nil
@@ -253,13 +287,19 @@ func (c *Config) newSession(isClient bool, serverName string) (*Session, error) 
 	}
 	if isClient {
 		flags = InitClient
-		if serverName == "" && c.VerifyHostname == "" && !c.InsecureSkipVerify {
+		if c.SessionTicketsDisabled {
+			flags |= InitNoTickets
+		}
+		if serverName == "" && c.VerifyHostname == "" && !c.InsecureSkipVerify && !c.pskOnly(isClient) {
 			return nil, errors.New("gnutls: either ServerName or InsecureSkipVerify must be set in the Config")
 		}
 	}
-	creds, err := c.credentials(isClient)
-	if err != nil {
-		return nil, err
+	var creds *Credentials
+	if !c.pskOnly(isClient) {
+		var err error
+		if creds, err = c.credentials(isClient); err != nil {
+			return nil, err
+		}
 	}
 	pc, err := c.priorities()
 	if err != nil {
@@ -277,8 +317,13 @@ func (c *Config) newSession(isClient bool, serverName string) (*Session, error) 
 }
 
 func (c *Config) configure(s *Session, creds *Credentials, isClient bool, serverName string) error {
-	if err := s.SetCredentials(creds); err != nil {
+	if err := c.configurePSK(s, isClient); err != nil {
 		return err
+	}
+	if creds != nil {
+		if err := s.SetCredentials(creds); err != nil {
+			return err
+		}
 	}
 	if err := s.SetALPN(c.NextProtos); err != nil {
 		return err
@@ -302,6 +347,9 @@ func (c *Config) configure(s *Session, creds *Credentials, isClient bool, server
 		if err := c.configureEarlyData(s); err != nil {
 			return err
 		}
+		if err := c.configureSessionCache(s); err != nil {
+			return err
+		}
 		if !c.SessionTicketsDisabled {
 			k, err := c.serverTicketKey()
 			if err != nil {
@@ -318,7 +366,7 @@ func (c *Config) configure(s *Session, creds *Credentials, isClient bool, server
 			}
 		}
 	}
-	if !c.InsecureSkipVerify {
+	if !c.InsecureSkipVerify && creds != nil {
 		name := c.VerifyHostname
 		if name == "" {
 			name = serverName
@@ -354,43 +402,22 @@ func NewLRUClientSessionCache(capacity int) ClientSessionCache {
 	if capacity < 1 {
 		capacity = 64
 	}
-	return &lruCache{cap: capacity, m: map[string]*list.Element{}, l: list.New()}
+	return &lruCache{lru: newLRU[[]byte](capacity, nil)}
 }
 
 type lruCache struct {
 	mu  sync.Mutex
-	cap int
-	m   map[string]*list.Element
-	l   *list.List
-}
-
-type lruEntry struct {
-	key  string
-	data []byte
+	lru *lru[[]byte]
 }
 
 func (c *lruCache) Get(key string) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.m[key]; ok {
-		c.l.MoveToFront(e)
-		return e.Value.(*lruEntry).data, true
-	}
-	return nil, false
+	return c.lru.get(key)
 }
 
 func (c *lruCache) Put(key string, data []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.m[key]; ok {
-		e.Value.(*lruEntry).data = data
-		c.l.MoveToFront(e)
-		return
-	}
-	c.m[key] = c.l.PushFront(&lruEntry{key, data})
-	if c.l.Len() > c.cap {
-		last := c.l.Back()
-		c.l.Remove(last)
-		delete(c.m, last.Value.(*lruEntry).key)
-	}
+	c.lru.put(key, data)
 }

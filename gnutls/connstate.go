@@ -10,7 +10,12 @@ type ConnectionState struct {
 	CipherSuite        uint16 // IANA id, as in crypto/tls
 	NegotiatedProtocol string // ALPN
 	ServerName         string // SNI: sent by the client, received by the server
-	PeerCertificates   []*x509.Certificate
+	// PSKIdentity is the pre-shared key identity the handshake
+	// authenticated with, or ""; PSKIdentityHint, for a client, the hint
+	// the server sent (TLS 1.2).
+	PSKIdentity      string
+	PSKIdentityHint  string
+	PeerCertificates []*x509.Certificate
 	// VerifyStatus is the verification result of the peer's chain (0:
 	// trusted or not verified).
 	VerifyStatus      CertStatus
@@ -62,6 +67,10 @@ func (c *Conn) takeState() {
 		st.ServerName = c.serverName
 	} else {
 		st.ServerName = s.ServerName()
+	}
+	st.PSKIdentity = s.PSKIdentity()
+	if c.isClient {
+		st.PSKIdentityHint = s.PSKIdentityHint()
 	}
 	c.peerDER = s.PeerCertificatesDER()
 	st.VerifyStatus = s.VerifyStatus()

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 )
@@ -26,10 +25,8 @@ type Credentials struct {
 }
 
 type credState struct {
-	mu     sync.Mutex
-	ptr    C.gnutls_certificate_credentials_t
-	refs   int  // sessions using them
-	closed bool // Close was called
+	shared
+	ptr C.gnutls_certificate_credentials_t
 }
 
 // NewCredentials returns empty certificate credentials.
@@ -39,47 +36,19 @@ func NewCredentials() (*Credentials, error) {
 		return nil, err
 	}
 	liveCredentials.Add(1)
-	c := &Credentials{st}
-	runtime.AddCleanup(c, func(st *credState) {
-		st.mu.Lock()
-		st.closed = true
-		st.maybeFree()
-		st.mu.Unlock()
-	}, st)
-	return c, nil
-}
-
-func (st *credState) maybeFree() {
-	if st.closed && st.refs == 0 && st.ptr != nil {
+	st.free = func() {
 		C.gnutls_certificate_free_credentials(st.ptr)
 		st.ptr = nil
 		liveCredentials.Add(-1)
 	}
-}
-
-func (st *credState) acquire() error {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.closed {
-		return net.ErrClosed
-	}
-	st.refs++
-	return nil
-}
-
-func (st *credState) release() {
-	st.mu.Lock()
-	st.refs--
-	st.maybeFree()
-	st.mu.Unlock()
+	c := &Credentials{st}
+	runtime.AddCleanup(c, func(st *credState) { st.close() }, st)
+	return c, nil
 }
 
 // Close frees the credentials once no session uses them. It is idempotent.
 func (c *Credentials) Close() error {
-	c.mu.Lock()
-	c.closed = true
-	c.maybeFree()
-	c.mu.Unlock()
+	c.close()
 	return nil
 }
 

@@ -1,7 +1,9 @@
 // Package gnutls binds the system's GnuTLS through cgo, for what Go's
 // crypto/tls cannot do: TCP Fast Open for TLS clients
-// (gnutls_transport_set_fastopen), TLS 1.3 early data, GnuTLS priority
-// strings and the system's trust setup.
+// (gnutls_transport_set_fastopen), TLS 1.3 early data, pre-shared keys
+// (Config.PSKIdentity, Config.GetPSKKey), a server session cache for
+// session-ID resumption, GnuTLS priority strings and the system's crypto
+// policy and trust setup.
 //
 // Two layers:
 //
@@ -42,8 +44,9 @@
 // Errors from GnuTLS are *Error values carrying the code, its name and
 // message, and the operation. A clean close_notify reads as io.EOF, a
 // deadline as os.ErrDeadlineExceeded, a received alert as *AlertError and a
-// rejected certificate as *CertificateVerificationError. A fatal error
-// sends the peer the alert GnuTLS names for it, and nothing after it.
+// rejected certificate as *CertificateVerificationError, a refused
+// pre-shared key as *PSKError. A fatal error sends the peer the alert
+// GnuTLS names for it, and nothing after it.
 //
 // The source keeps one concern per file: session.go, credentials.go and
 // errors.go are the thin layer; socket.go the fast-open contract and
@@ -57,5 +60,8 @@
 // SYN) what poll(2) cannot see; fastopen_conn.go and blackhole.go the
 // socket Dial makes for fast open and the destinations where it is off;
 // transport.go and callbacks.go Go transports; ktls.go and
-// systemconfig.go kernel TLS and GnuTLS's system configuration.
+// systemconfig.go kernel TLS and GnuTLS's system configuration; psk.go
+// pre-shared keys; sessioncache.go the server's session cache; hooks.go
+// the Go state their callbacks reach; shared.go and lru.go the reference
+// count of shared credentials and the map of both session caches.
 package gnutls

@@ -139,3 +139,43 @@ func ExampleParsePriority() {
 	// TLS_AES_128_GCM_SHA256 0x1301 TLS1.3
 	// TLS_CHACHA20_POLY1305_SHA256 0x1303 TLS1.3
 }
+
+// A server that finds pre-shared keys in a table, and a client with one of
+// them: no certificates.
+func ExampleConfig_preSharedKey() {
+	keys := map[string][]byte{"gateway-17": []byte("32 bytes from wherever keys live")}
+	server := &gnutls.Config{GetPSKKey: func(identity string) ([]byte, error) {
+		if k, ok := keys[identity]; ok {
+			return k, nil
+		}
+		return nil, gnutls.ErrUnknownPSKIdentity
+	}}
+	l, err := gnutls.Listen("tcp", "127.0.0.1:0", server)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		if err := c.(*gnutls.Conn).Handshake(); err == nil {
+			fmt.Fprintf(c, "hello %s\n", c.(*gnutls.Conn).ConnectionState().PSKIdentity)
+		}
+	}()
+
+	client := &gnutls.Config{PSKIdentity: "gateway-17", PSKKey: keys["gateway-17"]}
+	conn, err := gnutls.Dial("tcp", l.Addr().String(), client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	fmt.Print(line)
+	<-done
+	// Output: hello gateway-17
+}

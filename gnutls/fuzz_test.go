@@ -384,3 +384,27 @@ func FuzzParseTicket(f *testing.F) {
 		}
 	})
 }
+
+// PSK identities and keys come from configuration and command lines:
+// any of them gives credentials or an error of this package that does
+// not show the key.
+func FuzzPSKClientCredentials(f *testing.F) {
+	f.Add("alice", []byte("0123456789abcdef"))
+	f.Add("", []byte("k"))
+	f.Add("a\x00b", []byte{})
+	f.Add(strings.Repeat("i", 70000), []byte("secret-key-bytes"))
+	f.Fuzz(func(t *testing.T, identity string, key []byte) {
+		c, err := NewPSKClientCredentials(identity, key)
+		gnutlsErr(t, "NewPSKClientCredentials", err)
+		if err != nil {
+			if len(key) >= 8 && strings.Contains(err.Error(), string(key)) {
+				t.Fatalf("the key is in the error: %v", err)
+			}
+			return
+		}
+		if c.identity != identity {
+			t.Fatalf("identity %q, want %q", c.identity, identity)
+		}
+		c.Close()
+	})
+}

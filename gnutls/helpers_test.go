@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -503,4 +505,18 @@ func trustingCredentials(t testing.TB) *Credentials {
 		t.Fatal(err)
 	}
 	return cr
+}
+
+// inChild runs the test named name again in a child process with the
+// environment added, since GnuTLS reads its system configuration once,
+// when the library loads; it fails unless the child's test passed.
+func inChild(t *testing.T, name string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
+		t.Fatalf("%s in a child process with %q: %v\n%s", name, env, err, out)
+	}
+	t.Logf("%s in a child process with %q:\n%s", name, env, out)
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // TestMain fails the run when a GnuTLS session, a handle given to C or a
-// credentials object is still alive once every test has finished, or when
+// credentials object (certificate or PSK) is still alive once every test has finished, or when
 // a session was freed by its cleanup instead of Close.
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -34,23 +34,24 @@ var expectedLeaks atomic.Int64
 
 // resources is what a test must give back.
 type resources struct {
-	sessions, handles, credentials int64
-	fds, goroutines                int
+	sessions, handles, credentials, pskCredentials int64
+	fds, goroutines                                int
 }
 
 func snapshot() resources {
 	fds, _ := os.ReadDir("/proc/self/fd")
 	return resources{
-		sessions:    liveSessions.Load(),
-		handles:     liveHandles.Load(),
-		credentials: liveCredentials.Load(),
-		fds:         len(fds),
-		goroutines:  runtime.NumGoroutine(),
+		sessions:       liveSessions.Load(),
+		handles:        liveHandles.Load(),
+		credentials:    liveCredentials.Load(),
+		pskCredentials: livePSKCredentials.Load(),
+		fds:            len(fds),
+		goroutines:     runtime.NumGoroutine(),
 	}
 }
 
 func (r resources) exceeds(base resources, withProcess bool) bool {
-	if r.sessions > base.sessions || r.handles > base.handles || r.credentials > base.credentials {
+	if r.sessions > base.sessions || r.handles > base.handles || r.credentials > base.credentials || r.pskCredentials > base.pskCredentials {
 		return true
 	}
 	return withProcess && (r.fds > base.fds || r.goroutines > base.goroutines)

@@ -79,12 +79,17 @@ type sessionState struct {
 	handle unsafe.Pointer
 	tr     *transport
 	creds  *Credentials
-	key    *ticketKey     // keeps the server's ticket key alive
-	replay *AntiReplay    // keeps the server's anti-replay state alive
-	verify unsafe.Pointer // C memory gnutls_session_set_verify_cert2 refers to
-	ra     unsafe.Pointer // the read-ahead transport's C state (readahead.go)
-	ticket unsafe.Pointer // what the last TLS 1.3 ticket said (resumption.go)
-	tfo    bool           // the socket connects with fast open (markFastOpen)
+	psk    *PSKCredentials
+	// hooks is reached by the PSK and session cache callbacks through
+	// hooksHandle (hooks.go).
+	hooks       *sessionHooks
+	hooksHandle unsafe.Pointer
+	key         *ticketKey     // keeps the server's ticket key alive
+	replay      *AntiReplay    // keeps the server's anti-replay state alive
+	verify      unsafe.Pointer // C memory gnutls_session_set_verify_cert2 refers to
+	ra          unsafe.Pointer // the read-ahead transport's C state (readahead.go)
+	ticket      unsafe.Pointer // what the last TLS 1.3 ticket said (resumption.go)
+	tfo         bool           // the socket connects with fast open (markFastOpen)
 	// tfoSysctl is net.ipv4.tcp_fastopen when SetFastOpen was called.
 	tfoSysctl int
 }
@@ -152,6 +157,12 @@ func (st *sessionState) free() bool {
 	st.ra = nil
 	dropHandle(st.handle)
 	st.handle = nil
+	dropHandle(st.hooksHandle)
+	st.hooksHandle, st.hooks = nil, nil
+	if st.psk != nil {
+		st.psk.release()
+		st.psk = nil
+	}
 	if st.creds != nil {
 		st.creds.release()
 		st.creds = nil
@@ -232,23 +243,18 @@ func (s *Session) SetPriority(priority string) error {
 // SetCredentials attaches certificate credentials. The session keeps them
 // alive until it is closed.
 func (s *Session) SetCredentials(c *Credentials) error {
-	if err := c.acquire(); err != nil {
-		return err
-	}
-	err := s.call(func(p C.gnutls_session_t) error {
-		if err := check("set credentials", C.gnutls_credentials_set(p, C.GNUTLS_CRD_CERTIFICATE, unsafe.Pointer(c.ptr))); err != nil {
-			return err
-		}
-		if s.creds != nil {
-			s.creds.release()
-		}
-		s.creds = c
-		return nil
+	return c.holding(func() error {
+		return s.call(func(p C.gnutls_session_t) error {
+			if err := check("set credentials", C.gnutls_credentials_set(p, C.GNUTLS_CRD_CERTIFICATE, unsafe.Pointer(c.ptr))); err != nil {
+				return err
+			}
+			if s.creds != nil {
+				s.creds.release()
+			}
+			s.creds = c
+			return nil
+		})
 	})
-	if err != nil {
-		c.release()
-	}
-	return err
 }
 
 // SetServerName sets the SNI host name sent in the ClientHello.
@@ -411,7 +417,7 @@ func (s *Session) Handshake() error {
 	return s.callIO(func(p C.gnutls_session_t) error {
 		r, errno := C.go_gnutls_handshake(p)
 		if r < 0 {
-			return s.codeError("handshake", r, errno)
+			return s.pskError(s.codeError("handshake", r, errno))
 		}
 		return nil
 	})

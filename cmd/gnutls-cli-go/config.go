@@ -43,7 +43,7 @@ func buildConfig(o *options, report io.Writer) (*gnutls.Config, *gnutls.Credenti
 		return nil, nil, err
 	}
 	if o.caFile != "" {
-		pem, n, err := loadPEM("--x509cafile", o.caFile, cr.AddTrustPEM)
+		pem, n, err := loadPEM(o, "--x509cafile", o.caFile, "CERTIFICATE", cr.AddTrustPEM)
 		if err != nil {
 			return fail(err)
 		}
@@ -61,7 +61,7 @@ func buildConfig(o *options, report io.Writer) (*gnutls.Config, *gnutls.Credenti
 		}
 	}
 	if o.crlFile != "" {
-		pem, n, err := loadPEM("--x509crlfile", o.crlFile, cr.AddCRLPEM)
+		pem, n, err := loadPEM(o, "--x509crlfile", o.crlFile, "X509 CRL", cr.AddCRLPEM)
 		if err != nil {
 			return fail(err)
 		}
@@ -69,11 +69,11 @@ func buildConfig(o *options, report io.Writer) (*gnutls.Config, *gnutls.Credenti
 		fmt.Fprintf(report, "Processed %d CRL(s).\n", n)
 	}
 	if o.certFile != "" {
-		certPEM, err := readFile("--x509certfile", o.certFile)
+		certPEM, err := readX509(o, "--x509certfile", o.certFile, "CERTIFICATE")
 		if err != nil {
 			return fail(err)
 		}
-		keyPEM, err := readFile("--x509keyfile", o.keyFile)
+		keyPEM, err := readX509(o, "--x509keyfile", o.keyFile, "PRIVATE KEY")
 		if err != nil {
 			return fail(err)
 		}
@@ -83,13 +83,17 @@ func buildConfig(o *options, report io.Writer) (*gnutls.Config, *gnutls.Credenti
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	}
+	if o.pskUsername != "" {
+		cfg.PSKIdentity, cfg.PSKKey = o.pskUsername, o.pskKey
+	}
+	cfg.SessionTicketsDisabled = o.noTicket
 	return cfg, cr, nil
 }
 
-// loadPEM reads the file an option names and hands it to add, which
-// parses it and returns how many items it found.
-func loadPEM(opt, path string, add func([]byte) (int, error)) ([]byte, int, error) {
-	pem, err := readFile(opt, path)
+// loadPEM reads the file an option names (as readX509) and hands it to
+// add, which parses it and returns how many items it found.
+func loadPEM(o *options, opt, path, pemType string, add func([]byte) (int, error)) ([]byte, int, error) {
+	pem, err := readX509(o, opt, path, pemType)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -92,7 +92,7 @@ func (c *client) dial(ctx context.Context, cfg *gnutls.Config, ap netip.AddrPort
 	}
 	if c.o.starttls != "" {
 		deadline, _ := ctx.Deadline()
-		if err := starttls(nc, c.o.starttls, helloName(), deadline); err != nil {
+		if err := starttls(nc, c.o.starttls, helloName(), cfg.ServerName, deadline); err != nil {
 			nc.Close()
 			return nil, err
 		}
@@ -136,10 +136,11 @@ func connectReason(err error) string {
 const ticketWait = 2 * time.Second
 
 // awaitTicket reads until a TLS 1.3 session ticket has arrived, so that
-// the next connection can resume. Data the server sends meanwhile is
+// the next connection can resume (with --noticket none is taken). Data
+// the server sends meanwhile is
 // dropped, as gnutls-cli does on the first connection of -r.
 func (c *client) awaitTicket(conn *gnutls.Conn) {
-	if conn.ConnectionState().Version != tls.VersionTLS13 {
+	if conn.ConnectionState().Version != tls.VersionTLS13 || c.o.noTicket {
 		return
 	}
 	deadline := time.Now().Add(ticketWait)

@@ -14,10 +14,13 @@ func describe(err error) string {
 	var (
 		gerr *gnutls.Error
 		f    *failure
+		perr *gnutls.PSKError
 	)
 	switch {
 	case errors.As(err, &f):
 		return f.Error()
+	case errors.As(err, &perr):
+		return fmt.Sprintf("PSK identity %q: %s: %s", perr.Identity, perr.Failure, describe(perr.Err))
 	case errors.As(err, &gerr) && gerr.Verify != nil:
 		return "certificate rejected: " + gerr.Verify.Reason
 	case errors.As(err, &gerr) && gerr.Alert != nil:

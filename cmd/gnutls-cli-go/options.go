@@ -37,6 +37,12 @@ type options struct {
 	closeWait      time.Duration
 	help           bool
 	version        bool
+	// pskUsername and pskKey (decoded from hex) are --pskusername and
+	// --pskkey; x509DER is --x509fmtder; noTicket --noticket.
+	pskUsername string
+	pskKey      []byte
+	x509DER     bool
+	noTicket    bool
 }
 
 func defaultOptions() *options {
@@ -106,6 +112,10 @@ var optionTable = []option{
 	{"", "x509certfile", "FILE", "client certificate chain (PEM); needs --x509keyfile", str(func(o *options) *string { return &o.certFile })},
 	{"", "x509keyfile", "FILE", "private key of the client certificate (PEM)", str(func(o *options) *string { return &o.keyFile })},
 	{"", "priority", "STRING", "GnuTLS priority string, such as NORMAL:-VERS-TLS1.2", str(func(o *options) *string { return &o.priority })},
+	{"", "x509fmtder", "", "the files of --x509cafile, --x509crlfile, --x509certfile and --x509keyfile are DER, not PEM (one certificate or CRL each)", flag(func(o *options) *bool { return &o.x509DER })},
+	{"", "pskusername", "NAME", "authenticate with a pre-shared key under this identity; needs --pskkey. The server is then authenticated by the key alone", setPSKUsername},
+	{"", "pskkey", "HEX", "the pre-shared key, in hex; needs --pskusername", setPSKKey},
+	{"", "noticket", "", "neither ask for nor use session tickets: -r then resumes by session ID, which needs TLS 1.2 and a server that keeps a session cache", flag(func(o *options) *bool { return &o.noTicket })},
 	{"V", "verbose", "", "more detail: every certificate in full, the negotiated algorithms", flag(func(o *options) *bool { return &o.verbose })},
 	{"d", "debug", "LEVEL", "write GnuTLS's debug messages up to LEVEL (1 to 9999) to stderr", func(o *options, v string) error {
 		n, err := strconv.Atoi(v)
@@ -232,6 +242,10 @@ func parseArgs(args []string) (*options, error) {
 		return nil, usagef("--starttls-proto cannot go with --fastopen: the connection starts in plain text")
 	case o.earlyData != "" && !o.resume:
 		return nil, usagef("--earlydata needs -r/--resume: early data is sent on the resumed connection")
+	case o.pskUsername != "" && o.pskKey == nil:
+		return nil, usagef("--pskusername needs --pskkey")
+	case o.pskKey != nil && o.pskUsername == "":
+		return nil, usagef("--pskkey needs --pskusername")
 	}
 	return o, nil
 }

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/hex"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -33,6 +37,10 @@ func TestParseArgs(t *testing.T) {
 		}},
 		{[]string{"--starttls-proto=imap", "example.com"}, func(o *options) { o.starttls = "imap" }},
 		{[]string{"-d3", "--crlf", "example.com"}, func(o *options) { o.debug, o.crlf = 3, true }},
+		{[]string{"--pskusername", "alice", "--pskkey=00ff10", "--noticket", "--x509fmtder", "example.com"}, func(o *options) {
+			o.pskUsername, o.pskKey, o.noTicket, o.x509DER = "alice", []byte{0, 0xff, 0x10}, true, true
+		}},
+		{[]string{"--starttls-proto", "xmpp", "example.com"}, func(o *options) { o.starttls = "xmpp" }},
 		{[]string{"--", "-odd-host"}, func(o *options) { o.host = "-odd-host" }},
 		{[]string{"-l"}, func(o *options) { o.list, o.host = true, "" }},
 		{[]string{"--help"}, func(o *options) { o.help, o.host = true, "" }},
@@ -105,5 +113,35 @@ func FuzzParseArgs(f *testing.F) {
 		if o.host == "" && !o.help && !o.version && !o.list {
 			t.Fatalf("no host and nothing else to do: %+v", o)
 		}
+	})
+}
+
+// FuzzPSKOptions: any --pskusername and --pskkey give options whose
+// credentials GnuTLS takes, or a usage error that does not show the key.
+func FuzzPSKOptions(f *testing.F) {
+	f.Add("alice", "00112233445566778899aabbccddeeff")
+	f.Add("", "00")
+	f.Add("bob", "0g")
+	f.Add("bob", "abc")
+	f.Add("x\x00y", "")
+	f.Fuzz(func(t *testing.T, identity, key string) {
+		o, err := parseArgs([]string{"--pskusername=" + identity, "--pskkey=" + key, "host"})
+		if err != nil {
+			if _, ok := err.(*usageError); !ok {
+				t.Fatalf("%T is not a usage error: %v", err, err)
+			}
+			if len(key) >= 8 && strings.Contains(err.Error(), key) {
+				t.Fatalf("the key is in the error: %v", err)
+			}
+			return
+		}
+		if want, _ := hex.DecodeString(key); !bytes.Equal(o.pskKey, want) || o.pskUsername != identity {
+			t.Fatalf("identity %q key %x from %q %q", o.pskUsername, o.pskKey, identity, key)
+		}
+		c, err := gnutls.NewPSKClientCredentials(o.pskUsername, o.pskKey)
+		if err != nil {
+			t.Fatalf("accepted options GnuTLS refuses: %v", err)
+		}
+		c.Close()
 	})
 }

@@ -54,13 +54,13 @@ func (c *client) printReport(conn *gnutls.Conn, resuming bool) error {
 		fmt.Fprintln(w)
 	}
 	switch {
-	case st.DidResume:
+	case st.DidResume, len(chain) == 0 && st.PSKIdentity != "":
 	case c.o.insecure:
 		c.printInsecureStatus(chain)
 	default:
 		fmt.Fprintln(w, "- Status: The certificate is trusted.")
 	}
-	fmt.Fprintf(w, "- Description: %s\n", st.Info.Description)
+	printSessionLines(w, conn, st)
 	if c.o.verbose {
 		c.printAlgorithms(st)
 	}

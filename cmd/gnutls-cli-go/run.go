@@ -78,6 +78,7 @@ func (c *client) run() error {
 	}
 	c.trust = trust
 	defer trust.Close()
+	defer clear(c.o.pskKey)
 	var early []byte
 	if c.o.earlyData != "" {
 		if early, err = readFile("--earlydata", c.o.earlyData); err != nil {
@@ -132,6 +133,8 @@ func (c *client) run() error {
 			return err
 		}
 	}
+	// GnuTLS holds its own copy of the key now.
+	clear(c.o.pskKey)
 	defer conn.Close()
 	return c.session(conn)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,7 +13,7 @@ import (
 
 // starttlsProtocols are the protocols --starttls-proto speaks before the
 // TLS handshake.
-var starttlsProtocols = []string{"smtp", "lmtp", "imap", "pop3", "ftp", "nntp", "sieve", "postgres"}
+var starttlsProtocols = []string{"smtp", "lmtp", "imap", "pop3", "ftp", "nntp", "sieve", "postgres", "xmpp", "ldap"}
 
 // A turn of a plain-text dialogue sends cmd (none for the greeting; %s
 // stands for the client's name) and reads the answer it needs.
@@ -36,14 +35,15 @@ var dialogues = map[string][]turn{
 
 // starttls runs the plain-text exchange of proto that asks the server to
 // start TLS on conn, before deadline. name is what the client calls
-// itself in SMTP's EHLO and LMTP's LHLO.
-func starttls(conn net.Conn, proto, name string, deadline time.Time) error {
+// itself in SMTP's EHLO and LMTP's LHLO; server is the server's name, for
+// XMPP's stream header.
+func starttls(conn net.Conn, proto, name, server string, deadline time.Time) error {
 	conn.SetDeadline(deadline)
 	defer conn.SetDeadline(time.Time{})
 	p := &plainText{conn: conn, r: bufio.NewReader(conn)}
 	var err error
-	if proto == "postgres" {
-		err = p.postgres()
+	if f, ok := binaryStartTLS[proto]; ok {
+		err = f(p, server)
 	} else if turns, ok := dialogues[proto]; ok {
 		for _, t := range turns {
 			cmd := t.cmd
@@ -96,13 +96,7 @@ func (p *plainText) send(cmd string) error {
 func (p *plainText) readLine() (string, error) {
 	l, err := p.r.ReadString('\n')
 	if err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return "", errors.New("the server did not answer within --connect-timeout")
-		}
-		if l != "" || err != io.EOF {
-			return "", fmt.Errorf("reading the server's answer: %w", err)
-		}
-		return "", fmt.Errorf("the server closed the connection")
+		return "", p.readErr(l, err)
 	}
 	return strings.TrimRight(l, "\r\n"), nil
 }
@@ -154,6 +148,13 @@ func until(skip, ok string) func(*plainText, string) error {
 			return nil
 		}
 	}
+}
+
+// binaryStartTLS are the protocols whose requests are not lines of text.
+var binaryStartTLS = map[string]func(p *plainText, server string) error{
+	"postgres": func(p *plainText, _ string) error { return p.postgres() },
+	"xmpp":     (*plainText).xmpp,
+	"ldap":     func(p *plainText, _ string) error { return p.ldap() },
 }
 
 // postgres sends PostgreSQL's SSLRequest; the server answers S to go on.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
 )
 
 // step is one turn of a plain-text server: the start of the line it
@@ -28,6 +30,34 @@ var starttlsScripts = map[string][]step{
 	"sieve": {{"", "\"IMPLEMENTATION\" \"test\"\r\n\"STARTTLS\"\r\nOK \"ready\"\r\n"},
 		{"STARTTLS", "OK \"Begin TLS negotiation now\"\r\n"}},
 	"postgres": {{"\x00\x00\x00\x08\x04\xd2\x16\x2f", "S"}},
+	"xmpp": {{"<stream:stream ", "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='s1' from='localhost' version='1.0'>" +
+		"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>"},
+		{"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"}},
+	// StartTLS as message 1; the extended response: message 1, success.
+	"ldap": {{"\x30\x1d\x02\x01\x01\x77\x18\x80\x16" + "1.3.6.1.4.1.1466.20037", "\x30\x0c\x02\x01\x01\x78\x07\x0a\x01\x00\x04\x00\x04\x00"}},
+}
+
+// readStep reads what the client sent for one step: the expected bytes,
+// then the rest of the tag of an XML element or the rest of a text line;
+// binary requests end with the expected bytes. An XML element may follow
+// white space.
+func readStep(r *bufio.Reader, expect string) error {
+	if expect[0] == '<' {
+		for b, err := r.Peek(1); err == nil && strings.ContainsRune(" \r\n", rune(b[0])); b, err = r.Peek(1) {
+			r.ReadByte()
+		}
+	}
+	got := make([]byte, len(expect))
+	if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, []byte(expect)) {
+		return fmt.Errorf("expected %q, got %q (%v)", expect, got, err)
+	}
+	switch {
+	case expect[0] == '<' && !strings.HasSuffix(expect, ">"):
+		r.ReadString('>')
+	case expect[0] != '<' && !strings.ContainsFunc(expect, func(c rune) bool { return c < ' ' }):
+		r.ReadString('\n')
+	}
+	return nil
 }
 
 // plainServer runs script on each connection, then, if the script went
@@ -44,13 +74,9 @@ func plainServer(t *testing.T, script []step, upgrade bool) string {
 		r := bufio.NewReader(c)
 		for _, s := range script {
 			if s.expect != "" {
-				got := make([]byte, len(s.expect))
-				if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, []byte(s.expect)) {
-					t.Errorf("plain-text server expected %q, got %q (%v)", s.expect, got, err)
+				if err := readStep(r, s.expect); err != nil {
+					t.Errorf("plain-text server: %v", err)
 					return
-				}
-				if s.expect[0] != 0 {
-					r.ReadString('\n')
 				}
 			}
 			io.WriteString(c, s.send)
@@ -82,7 +108,7 @@ func TestStartTLS(t *testing.T) {
 
 func TestStartTLSFailures(t *testing.T) {
 	ca := caFile(t, pki.ca)
-	smtp := starttlsScripts["smtp"]
+	smtp, xmpp, ldap := starttlsScripts["smtp"], starttlsScripts["xmpp"], starttlsScripts["ldap"]
 	for _, tc := range []struct {
 		name   string
 		proto  string
@@ -96,6 +122,14 @@ func TestStartTLSFailures(t *testing.T) {
 			[]string{"STARTTLS (smtp) failed: the server sent 14 bytes it should not have before the TLS handshake"}},
 		{"postgres without TLS", "postgres", []step{{"\x00\x00\x00\x08\x04\xd2\x16\x2f", "N"}}, []string{`STARTTLS (postgres) failed: the server answered "N" to SSLRequest`}},
 		{"server hangs up", "imap", nil, []string{"STARTTLS (imap) failed: the server closed the connection"}},
+		{"xmpp without starttls", "xmpp", []step{{"<stream:stream ", "<?xml version='1.0'?><stream:stream version='1.0'><stream:features><mechanisms/></stream:features>"}},
+			[]string{"STARTTLS (xmpp) failed: the server's stream features do not offer starttls"}},
+		{"xmpp failure", "xmpp", []step{xmpp[0], {xmpp[1].expect, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"}},
+			[]string{`STARTTLS (xmpp) failed: the server answered "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>" to <starttls/>`}},
+		{"ldap refused", "ldap", []step{{ldap[0].expect, "\x30\x0e\x02\x01\x01\x78\x09\x0a\x01\x02\x04\x00\x04\x02no"}},
+			[]string{`STARTTLS (ldap) failed: the server refused StartTLS: LDAP result code 2 "no"`}},
+		{"ldap answered with something else", "ldap", []step{{ldap[0].expect, "+OK\r\n"}},
+			[]string{"STARTTLS (ldap) failed: the server answered with BER tag 0x2b, not an LDAP message"}},
 		{"no answer to STARTTLS", "nntp", []step{{"", "200 news ready\r\n"}, {"STARTTLS", ""}},
 			[]string{"STARTTLS (nntp) failed: the server did not answer within --connect-timeout"}},
 	} {
@@ -128,4 +162,62 @@ func hangUpServer(t *testing.T) string {
 	}
 	t.Cleanup(peers.Serve(ln, func(net.Conn) {}))
 	return port(ln.Addr().String())
+}
+
+// The XMPP and LDAP servers of the tests above lead gnutls-cli
+// --starttls-proto and openssl s_client -starttls to TLS too, so they
+// speak the protocols as those clients do.
+func TestStartTLSScriptsWithReferenceClients(t *testing.T) {
+	ca := caFile(t, pki.ca)
+	for _, proto := range []string{"xmpp", "ldap"} {
+		pt := plainServer(t, starttlsScripts[proto], true)
+		for _, ref := range []struct {
+			bin  string
+			args []string
+			ok   string
+		}{
+			{"gnutls-cli", []string{"--starttls-proto", proto, "--x509cafile", ca, "-p", pt, "localhost"}, "- Handshake was completed"},
+			{"openssl", []string{"s_client", "-starttls", proto, "-xmpphost", "localhost", "-CAfile", ca, "-connect", "127.0.0.1:" + pt}, ", TLSv1."},
+		} {
+			out, err := peers.Client(t, "", testenv.LookPath(t, ref.bin), ref.args...)
+			if err != nil || !strings.Contains(out, ref.ok) {
+				t.Errorf("%s over %s: %v", ref.bin, proto, err)
+			}
+		}
+	}
+}
+
+// FuzzStartTLSAnswers: whatever a server answers to XMPP's and LDAP's
+// requests to start TLS, the client returns, with nil or an error, and
+// reads nothing past the answer it needs.
+func FuzzStartTLSAnswers(f *testing.F) {
+	for _, proto := range []string{"xmpp", "ldap"} {
+		var all string
+		for _, s := range starttlsScripts[proto] {
+			all += s.send
+		}
+		f.Add(proto, []byte(all))
+		f.Add(proto, []byte(all[:len(all)/2]))
+	}
+	f.Add("ldap", []byte("\x30\x84\xff\xff\xff\xff"))
+	f.Add("ldap", []byte("\x30\x05\x02\x01\x01\x78\x80"))
+	f.Fuzz(func(t *testing.T, proto string, answer []byte) {
+		if proto != "xmpp" && proto != "ldap" {
+			return
+		}
+		client, server := net.Pipe()
+		defer client.Close()
+		go func() {
+			go io.Copy(io.Discard, server)
+			server.Write(answer)
+			server.Close()
+		}()
+		done := make(chan error, 1)
+		go func() { done <- starttls(client, proto, "client", "localhost", time.Now().Add(5*time.Second)) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no return for answer %q", proto, answer)
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -230,4 +231,28 @@ func Serve(ln net.Listener, handle func(net.Conn)) (stop func()) {
 		ln.Close()
 		wg.Wait()
 	}
+}
+
+// OpenSSLPSK starts `openssl s_server -rev -nocert` that accepts only the
+// pre-shared key keyHex (hex) under identity, plus extra arguments.
+func OpenSSLPSK(t testing.TB, identity, keyHex string, extra ...string) *Server {
+	t.Helper()
+	bin := testenv.LookPath(t, "openssl")
+	port := FreePort(t)
+	args := append([]string{"s_server", "-rev", "-nocert", "-accept", "127.0.0.1:" + strconv.Itoa(port),
+		"-psk_identity", identity, "-psk", keyHex}, extra...)
+	return start(t, filepath.Join(t.TempDir(), "none"), port, nil, bin, args...)
+}
+
+// Client runs a TLS client program (gnutls-cli, openssl s_client) with
+// stdin and returns what it printed, killing it after a minute.
+func Client(t testing.TB, stdin, bin string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out)
+	return string(out), err
 }

@@ -1,0 +1,56 @@
+package gnutls
+
+// #cgo pkg-config: gnutls
+// #cgo CFLAGS: -I${SRCDIR}/../include
+// #include "go_gnutls.h"
+import "C"
+
+import (
+	"unsafe"
+
+	pointer "github.com/mattn/go-pointer"
+)
+
+// sessionHooks is the Go state that a session's GnuTLS callbacks other
+// than the transport's reach: a server's PSK lookup (psk.go) and session
+// cache (sessioncache.go). One handle reaches it, set as the session's
+// pointer (gnutls_session_set_ptr) and as its cache's (gnutls_db_set_ptr).
+// The callbacks run inside Handshake, one at a time. It must not refer to
+// the Session, so that a forgotten Session can still be collected.
+type sessionHooks struct {
+	// getPSKKey is the server's lookup; pskIdentity the identity it was
+	// last asked for, pskUnknown whether it knew none such.
+	getPSKKey   func(identity string) ([]byte, error)
+	pskIdentity string
+	pskAsked    bool
+	pskUnknown  bool
+
+	cache ServerSessionCache
+
+	// err is what a callback failed with, for the caller of Handshake.
+	err error
+}
+
+func restoreHooks(p unsafe.Pointer) *sessionHooks { return pointer.Restore(p).(*sessionHooks) }
+
+// hooksLocked returns the session's hooks, made and handed to C on first
+// use. The caller holds the session (inside call).
+func (s *Session) hooksLocked(p C.gnutls_session_t) *sessionHooks {
+	if s.hooks == nil {
+		s.hooks = &sessionHooks{}
+		s.hooksHandle = saveHandle(s.hooks)
+		C.gnutls_session_set_ptr(p, s.hooksHandle)
+		C.gnutls_db_set_ptr(p, s.hooksHandle)
+	}
+	return s.hooks
+}
+
+// takeErr returns and clears the error a callback stored.
+func (h *sessionHooks) takeErr() error {
+	if h == nil {
+		return nil
+	}
+	err := h.err
+	h.err = nil
+	return err
+}

@@ -1,0 +1,191 @@
+package gnutls
+
+import (
+	"bytes"
+	"crypto/tls"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
+)
+
+// cachingServer serves echo with a session cache and reports whether each
+// connection resumed.
+func cachingServer(t *testing.T, cache ServerSessionCache, lifetime time.Duration) (addr string, resumed chan bool) {
+	t.Helper()
+	sc := serverConfig()
+	sc.ServerSessionCache, sc.SessionLifetime = cache, lifetime
+	resumed = make(chan bool, 16)
+	addr = serveOn(t, sc, func(c *Conn) {
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		if c.Handshake() == nil {
+			resumed <- c.ConnectionState().DidResume
+			buf := make([]byte, 1024)
+			for {
+				n, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				c.Write(buf[:n])
+			}
+		}
+	})
+	return addr, resumed
+}
+
+// gnutls-cli -r and openssl s_client -reconnect, both without session
+// tickets, resume by session ID from the server's cache under TLS 1.2;
+// without a cache they cannot.
+func TestServerSessionCacheInterop(t *testing.T) {
+	checkLeaks(t)
+	caFile, _, _ := peers.Files(t, pki.ca, pki.leaf)
+	clients := []struct {
+		name, bin string
+		args      func(port string) []string
+		// resumed counts the resumed connections in the output
+		resumed func(out string) int
+		conns   int
+	}{
+		// gnutls-cli 3.7.9 accepts --noticket but still sends the
+		// session ticket extension; %NO_TICKETS stops it.
+		{"gnutls-cli --noticket -r", "gnutls-cli", func(port string) []string {
+			return []string{"--noticket", "-r", "--priority", "NORMAL:-VERS-TLS1.3:%NO_TICKETS", "--x509cafile", caFile, "-p", port, "localhost"}
+		}, func(out string) int { return strings.Count(out, "*** This is a resumed session") }, 2},
+		{"openssl s_client -no_ticket -reconnect", "openssl", func(port string) []string {
+			return []string{"s_client", "-no_ticket", "-reconnect", "-tls1_2", "-CAfile", caFile, "-connect", "127.0.0.1:" + port}
+		}, func(out string) int { return strings.Count(out, "Reused, TLSv1.2") }, 6},
+	}
+	for _, cl := range clients {
+		bin := testenv.LookPath(t, cl.bin)
+		for _, cached := range []bool{true, false} {
+			t.Run(cl.name+map[bool]string{true: "/cache", false: "/no cache"}[cached], func(t *testing.T) {
+				var cache ServerSessionCache
+				if cached {
+					cache = NewLRUServerSessionCache(8)
+				}
+				addr, resumed := cachingServer(t, cache, 0)
+				_, port, _ := net.SplitHostPort(addr)
+				out, err := peers.Client(t, "", bin, cl.args(port)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := 0
+				if cached {
+					want = cl.conns - 1
+				}
+				if got := cl.resumed(out); got != want {
+					t.Errorf("%s reports %d resumed connections, want %d", cl.name, got, want)
+				}
+				n := 0
+				for i := 0; i < cl.conns; i++ {
+					select {
+					case r := <-resumed:
+						if r {
+							n++
+						}
+					case <-time.After(10 * time.Second):
+						t.Fatalf("the server saw %d connections, want %d", i, cl.conns)
+					}
+				}
+				if n != want {
+					t.Errorf("the server resumed %d connections, want %d", n, want)
+				}
+			})
+		}
+	}
+}
+
+// This package's client resumes, by session ID without tickets under TLS
+// 1.2 and by ticket under TLS 1.3; once the session lifetime has passed,
+// it cannot.
+func TestServerSessionCacheLifetime(t *testing.T) {
+	checkLeaks(t)
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			addr, resumed := cachingServer(t, NewLRUServerSessionCache(8), time.Second)
+			cc := clientConfig()
+			cc.Priority = v.priority
+			cc.SessionTicketsDisabled = v.want == tls.VersionTLS12
+			cc.ClientSessionCache = NewLRUClientSessionCache(1)
+			dial := func() bool {
+				t.Helper()
+				c, err := Dial("tcp", addr, cc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				echo(t, c, "x")
+				if got := <-resumed; got != c.ConnectionState().DidResume {
+					t.Fatalf("server resumed %v, client %v", got, !got)
+				}
+				return c.ConnectionState().DidResume
+			}
+			if dial() {
+				t.Fatal("the first connection resumed")
+			}
+			if !dial() {
+				t.Fatal("the second connection did not resume")
+			}
+			time.Sleep(2100 * time.Millisecond)
+			if dial() {
+				t.Fatal("a session resumed after its lifetime")
+			}
+		})
+	}
+}
+
+// The in-memory cache holds at most its capacity, drops the least recently
+// used and the expired, and zeroes what leaves.
+func TestLRUServerSessionCache(t *testing.T) {
+	c := NewLRUServerSessionCache(2).(*serverCache)
+	now := time.Unix(1000, 0)
+	c.now = func() time.Time { return now }
+	a, b, d := []byte("secret-a"), []byte("secret-b"), []byte("secret-d")
+	c.Put("a", a, now.Add(time.Minute))
+	c.Put("b", b, now.Add(time.Second))
+	if got, ok := c.Get("a"); !ok || string(got) != "secret-a" {
+		t.Fatalf("Get(a) = %q, %v", got, ok)
+	}
+	c.Put("d", d, now.Add(time.Minute)) // b is the least recently used
+	if _, ok := c.Get("b"); ok {
+		t.Error("b was kept beyond the capacity")
+	}
+	if !bytes.Equal(b, make([]byte, len(b))) {
+		t.Errorf("b's data was not zeroed: %q", b)
+	}
+	now = now.Add(2 * time.Minute)
+	if _, ok := c.Get("a"); ok {
+		t.Error("an expired session was returned")
+	}
+	c.Delete("d")
+	if c.lru.len() != 0 || !bytes.Equal(a, make([]byte, len(a))) || !bytes.Equal(d, make([]byte, len(d))) {
+		t.Errorf("%d entries left; a %q, d %q", c.lru.len(), a, d)
+	}
+}
+
+// The Session API's rules for the cache and the lifetime.
+func TestSessionCacheRules(t *testing.T) {
+	checkLeaks(t)
+	client, _ := NewSession(InitClient)
+	defer client.Close()
+	server, _ := NewSession(InitServer)
+	defer server.Close()
+	if err := client.SetSessionCache(NewLRUServerSessionCache(1)); err == nil {
+		t.Error("a client session took a server session cache")
+	}
+	if err := server.SetSessionCache(nil); err == nil {
+		t.Error("SetSessionCache(nil) succeeded")
+	}
+	for _, d := range []time.Duration{0, time.Millisecond, 8 * 24 * time.Hour} {
+		if err := server.SetSessionLifetime(d); err == nil {
+			t.Errorf("SetSessionLifetime(%v) succeeded", d)
+		}
+	}
+	if err := server.SetSessionLifetime(time.Hour); err != nil {
+		t.Error(err)
+	}
+}
