@@ -113,7 +113,14 @@ func (c *Conn) readFailed(err error) {
 // send nothing after it. The caller holds c.out.
 func (c *Conn) sendAlertFor(err error) {
 	e, ok := err.(*Error)
-	if !ok || !e.Fatal() || c.writeErr != nil {
+	if !ok {
+		// A wrapping error (PSKError, CertificateVerificationError)
+		// carries the GnuTLS error inside.
+		if !errors.As(err, &e) {
+			return
+		}
+	}
+	if !e.Fatal() || c.writeErr != nil {
 		return
 	}
 	if e.alerts() {
