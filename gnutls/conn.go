@@ -440,6 +440,9 @@ func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
 	}
 	c.connecting = false
 	if err == nil {
+		err = c.checkStaple()
+	}
+	if err == nil {
 		err = c.afterHandshake()
 	}
 	if err != nil {
@@ -665,6 +668,11 @@ type ConnectionState struct {
 	Info Info
 	// EarlyData tells what became of TLS 1.3 early data.
 	EarlyData EarlyDataState
+	// OCSPResponse is the OCSP response the server stapled (DER), if any
+	// (ParseOCSPResponse reads it); OCSPVerified, whether certificate
+	// verification found it valid (Session.OCSPVerified).
+	OCSPResponse []byte
+	OCSPVerified bool
 }
 
 // ConnectionState returns the connection's state.
@@ -691,5 +699,8 @@ func (c *Conn) ConnectionState() ConnectionState {
 	st.EarlyDataAccepted = s.EarlyDataAccepted()
 	st.EarlyData = EarlyDataState{Offered: c.early.offered, Accepted: st.EarlyDataAccepted, Resent: c.early.resent}
 	st.KTLSRecv, st.KTLSSend = s.KTLS()
+	if c.isClient {
+		st.OCSPResponse, st.OCSPVerified = s.OCSPResponse(), s.OCSPVerified()
+	}
 	return st
 }

@@ -241,4 +241,4 @@ func checkNUL(op, what, s string) error {
 	return nil
 }
 
-var errNoCertificate = errors.New("gnutls: a server Config needs a certificate in Certificates")
+var errNoCertificate = errors.New("gnutls: a server Config needs a certificate in Certificates or CertFile")

@@ -1,0 +1,276 @@
+package gnutls
+
+// #cgo pkg-config: gnutls
+// #cgo CFLAGS: -I${SRCDIR}/../include
+// #include "go_gnutls_pki.h"
+import "C"
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	pointer "github.com/mattn/go-pointer"
+)
+
+// Codes of OCSP staple errors.
+const (
+	// ErrOCSPMismatch: the response is not about the certificate.
+	ErrOCSPMismatch = ErrorCode(C.GNUTLS_E_OCSP_MISMATCH_WITH_CERTS)
+	// ErrExpired: the response's nextUpdate has passed.
+	ErrExpired = ErrorCode(C.GNUTLS_E_EXPIRED)
+)
+
+// CertRevocationDataSuperseded is the verification status bit of a
+// stapled OCSP response (or CRL) past its nextUpdate.
+const CertRevocationDataSuperseded = CertStatus(C.GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED)
+
+// OCSPResponseStatus is an OCSP response's status (RFC 6960, section 4.2.1).
+type OCSPResponseStatus int
+
+// Response statuses; only OCSPSuccessful carries certificate statuses.
+const (
+	OCSPSuccessful       = OCSPResponseStatus(C.GNUTLS_OCSP_RESP_SUCCESSFUL)
+	OCSPMalformedRequest = OCSPResponseStatus(C.GNUTLS_OCSP_RESP_MALFORMEDREQUEST)
+	OCSPInternalError    = OCSPResponseStatus(C.GNUTLS_OCSP_RESP_INTERNALERROR)
+	OCSPTryLater         = OCSPResponseStatus(C.GNUTLS_OCSP_RESP_TRYLATER)
+	OCSPSigRequired      = OCSPResponseStatus(C.GNUTLS_OCSP_RESP_SIGREQUIRED)
+	OCSPUnauthorized     = OCSPResponseStatus(C.GNUTLS_OCSP_RESP_UNAUTHORIZED)
+)
+
+func (s OCSPResponseStatus) String() string {
+	switch s {
+	case OCSPSuccessful:
+		return "successful"
+	case OCSPMalformedRequest:
+		return "malformed request"
+	case OCSPInternalError:
+		return "internal error"
+	case OCSPTryLater:
+		return "try later"
+	case OCSPSigRequired:
+		return "signature required"
+	case OCSPUnauthorized:
+		return "unauthorized"
+	}
+	return fmt.Sprintf("OCSP response status %d", int(s))
+}
+
+// OCSPCertStatus is what a response says of a certificate.
+type OCSPCertStatus int
+
+// Certificate statuses.
+const (
+	OCSPGood    = OCSPCertStatus(C.GNUTLS_OCSP_CERT_GOOD)
+	OCSPRevoked = OCSPCertStatus(C.GNUTLS_OCSP_CERT_REVOKED)
+	OCSPUnknown = OCSPCertStatus(C.GNUTLS_OCSP_CERT_UNKNOWN)
+)
+
+func (s OCSPCertStatus) String() string {
+	switch s {
+	case OCSPGood:
+		return "good"
+	case OCSPRevoked:
+		return "revoked"
+	case OCSPUnknown:
+		return "unknown"
+	}
+	return fmt.Sprintf("OCSP certificate status %d", int(s))
+}
+
+// OCSPResponse is a parsed OCSP response: its status and, when successful,
+// what it says of the first certificate it covers. Parsing verifies
+// nothing; a client's handshake does that (ConnectionState.OCSPVerified).
+type OCSPResponse struct {
+	Raw        []byte
+	Status     OCSPResponseStatus
+	CertStatus OCSPCertStatus
+	// ThisUpdate is when the status was known to be right; NextUpdate,
+	// when newer information will be available (zero: not given).
+	ThisUpdate, NextUpdate time.Time
+	// RevokedAt and RevocationReason (RFC 5280 CRLReason) for OCSPRevoked.
+	RevokedAt        time.Time
+	RevocationReason int
+	// Text is GnuTLS's compact description (gnutls_ocsp_resp_print).
+	Text string
+}
+
+// ParseOCSPResponse parses a DER OCSP response with GnuTLS.
+func ParseOCSPResponse(der []byte) (*OCSPResponse, error) {
+	if len(der) == 0 {
+		return nil, fmt.Errorf("gnutls: ParseOCSPResponse: empty response")
+	}
+	var info C.struct_go_gnutls_ocsp_info
+	var text *C.char
+	r := withBytes(der, func(p unsafe.Pointer, n C.uint) C.int { return C.go_gnutls_ocsp_parse(p, n, &info, &text) })
+	if text != nil {
+		defer C.go_gnutls_free(unsafe.Pointer(text))
+	}
+	if r < 0 {
+		return nil, &Error{Op: "parse OCSP response", Code: ErrorCode(r)}
+	}
+	unix := func(t C.longlong) time.Time {
+		if t < 0 {
+			return time.Time{}
+		}
+		return time.Unix(int64(t), 0)
+	}
+	return &OCSPResponse{
+		Raw:              append([]byte(nil), der...),
+		Status:           OCSPResponseStatus(info.resp_status),
+		CertStatus:       OCSPCertStatus(info.cert_status),
+		ThisUpdate:       unix(info.this_update),
+		NextUpdate:       unix(info.next_update),
+		RevokedAt:        unix(info.revocation_time),
+		RevocationReason: int(info.revocation_reason),
+		Text:             cString(text),
+	}, nil
+}
+
+// stapler holds what a server staples for its certificate; GnuTLS asks
+// for it in every handshake where the client requests a status
+// (goGnutlsOCSPStaple), so replacing it takes effect at once.
+type stapler struct {
+	cur atomic.Pointer[OCSPResponse]
+}
+
+func restoreStapler(p unsafe.Pointer) *stapler { return pointer.Restore(p).(*stapler) }
+
+// fill copies the current staple into out for GnuTLS; a response whose
+// nextUpdate has passed is not sent, as GnuTLS does with its own.
+func (s *stapler) fill(out *C.gnutls_datum_t) C.int {
+	r := s.cur.Load()
+	if r == nil || (!r.NextUpdate.IsZero() && !time.Now().Before(r.NextUpdate)) {
+		return C.GNUTLS_E_NO_CERTIFICATE_STATUS
+	}
+	return C.go_gnutls_datum_copy(out, unsafe.Pointer(&r.Raw[0]), C.uint(len(r.Raw)))
+}
+
+// SetOCSPStaple sets the DER OCSP response a server staples for its
+// certificate when a client asks (status_request); nil stops stapling. It
+// may be called while sessions use the credentials: each handshake sends
+// the response current at the time. The response must be successful, be
+// about the credentials' certificate (ErrOCSPMismatch) and not have
+// passed its nextUpdate (ErrExpired); once it has, it is no longer sent.
+// Which responder signed it and what it says are for the client to judge.
+func (c *Credentials) SetOCSPStaple(der []byte) error {
+	var r *OCSPResponse
+	if len(der) > 0 {
+		var err error
+		if r, err = ParseOCSPResponse(der); err != nil {
+			return fmt.Errorf("gnutls: OCSP staple: %w", err)
+		}
+		if r.Status != OCSPSuccessful {
+			return fmt.Errorf("gnutls: OCSP staple: the response is not successful but %q", r.Status)
+		}
+		if !r.NextUpdate.IsZero() && !time.Now().Before(r.NextUpdate) {
+			return fmt.Errorf("gnutls: OCSP staple: the response expired at %s: %w", r.NextUpdate.UTC().Format(time.RFC3339), ErrExpired)
+		}
+	}
+	_, err := c.load("OCSP staple", func(p C.gnutls_certificate_credentials_t) C.int {
+		if r != nil {
+			if ret := withBytes(r.Raw, func(b unsafe.Pointer, n C.uint) C.int { return C.go_gnutls_ocsp_check_cred(p, b, n) }); ret < 0 {
+				return ret
+			}
+		}
+		if c.staple == nil {
+			st := &stapler{}
+			h := saveHandle(st)
+			if ret := C.go_gnutls_ocsp_staple_set(p, h); ret < 0 {
+				dropHandle(h)
+				return ret
+			}
+			c.staple = st
+			c.handles = append(c.handles, h)
+		}
+		c.staple.cur.Store(r)
+		return 0
+	})
+	return err
+}
+
+// SetOCSPStaple replaces the OCSP response a server Config staples (see
+// Credentials.SetOCSPStaple), starting with the next handshake; it may be
+// called while the Config serves. Before the first call the Config
+// staples Certificates[0].OCSPStaple, if any.
+func (c *Config) SetOCSPStaple(der []byte) error {
+	cr, err := c.credentials(false)
+	if err != nil {
+		return err
+	}
+	return cr.SetOCSPStaple(der)
+}
+
+// setupStapling makes a server's credentials ask the Go side for staples,
+// starting with Certificates[0].OCSPStaple.
+func (c *Config) setupStapling(cr *Credentials) error {
+	var der []byte
+	if len(c.Certificates) > 0 {
+		der = c.Certificates[0].OCSPStaple
+	}
+	return cr.SetOCSPStaple(der)
+}
+
+// ocspClockSkew is how far in the future a stapled response's thisUpdate
+// may lie before a client refuses it.
+const ocspClockSkew = 5 * time.Minute
+
+// checkStaple refuses, after GnuTLS's verification accepted them, two
+// stapled responses GnuTLS 3.7.9 lets through: one saying the responder
+// does not know the certificate (status unknown, which proves nothing),
+// and one issued in the future (thisUpdate beyond ocspClockSkew). Both
+// fail as GnuTLS's own refusals do, with CertInvalid|CertInvalidOCSP.
+func (c *Conn) checkStaple() error {
+	if !c.isClient || c.config.InsecureSkipVerify || c.sess.Resumed() {
+		return nil
+	}
+	der := c.sess.OCSPResponse()
+	if der == nil {
+		return nil
+	}
+	r, err := ParseOCSPResponse(der)
+	if err != nil || r.Status != OCSPSuccessful {
+		return nil // GnuTLS judged these already
+	}
+	var why string
+	switch {
+	case r.CertStatus == OCSPUnknown:
+		why = "the OCSP responder does not know the certificate (status unknown)"
+	case r.ThisUpdate.After(time.Now().Add(ocspClockSkew)):
+		why = "the OCSP response is not valid yet (thisUpdate " + r.ThisUpdate.UTC().Format(time.RFC3339) + ")"
+	default:
+		return nil
+	}
+	st := CertInvalid | CertInvalidOCSP
+	return &Error{Op: "handshake", Code: ErrCertificateVerification,
+		Verify: &CertificateVerificationError{Status: st, Reason: strings.TrimSpace(st.String()) + " (" + why + ")"}}
+}
+
+// OCSPResponse returns the DER OCSP response the server stapled, or nil.
+func (s *Session) OCSPResponse() []byte {
+	return get(s, func(p C.gnutls_session_t) []byte {
+		var data *C.uchar
+		var n C.uint
+		var checked C.int
+		if C.go_gnutls_ocsp_received(p, &data, &n, &checked) < 0 || n == 0 {
+			return nil
+		}
+		return C.GoBytes(unsafe.Pointer(data), C.int(n))
+	})
+}
+
+// OCSPVerified reports whether certificate verification found a stapled
+// OCSP response valid: signed by a trusted responder, about the server's
+// certificate, current and not revoking it
+// (gnutls_ocsp_status_request_is_checked).
+func (s *Session) OCSPVerified() bool {
+	return get(s, func(p C.gnutls_session_t) bool {
+		var data *C.uchar
+		var n C.uint
+		var checked C.int
+		C.go_gnutls_ocsp_received(p, &data, &n, &checked)
+		return checked != 0
+	})
+}
