@@ -166,7 +166,8 @@ func (c *Credentials) SetOCSPStaple(der []byte) error {
 			return fmt.Errorf("gnutls: OCSP staple: the response is not successful but %q", r.Status)
 		}
 		if !r.NextUpdate.IsZero() && !time.Now().Before(r.NextUpdate) {
-			return fmt.Errorf("gnutls: OCSP staple: the response expired at %s: %w", r.NextUpdate.UTC().Format(time.RFC3339), ErrExpired)
+			return fmt.Errorf("gnutls: OCSP staple: the response expired at %s: %w", r.NextUpdate.UTC().Format(time.RFC3339),
+				&Error{Op: "check OCSP response", Code: ErrExpired})
 		}
 	}
 	_, err := c.load("OCSP staple", func(p C.gnutls_certificate_credentials_t) C.int {

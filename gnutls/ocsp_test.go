@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -79,7 +82,6 @@ var stapleServers = []stapleServer{
 		return peers.Nginx(t, pki.ca, leaf, conf).Addr
 	}},
 }
-
 
 // ocspCase is a stapled response a client meets, and what it must say.
 type ocspCase struct {
@@ -159,5 +161,153 @@ func TestOCSPStapleVerified(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// This package's server staples its response for crypto/tls, gnutls-cli
+// (--save-ocsp, and its report) and openssl s_client -status.
+func TestOCSPStapleServed(t *testing.T) {
+	staple := ocspResponse(t, pki.leaf, testpki.OCSPRequest{})
+	cert := pki.leaf.TLS
+	cert.OCSPStaple = staple
+	addr := echoListener(t, &Config{Certificates: []tls.Certificate{cert}})
+	caFile, _, _ := peers.Files(t, pki.ca, pki.leaf)
+	_, port, _ := net.SplitHostPort(addr)
+
+	t.Run("crypto/tls", func(t *testing.T) {
+		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+			c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "localhost", RootCAs: newPool(pki.ca.Cert), MinVersion: v, MaxVersion: v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := c.ConnectionState().OCSPResponse
+			c.Close()
+			if !bytes.Equal(got, staple) {
+				t.Fatalf("version %#x: stapled %d bytes, want %d", v, len(got), len(staple))
+			}
+		}
+	})
+	t.Run("gnutls-cli", func(t *testing.T) {
+		saved := filepath.Join(t.TempDir(), "ocsp.der")
+		out, err := exec.Command(testenv.LookPath(t, "gnutls-cli"), "--x509cafile", caFile, "-p", port,
+			"--save-ocsp", saved, "127.0.0.1", "--verify-hostname", "localhost").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if !strings.Contains(string(out), " OCSP status request,") {
+			t.Fatalf("no verified OCSP status in the report:\n%s", out)
+		}
+		if got, err := os.ReadFile(saved); err != nil || !bytes.Equal(got, staple) {
+			t.Fatalf("--save-ocsp wrote %d bytes (%v), want %d", len(got), err, len(staple))
+		}
+	})
+	t.Run("openssl s_client", func(t *testing.T) {
+		cmd := exec.Command(testenv.LookPath(t, "openssl"), "s_client", "-status", "-connect", addr,
+			"-servername", "localhost", "-CAfile", caFile, "-verify_return_error")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		for _, want := range []string{"OCSP Response Status: successful", "Cert Status: good"} {
+			if !strings.Contains(string(out), want) {
+				t.Fatalf("no %q in:\n%s", want, out)
+			}
+		}
+	})
+}
+
+// SetOCSPStaple replaces the staple while the server serves, and nil
+// stops stapling; handshakes running meanwhile see one or the other.
+func TestSetOCSPStapleWhileServing(t *testing.T) {
+	checkLeaks(t)
+	good := ocspResponse(t, pki.leaf, testpki.OCSPRequest{})
+	revoked := ocspResponse(t, pki.leaf, testpki.OCSPRequest{Status: testpki.OCSPRevoked})
+	sc := serverConfig()
+	if err := sc.SetOCSPStaple(good); err != nil {
+		t.Fatal(err)
+	}
+	addr := echoListener(t, sc)
+	dial := func() (ConnectionState, error) {
+		c, err := Dial("tcp", addr, clientConfig())
+		if err != nil {
+			return ConnectionState{}, err
+		}
+		defer c.Close()
+		echo(t, c, "ping")
+		return c.ConnectionState(), nil
+	}
+	if st, err := dial(); err != nil || !bytes.Equal(st.OCSPResponse, good) || !st.OCSPVerified {
+		t.Fatalf("good staple: %v, verified %v", err, st.OCSPVerified)
+	}
+	if err := sc.SetOCSPStaple(revoked); err != nil {
+		t.Fatal(err)
+	}
+	var ve *CertificateVerificationError
+	if _, err := dial(); !errors.As(err, &ve) || !ve.Status.Has(CertRevoked) {
+		t.Fatalf("revoked staple: got %v", err)
+	}
+	if err := sc.SetOCSPStaple(nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := dial(); err != nil || st.OCSPResponse != nil || st.OCSPVerified {
+		t.Fatalf("no staple: %v, %d bytes, verified %v", err, len(st.OCSPResponse), st.OCSPVerified)
+	}
+
+	stop := make(chan struct{})
+	swapped := make(chan error, 1)
+	go func() {
+		defer close(swapped)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := sc.SetOCSPStaple([][]byte{good, nil}[i%2]); err != nil {
+				swapped <- err
+				return
+			}
+		}
+	}()
+	for range 20 {
+		st, err := dial()
+		if err != nil || (st.OCSPResponse != nil && !bytes.Equal(st.OCSPResponse, good)) {
+			t.Errorf("while replacing: %v, %d bytes", err, len(st.OCSPResponse))
+			break
+		}
+	}
+	close(stop)
+	if err := <-swapped; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A server refuses to staple what would only mislead: a response about
+// another certificate, an expired one, one that does not parse.
+func TestSetOCSPStapleRefused(t *testing.T) {
+	checkLeaks(t)
+	other := pki.ca.Issue(testpki.Options{}, "localhost")
+	for _, c := range []struct {
+		name string
+		der  []byte
+		want error
+	}{
+		{"about another certificate", ocspResponse(t, other, testpki.OCSPRequest{}), ErrOCSPMismatch},
+		{"expired", ocspResponse(t, pki.leaf, testpki.OCSPRequest{Shift: -48 * time.Hour}), ErrExpired},
+		{"not DER", []byte("not an OCSP response"), nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := serverConfig().SetOCSPStaple(c.der)
+			var ge *Error
+			if !errors.As(err, &ge) || (c.want != nil && !errors.Is(err, c.want)) {
+				t.Fatalf("got %v, want a *gnutls.Error matching %v", err, c.want)
+			}
+			if !strings.Contains(err.Error(), "OCSP") {
+				t.Fatalf("error %q does not say what was wrong", err)
+			}
+		})
+	}
+	if err := clientConfig().SetOCSPStaple(nil); !errors.Is(err, errNoCertificate) {
+		t.Fatalf("a Config without a certificate: got %v", err)
 	}
 }

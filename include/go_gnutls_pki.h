@@ -106,6 +106,8 @@ static inline int go_gnutls_ocsp_check_cred(gnutls_certificate_credentials_t c, 
 		ret = gnutls_x509_crt_import(crt, &leaf, GNUTLS_X509_FMT_DER);
 		if (ret >= 0)
 			ret = gnutls_ocsp_resp_check_crt(r, 0, crt);
+		if (ret == GNUTLS_E_OCSP_RESPONSE_ERROR) /* another serial or issuer */
+			ret = GNUTLS_E_OCSP_MISMATCH_WITH_CERTS;
 		gnutls_x509_crt_deinit(crt);
 	}
 	gnutls_ocsp_resp_deinit(r);
