@@ -4,15 +4,12 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Conn is a TLS connection over GnuTLS; it implements net.Conn. One
@@ -57,6 +54,7 @@ type Conn struct {
 	fastOpen     FastOpenState
 	early        earlyState
 	syn          *synSocket
+	layer        socketLayer  // between GnuTLS and a socket (netpoll.go)
 	waits        atomic.Int64 // netpoller waits, for tests
 	runs         [2]runState
 }
@@ -84,7 +82,7 @@ func newConn(conn net.Conn, config *Config, isClient bool, serverName string) *C
 	if config == nil {
 		config = &Config{}
 	}
-	c := &Conn{conn: conn, config: config, isClient: isClient, serverName: serverName}
+	c := &Conn{conn: conn, config: config, isClient: isClient, serverName: serverName, layer: plainSocket{}}
 	c.initRuns()
 	c.setupErr = c.setup()
 	return c
@@ -125,262 +123,14 @@ func (c *Conn) setup() error {
 			if systemKTLS() {
 				return s.SetTransportInt(fd)
 			}
-			return s.setReadahead(fd)
+			if err := s.setReadahead(fd); err != nil {
+				return err
+			}
+			c.layer = readaheadLayer{s.sessionState}
+			return nil
 		}
 	}
 	return s.SetTransport(c.conn)
-}
-
-// isAgain reports whether err asks to call again (GNUTLS_E_AGAIN, GNUTLS_E_INTERRUPTED).
-func isAgain(err error) bool {
-	e, ok := err.(*Error)
-	return ok && (e.Code == ErrAgain || e.Code == ErrInterrupted)
-}
-
-// run calls op until it completes. On a socket, GNUTLS_E_AGAIN is answered by
-// waiting on the netpoller in the direction op needs (waitsToWrite); write
-// names the direction expected first.
-//
-// The poller is edge-triggered, so a wait is safe only when a system call
-// of op itself found the socket empty (errno EAGAIN): GnuTLS also returns
-// GNUTLS_E_AGAIN after handling a post-handshake message, with more data
-// possibly queued already. Then, and after switching direction, poll(2)
-// looks at the socket's level first. It does too before op runs again
-// after a wait for writing: on the fast-open path GnuTLS's retry is a
-// second sendmsg(MSG_FASTOPEN), which fails for good (EALREADY) while the
-// SYN is unanswered.
-func (c *Conn) run(write bool, op func() error) error {
-	st := c.runFor(write)
-	st.kind, st.fn = runFunc, op
-	_, err := c.runWith(st, write)
-	return err
-}
-
-// runRead and runWrite are run for a record read or write; unlike a
-// closure passed to run, they allocate nothing.
-func (c *Conn) runRead(b []byte) (int, error) {
-	st := c.runFor(false)
-	st.kind, st.buf = runRead, b
-	return c.runWith(st, false)
-}
-
-func (c *Conn) runWrite(b []byte) (int, error) {
-	st := c.runFor(true)
-	st.kind, st.buf = runWrite, b
-	return c.runWith(st, true)
-}
-
-// runState is one run in progress, kept in the Conn so that the callback
-// handed to the netpoller is made once per connection, not once per call.
-// runs[0] serves runs that start by reading, runs[1] those that start by
-// writing: a Read holds c.in, a Write or close_notify c.out, and the
-// handshake both, so no two runs share one.
-type runState struct {
-	c            *Conn
-	write, check bool
-	done         bool
-	err          error
-	kind         runKind
-	buf          []byte // runRead, runWrite
-	n            int
-	fn           func() error // runFunc
-	pollFn       func(fd uintptr) bool
-	doFn         func() error
-}
-
-type runKind int
-
-const (
-	runFunc runKind = iota
-	runRead
-	runWrite
-)
-
-func (c *Conn) initRuns() {
-	for i := range c.runs {
-		st := &c.runs[i]
-		st.c, st.pollFn, st.doFn = c, st.poll, st.do
-	}
-}
-
-func (c *Conn) runFor(write bool) *runState {
-	if write {
-		return &c.runs[1]
-	}
-	return &c.runs[0]
-}
-
-// do runs the operation once.
-func (st *runState) do() (err error) {
-	switch st.kind {
-	case runRead:
-		st.c.sess.clearPullAgain()
-		st.n, err = st.c.sess.Read(st.buf)
-	case runWrite:
-		st.n, err = st.c.sess.Write(st.buf)
-	default:
-		err = st.fn()
-	}
-	return err
-}
-
-// poll is the netpoller callback: it runs the operation until it completes
-// or must wait, and reports whether the wait in this direction is over.
-func (st *runState) poll(fd uintptr) bool {
-	c := st.c
-	for {
-		if st.check {
-			ok, err := c.ready(int(fd), st.write)
-			if err != nil {
-				st.err, st.done = err, true
-				return true
-			}
-			if !ok {
-				c.waits.Add(1)
-				return false
-			}
-			st.check = false
-		}
-		st.err = st.do()
-		if !isAgain(st.err) {
-			st.done = true
-			return true
-		}
-		if w := st.waitsToWrite(); w != st.write {
-			st.write, st.check = w, true
-			return true
-		}
-		if st.err.(*Error).errno != syscall.EAGAIN {
-			st.check = true
-			continue
-		}
-		st.check = st.write || c.connecting
-		c.waits.Add(1)
-		return false
-	}
-}
-
-// waitsToWrite is the direction an operation that returned GNUTLS_E_AGAIN
-// waits in. During the handshake, which holds both directions, GnuTLS says
-// (gnutls_record_get_direction). After it, that answer belongs to the
-// session, not the call: a Write running beside a Read can set it between
-// the Read's return and the question, and a Read waiting to write takes the
-// socket's write lock from the Write and nobody reads. So then an operation
-// that only writes waits to write, and a Read waits to write only when its
-// own send blocked (errno EAGAIN while its recv did not find the socket
-// empty).
-func (st *runState) waitsToWrite() bool {
-	c := st.c
-	if !c.handshakeDone.Load() {
-		return c.direction()
-	}
-	if st.kind != runRead {
-		return true
-	}
-	e, ok := st.err.(*Error)
-	return ok && e.errno == syscall.EAGAIN && c.sess.sendBlockedInRead()
-}
-
-// runWith drives st to completion and returns what the operation returned.
-func (c *Conn) runWith(st *runState, write bool) (n int, err error) {
-	st.n = 0
-	defer func() { st.buf, st.fn, st.err = nil, nil, nil }()
-	if c.raw == nil {
-		err = c.runCallbacks(write, st.doFn)
-		return st.n, err
-	}
-	st.write, st.check, st.done = write, false, false
-	for {
-		if st.write {
-			err = c.raw.Write(st.pollFn)
-		} else {
-			err = c.raw.Read(st.pollFn)
-		}
-		if st.done {
-			return st.n, st.err
-		}
-		if err != nil {
-			return st.n, c.opError(st.write, err)
-		}
-	}
-}
-
-// runCallbacks is run for a Go callback transport, where op blocks in the
-// transport itself. GNUTLS_E_AGAIN reaches the caller only when the
-// transport reported would-block; a deadline is the transport's error.
-// Read and Write look at their own direction; the handshake, which holds
-// both, at both.
-func (c *Conn) runCallbacks(write bool, op func() error) error {
-	t := c.sess.tr
-	dirs := []bool{write}
-	if !c.handshakeDone.Load() {
-		dirs = append(dirs, !write)
-	}
-	for {
-		for _, w := range dirs {
-			t.state(w).wouldBlock = false
-		}
-		err := op()
-		if !isAgain(err) {
-			return err
-		}
-		for _, w := range dirs {
-			if terr := t.takeErr(w); terr != nil {
-				return c.opError(w, terr)
-			}
-		}
-		for _, w := range dirs {
-			if t.state(w).wouldBlock {
-				return err
-			}
-		}
-	}
-}
-
-// ready polls fd without blocking; for reading, bytes already in the
-// read-ahead buffer count too. While a fast-open connection is being made,
-// a failed connect shows here as SO_ERROR, returned as a dial error.
-func (c *Conn) ready(fd int, write bool) (bool, error) {
-	if !write && c.sess.readaheadBuffered() {
-		return true, nil
-	}
-	ev := int16(unix.POLLIN)
-	if write {
-		ev = unix.POLLOUT
-	}
-	pfd := []unix.PollFd{{Fd: int32(fd), Events: ev}}
-	if _, err := unix.Poll(pfd, 0); err != nil && err != unix.EINTR {
-		return false, os.NewSyscallError("poll", err)
-	}
-	if c.connecting && pfd[0].Revents&(unix.POLLERR|unix.POLLHUP|unix.POLLOUT) != 0 {
-		if soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && soerr != 0 {
-			return false, &net.OpError{Op: "dial", Net: "tcp", Addr: c.conn.RemoteAddr(), Err: os.NewSyscallError("connect", unix.Errno(soerr))}
-		}
-	}
-	return pfd[0].Revents != 0, nil
-}
-
-// opError wraps a transport error as net does, so that errors.Is matches
-// os.ErrDeadlineExceeded and net.ErrClosed and net.Error's Timeout works.
-func (c *Conn) opError(write bool, err error) error {
-	if errors.Is(err, os.ErrClosed) {
-		err = net.ErrClosed
-	}
-	op := "read"
-	if write {
-		op = "write"
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		if strings.HasPrefix(oe.Op, "raw-") {
-			// RawConn's own name for the wait says nothing to the caller.
-			renamed := *oe
-			renamed.Op = op
-			return &renamed
-		}
-		return err
-	}
-	return &net.OpError{Op: op, Net: c.conn.LocalAddr().Network(), Source: c.conn.LocalAddr(), Addr: c.conn.RemoteAddr(), Err: err}
 }
 
 // Handshake runs the TLS handshake if it has not run yet.
@@ -456,6 +206,43 @@ func (c *Conn) handshake(ctx context.Context, early []byte) (n int, err error) {
 	return 0, nil
 }
 
+// handshakeStep runs the handshake once. With early non-nil (a server's
+// ReadEarlyData), it stops with errEarlyDataReady as soon as early data
+// waits, storing how much was copied into early in *n.
+func (c *Conn) handshakeStep(early []byte, n *int) error {
+	err := c.sess.Handshake()
+	if early != nil && isAgain(err) {
+		if m, ok := c.sess.RecvEarlyData(early); ok {
+			*n = m
+			return errEarlyDataReady
+		}
+	}
+	return err
+}
+
+// afterHandshake completes early data once the handshake is done: a client
+// writes EarlyData that the server did not take as early data; a server
+// notes that accepted early data waits for Read. It runs with the
+// handshake, input and output locks held.
+func (c *Conn) afterHandshake() error {
+	if !c.isClient {
+		c.early.buffered = c.sess.EarlyDataAccepted()
+		return nil
+	}
+	if !c.early.pending {
+		return nil
+	}
+	c.early.pending = false
+	if c.early.offered && c.sess.EarlyDataAccepted() {
+		return nil
+	}
+	if _, err := c.writeLocked(c.config.EarlyData); err != nil {
+		return fmt.Errorf("gnutls: sending Config.EarlyData after the handshake: %w", err)
+	}
+	c.early.resent = c.early.offered
+	return nil
+}
+
 // sendAlertFor tells the peer why the handshake failed, when GnuTLS has an
 // alert for it. The connection is unusable after a failed handshake, so its
 // write deadline is shortened: a peer that does not read cannot hold us.
@@ -505,7 +292,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 	var n int
 	for {
 		var err error
-		n, err = c.runRead(b)
+		n, err = c.readRecord(b)
 		if e, ok := err.(*Error); ok && e.Code == errRehandshake {
 			continue // renegotiation is refused by ignoring the request
 		}
@@ -544,7 +331,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 func (c *Conn) writeLocked(b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
-		m, err := c.runWrite(b[n:])
+		m, err := c.writeRecord(b[n:])
 		n += m
 		if err != nil {
 			c.writeErr = err

@@ -34,4 +34,15 @@
 // message, and the operation. A clean close_notify reads as io.EOF, a
 // deadline as os.ErrDeadlineExceeded, a received alert as *AlertError and a
 // rejected certificate as *CertificateVerificationError.
+//
+// The source keeps one concern per file: session.go, credentials.go and
+// errors.go are the thin layer; socket.go the fast-open contract and
+// report; earlydata.go and antireplay.go TLS 1.3 early data; config.go,
+// conn.go, dial.go and listen.go the crypto/tls-shaped layer; netpoll.go
+// how a Conn over a socket waits, asking readahead.go (the read-ahead
+// buffer) or earlydata_syn.go (the socket that sends early data in the
+// SYN) what poll(2) cannot see; fastopen_conn.go and blackhole.go the
+// socket Dial makes for fast open and the destinations where it is off;
+// transport.go and callbacks.go Go transports; ktls.go and
+// systemconfig.go kernel TLS and GnuTLS's system configuration.
 package gnutls

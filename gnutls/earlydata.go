@@ -7,15 +7,9 @@ import "C"
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"math"
-	"runtime"
-	"sync"
-	"time"
 	"unsafe"
-
-	pointer "github.com/mattn/go-pointer"
 )
 
 // TLS 1.3 early data (0-RTT, RFC 8446 section 2.3).
@@ -106,104 +100,6 @@ func (s *Session) SetMaxEarlyDataSize(n uint32) error {
 	})
 }
 
-// EnableAntiReplay makes a server session check early data against ar
-// (gnutls_anti_replay_enable). The session keeps ar alive.
-func (s *Session) EnableAntiReplay(ar *AntiReplay) error {
-	if !s.IsServer() {
-		return errors.New("gnutls: anti-replay is for server sessions")
-	}
-	return s.call(func(p C.gnutls_session_t) error {
-		C.gnutls_anti_replay_enable(p, ar.st.ptr)
-		s.replay = ar
-		return nil
-	})
-}
-
-// AntiReplay is GnuTLS's protection of a server against replayed early
-// data (gnutls_anti_replay_t): early data is accepted only for a
-// ClientHello not seen before within the window, carrying a ticket issued
-// since the current window began and an age that matches the server's
-// view within the window. Share one among the sessions of a server; it is
-// freed when no longer referenced.
-type AntiReplay struct {
-	st *antiReplayState
-}
-
-type antiReplayState struct {
-	ptr    C.gnutls_anti_replay_t
-	handle unsafe.Pointer
-}
-
-// DefaultEarlyDataWindow is GnuTLS's anti-replay window.
-const DefaultEarlyDataWindow = 10 * time.Second
-
-// NewAntiReplay returns anti-replay state with the given window
-// (DefaultEarlyDataWindow when zero).
-func NewAntiReplay(window time.Duration) (*AntiReplay, error) {
-	if window == 0 {
-		window = DefaultEarlyDataWindow
-	}
-	if window < time.Millisecond || window > time.Duration(math.MaxUint32)*time.Millisecond {
-		return nil, fmt.Errorf("gnutls: early data replay window %v must be between 1ms and %v", window, time.Duration(math.MaxUint32)*time.Millisecond)
-	}
-	st := &antiReplayState{}
-	st.handle = saveHandle(&replayStore{seen: map[string]int64{}})
-	if err := check("anti-replay init", C.go_gnutls_anti_replay_new(&st.ptr, C.uint(window/time.Millisecond), st.handle)); err != nil {
-		dropHandle(st.handle)
-		return nil, err
-	}
-	ar := &AntiReplay{st}
-	runtime.AddCleanup(ar, func(st *antiReplayState) {
-		C.gnutls_anti_replay_deinit(st.ptr)
-		dropHandle(st.handle)
-	}, st)
-	return ar, nil
-}
-
-// replayStore holds the keys GnuTLS's anti-replay check adds, until they
-// expire: the ClientHellos that carried early data within the window.
-type replayStore struct {
-	mu    sync.Mutex
-	seen  map[string]int64 // key: expiry, Unix seconds
-	prune int64            // next time to drop expired keys
-}
-
-func restoreReplayStore(p unsafe.Pointer) *replayStore { return pointer.Restore(p).(*replayStore) }
-
-// add records key until exp and reports whether it was new.
-func (r *replayStore) add(key string, exp int64) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := time.Now().Unix()
-	if now >= r.prune {
-		for k, e := range r.seen {
-			if e < now {
-				delete(r.seen, k)
-			}
-		}
-		r.prune = now + 1
-	}
-	if e, ok := r.seen[key]; ok && e >= now {
-		return false
-	}
-	r.seen[key] = exp
-	return true
-}
-
-// antiReplay returns the Config's anti-replay state, made on first use.
-func (c *Config) antiReplay() (*AntiReplay, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.replay == nil {
-		ar, err := NewAntiReplay(c.EarlyDataWindow)
-		if err != nil {
-			return nil, err
-		}
-		c.replay = ar
-	}
-	return c.replay, nil
-}
-
 // configureEarlyData sets a server session up to accept early data when
 // the Config asks for it.
 func (c *Config) configureEarlyData(s *Session) error {
@@ -234,43 +130,6 @@ func (c *Conn) offerEarlyData() {
 		return
 	}
 	c.early.offered = c.sess.SendEarlyData(d) == nil
-}
-
-// handshakeStep runs the handshake once. With early non-nil (a server's
-// ReadEarlyData), it stops with errEarlyDataReady as soon as early data
-// waits, storing how much was copied into early in *n.
-func (c *Conn) handshakeStep(early []byte, n *int) error {
-	err := c.sess.Handshake()
-	if early != nil && isAgain(err) {
-		if m, ok := c.sess.RecvEarlyData(early); ok {
-			*n = m
-			return errEarlyDataReady
-		}
-	}
-	return err
-}
-
-// afterHandshake completes early data once the handshake is done: a client
-// writes EarlyData that the server did not take as early data; a server
-// notes that accepted early data waits for Read. It runs with the
-// handshake, input and output locks held.
-func (c *Conn) afterHandshake() error {
-	if !c.isClient {
-		c.early.buffered = c.sess.EarlyDataAccepted()
-		return nil
-	}
-	if !c.early.pending {
-		return nil
-	}
-	c.early.pending = false
-	if c.early.offered && c.sess.EarlyDataAccepted() {
-		return nil
-	}
-	if _, err := c.writeLocked(c.config.EarlyData); err != nil {
-		return fmt.Errorf("gnutls: sending Config.EarlyData after the handshake: %w", err)
-	}
-	c.early.resent = c.early.offered
-	return nil
 }
 
 // readEarly returns accepted early data still buffered, for Read; ok is

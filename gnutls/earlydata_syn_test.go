@@ -9,49 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-gnutls/go-gnutls/internal/netlab"
 	"golang.org/x/sys/unix"
 )
 
 // labFastOpen is the net.ipv4.tcp_fastopen value for the lab's
 // namespaces: client, server, and fast open on every listener.
 const labFastOpen = "1027"
-
-// fastOpenLab builds two namespaces joined by a link of the given one-way
-// delay, with fast open on in both.
-func fastOpenLab(t *testing.T, delay time.Duration) *netlab.Lab {
-	t.Helper()
-	lab := netlab.NewForTest(t, netlab.LinkConfig{Delay: delay})
-	for _, h := range []*netlab.Host{lab.Client, lab.Server} {
-		if err := h.Sysctl("net.ipv4.tcp_fastopen", labFastOpen); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return lab
-}
-
-// labDial dials addr from the lab's client namespace.
-func labDial(t *testing.T, lab *netlab.Lab, addr string, cfg *Config) *Conn {
-	t.Helper()
-	var c *Conn
-	if err := lab.Client.Do(func() (err error) {
-		c, err = Dial("tcp", addr, cfg)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// tcpExt returns one TcpExt counter of h.
-func tcpExt(t *testing.T, h *netlab.Host, name string) int64 {
-	t.Helper()
-	m, err := h.TcpExt()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m[name]
-}
 
 // A resumed fast-open connection with early data sends the ClientHello and
 // the early data in the SYN; the server has the request before its

@@ -18,22 +18,6 @@ import (
 	"github.com/go-gnutls/go-gnutls/internal/testenv"
 )
 
-// earlyServerConfig accepts up to 16 KiB of early data.
-func earlyServerConfig() *Config {
-	sc := serverConfig()
-	sc.MaxEarlyData = 16384
-	return sc
-}
-
-// earlyConn is what an early data server saw on one connection.
-type earlyConn struct {
-	early       []byte // returned by ReadEarlyData
-	beforeDone  bool   // ReadEarlyData returned data before the handshake completed
-	state       ConnectionState
-	err         error
-	readEarlyOK bool
-}
-
 // earlyServer runs a gnutls.Server that first reads early data with
 // ReadEarlyData, then echoes everything Read returns. Each connection's
 // record arrives on the channel once the client closes.
@@ -44,56 +28,6 @@ func earlyServer(t *testing.T, sc *Config) (string, <-chan earlyConn) {
 		t.Fatal(err)
 	}
 	return l.Addr().String(), serveEarly(t, l)
-}
-
-// serveEarly is earlyServer on a listener of this package.
-func serveEarly(t *testing.T, l net.Listener) <-chan earlyConn {
-	ch := make(chan earlyConn, 16)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			nc, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c := nc.(*Conn)
-				defer c.Close()
-				var rec earlyConn
-				buf := make([]byte, 64)
-				for {
-					n, err := c.ReadEarlyData(buf)
-					if n > 0 && len(rec.early) == 0 {
-						rec.beforeDone = !c.ConnectionState().HandshakeComplete
-					}
-					rec.early = append(rec.early, buf[:n]...)
-					if err == io.EOF {
-						rec.readEarlyOK = true
-						break
-					}
-					if err != nil {
-						rec.err = err
-						break
-					}
-				}
-				// ReadEarlyData consumed the early data; send it back first.
-				if _, err := c.Write(rec.early); err != nil && rec.err == nil {
-					rec.err = err
-				}
-				if _, err := io.Copy(c, c); err != nil && rec.err == nil && !isClosedOrEOF(err) {
-					rec.err = err
-				}
-				rec.state = c.ConnectionState()
-				ch <- rec
-			}()
-		}
-	}()
-	return ch
 }
 
 // dialEarly dials with cfg, reads back the echo of cfg.EarlyData, checks

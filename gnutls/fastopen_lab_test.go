@@ -1,21 +1,18 @@
 package gnutls
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/internal/netlab"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
-	"github.com/go-gnutls/go-gnutls/internal/testenv"
 )
 
 // Fast open over a link of 25ms each way (a 50ms RTT) between two network
@@ -40,21 +37,6 @@ func eachFamily(t *testing.T, f func(t *testing.T, lab *netlab.Lab, server netip
 	}
 }
 
-// labListen listens with this package on addr in the server namespace and
-// echoes on every connection until the test ends.
-func labListen(t testing.TB, lab *netlab.Lab, addr netip.Addr, sc *Config) string {
-	t.Helper()
-	var l net.Listener
-	if err := lab.Server.Do(func() (err error) {
-		l, err = Listen("tcp", netip.AddrPortFrom(addr, 0).String(), sc)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(peers.Serve(l, func(c net.Conn) { io.Copy(c, c) }))
-	return l.Addr().String()
-}
-
 // labSilent listens with plain TCP on addr in the server namespace; it
 // reads what arrives and never answers.
 func labSilent(t *testing.T, lab *netlab.Lab, addr netip.Addr) string {
@@ -65,40 +47,6 @@ func labSilent(t *testing.T, lab *netlab.Lab, addr netip.Addr) string {
 	}
 	t.Cleanup(peers.Serve(l, func(c net.Conn) { io.Copy(io.Discard, c) }))
 	return l.Addr().String()
-}
-
-// labGnutlsServ starts gnutls-serv --echo on port in the server namespace
-// with extra arguments, and waits until it answers on addr.
-func labGnutlsServ(t *testing.T, lab *netlab.Lab, addr netip.Addr, port int, extra ...string) string {
-	t.Helper()
-	bin := testenv.LookPath(t, "gnutls-serv")
-	_, certFile, keyFile := peers.Files(t, pki.ca, pki.leaf)
-	args := append([]string{"--echo", "-p", strconv.Itoa(port), "--x509certfile", certFile, "--x509keyfile", keyFile}, extra...)
-	cmd := lab.Server.Command(bin, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := lab.Server.Start(cmd); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ap := netip.AddrPortFrom(addr, uint16(port)).String()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		c, err := lab.Client.DialContext(context.Background(), nil, "tcp", ap)
-		if err == nil {
-			c.Close()
-			return ap
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gnutls-serv does not listen on %s: %v; %s", ap, err, out.String())
-		}
-	}
-}
-
-// fastOpenConfig is the client configuration of these tests.
-func fastOpenConfig() *Config {
-	cfg := clientConfig()
-	cfg.FastOpen = true
-	return cfg
 }
 
 // labFastOpenDial dials addr with cfg from the client namespace, echoes a
@@ -354,7 +302,7 @@ func labFastOpenConn(t *testing.T, lab *netlab.Lab, addr string) *Conn {
 	cfg := fastOpenConfig()
 	var c *Conn
 	if err := lab.Client.Do(func() error {
-		nc, err := dialFastOpen(context.Background(), new(net.Dialer), "tcp", addr, cfg)
+		nc, _, err := dialFastOpen(context.Background(), new(net.Dialer), "tcp", addr, cfg)
 		if err != nil {
 			return err
 		}

@@ -2,16 +2,24 @@ package gnutls
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/go-gnutls/go-gnutls/internal/netlab"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
 	"github.com/go-gnutls/go-gnutls/internal/testpki"
 )
 
@@ -126,4 +134,304 @@ func echoConcurrently(c net.Conn, data []byte) error {
 		return errors.New("echo came back changed")
 	}
 	return nil
+}
+
+// silentServer accepts TCP connections, reads them and never writes; each
+// is closed when its client goes away.
+func silentServer(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	peers.Serve(l, func(c net.Conn) { io.Copy(io.Discard, c) })
+	return l.Addr().String()
+}
+
+// within fails t when f has not returned after a generous time: a guard
+// against hangs, not a measurement.
+func within(t testing.TB, what string, f func()) {
+	t.Helper()
+	withinFor(t, what, 30*time.Second, f)
+}
+
+// withinFor is within for work that may take long on a loaded machine.
+func withinFor(t testing.TB, what string, limit time.Duration, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		t.Fatalf("%s did not return in %v", what, limit)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) && errors.As(err, &ne) && ne.Timeout()
+}
+
+// dialTCP connects to addr; the connection is closed when the test ends.
+func dialTCP(t testing.TB, addr string) net.Conn {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
+// transports gives a client its connection to addr: a socket (GnuTLS uses
+// the fd, waits happen on the netpoller) or a wrapper that hides the socket
+// (GnuTLS calls the Go transport callbacks).
+var transports = []struct {
+	name string
+	dial func(t testing.TB, addr string) net.Conn
+}{
+	{"fd", dialTCP},
+	{"callbacks", func(t testing.TB, addr string) net.Conn { return struct{ net.Conn }{dialTCP(t, addr)} }},
+}
+
+// eachTransport runs f as a subtest per transport, on a client connection
+// to addr that is closed afterwards; the subtest checks for leaks.
+func eachTransport(t *testing.T, addr string, f func(t *testing.T, c *Conn)) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			checkLeaks(t)
+			c := Client(tr.dial(t, addr), clientConfig())
+			defer c.Close()
+			f(t, c)
+		})
+	}
+}
+
+// hostileServer runs handle on every TCP connection to the address it
+// returns, until the test ends.
+func hostileServer(t testing.TB, handle func(c net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(peers.Serve(l, handle))
+	return l.Addr().String()
+}
+
+// readClientHello reads one TLS record (the ClientHello): a server that closes
+// with unread data would make the kernel reset the connection instead.
+func readClientHello(c net.Conn) error {
+	hdr := make([]byte, 5)
+	if _, err := io.ReadFull(c, hdr); err != nil {
+		return err
+	}
+	_, err := io.ReadFull(c, make([]byte, int(hdr[3])<<8|int(hdr[4])))
+	return err
+}
+
+// answer reads the ClientHello, writes reply and then reads until the
+// client goes away.
+func answer(reply []byte) func(net.Conn) {
+	return func(c net.Conn) {
+		readClientHello(c)
+		c.Write(reply)
+		io.Copy(io.Discard, c)
+	}
+}
+
+// cutProxy forwards to target; the server's bytes stop after budget of them
+// (negative: no limit) and both connections are then closed. budget may be
+// changed while connections run.
+func cutProxy(t testing.TB, target string, budget *atomic.Int64) string {
+	return hostileServer(t, func(c net.Conn) {
+		up, err := net.Dial("tcp", target)
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		go func() { io.Copy(up, c); up.Close() }()
+		buf := make([]byte, 1)
+		for {
+			n, err := up.Read(buf)
+			if err != nil {
+				return
+			}
+			b := budget.Load()
+			if b == 0 {
+				return
+			}
+			if b > 0 {
+				budget.Add(-1)
+			}
+			c.Write(buf[:n])
+		}
+	})
+}
+
+// clientTransports adds fast open to transports: the socket Dial makes
+// when Config.FastOpen is set, with the ClientHello in the SYN.
+var clientTransports = append(transports[:len(transports):len(transports)], struct {
+	name string
+	dial func(t testing.TB, addr string) net.Conn
+}{"fastopen", func(t testing.TB, addr string) net.Conn {
+	t.Helper()
+	nc, _, err := dialFastOpen(context.Background(), &net.Dialer{}, "tcp", addr, &Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}})
+
+// fastOpenLab builds two namespaces joined by a link of the given one-way
+// delay, with fast open on in both.
+func fastOpenLab(t *testing.T, delay time.Duration) *netlab.Lab {
+	t.Helper()
+	lab := netlab.NewForTest(t, netlab.LinkConfig{Delay: delay})
+	for _, h := range []*netlab.Host{lab.Client, lab.Server} {
+		if err := h.Sysctl("net.ipv4.tcp_fastopen", labFastOpen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return lab
+}
+
+// labDial dials addr from the lab's client namespace.
+func labDial(t *testing.T, lab *netlab.Lab, addr string, cfg *Config) *Conn {
+	t.Helper()
+	var c *Conn
+	if err := lab.Client.Do(func() (err error) {
+		c, err = Dial("tcp", addr, cfg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// tcpExt returns one TcpExt counter of h.
+func tcpExt(t *testing.T, h *netlab.Host, name string) int64 {
+	t.Helper()
+	m, err := h.TcpExt()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m[name]
+}
+
+// earlyServerConfig accepts up to 16 KiB of early data.
+func earlyServerConfig() *Config {
+	sc := serverConfig()
+	sc.MaxEarlyData = 16384
+	return sc
+}
+
+// earlyConn is what an early data server saw on one connection.
+type earlyConn struct {
+	early       []byte // returned by ReadEarlyData
+	beforeDone  bool   // ReadEarlyData returned data before the handshake completed
+	state       ConnectionState
+	err         error
+	readEarlyOK bool
+}
+
+// serveEarly is earlyServer on a listener of this package.
+func serveEarly(t *testing.T, l net.Listener) <-chan earlyConn {
+	ch := make(chan earlyConn, 16)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { l.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			nc, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := nc.(*Conn)
+				defer c.Close()
+				var rec earlyConn
+				buf := make([]byte, 64)
+				for {
+					n, err := c.ReadEarlyData(buf)
+					if n > 0 && len(rec.early) == 0 {
+						rec.beforeDone = !c.ConnectionState().HandshakeComplete
+					}
+					rec.early = append(rec.early, buf[:n]...)
+					if err == io.EOF {
+						rec.readEarlyOK = true
+						break
+					}
+					if err != nil {
+						rec.err = err
+						break
+					}
+				}
+				// ReadEarlyData consumed the early data; send it back first.
+				if _, err := c.Write(rec.early); err != nil && rec.err == nil {
+					rec.err = err
+				}
+				if _, err := io.Copy(c, c); err != nil && rec.err == nil && !isClosedOrEOF(err) {
+					rec.err = err
+				}
+				rec.state = c.ConnectionState()
+				ch <- rec
+			}()
+		}
+	}()
+	return ch
+}
+
+// labListen listens with this package on addr in the server namespace and
+// echoes on every connection until the test ends.
+func labListen(t testing.TB, lab *netlab.Lab, addr netip.Addr, sc *Config) string {
+	t.Helper()
+	var l net.Listener
+	if err := lab.Server.Do(func() (err error) {
+		l, err = Listen("tcp", netip.AddrPortFrom(addr, 0).String(), sc)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(peers.Serve(l, func(c net.Conn) { io.Copy(c, c) }))
+	return l.Addr().String()
+}
+
+// labGnutlsServ starts gnutls-serv --echo on port in the server namespace
+// with extra arguments, and waits until it answers on addr.
+func labGnutlsServ(t *testing.T, lab *netlab.Lab, addr netip.Addr, port int, extra ...string) string {
+	t.Helper()
+	bin := testenv.LookPath(t, "gnutls-serv")
+	_, certFile, keyFile := peers.Files(t, pki.ca, pki.leaf)
+	args := append([]string{"--echo", "-p", strconv.Itoa(port), "--x509certfile", certFile, "--x509keyfile", keyFile}, extra...)
+	cmd := lab.Server.Command(bin, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := lab.Server.Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	ap := netip.AddrPortFrom(addr, uint16(port)).String()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := lab.Client.DialContext(context.Background(), nil, "tcp", ap)
+		if err == nil {
+			c.Close()
+			return ap
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gnutls-serv does not listen on %s: %v; %s", ap, err, out.String())
+		}
+	}
+}
+
+// fastOpenConfig is the client configuration of these tests.
+func fastOpenConfig() *Config {
+	cfg := clientConfig()
+	cfg.FastOpen = true
+	return cfg
 }

@@ -1,7 +1,6 @@
 package gnutls
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -12,86 +11,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/go-gnutls/go-gnutls/internal/peers"
 )
-
-// hostileServer runs handle on every TCP connection to the address it
-// returns, until the test ends.
-func hostileServer(t testing.TB, handle func(c net.Conn)) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(peers.Serve(l, handle))
-	return l.Addr().String()
-}
-
-// readRecord reads one TLS record (the ClientHello): a server that closes
-// with unread data would make the kernel reset the connection instead.
-func readRecord(c net.Conn) error {
-	hdr := make([]byte, 5)
-	if _, err := io.ReadFull(c, hdr); err != nil {
-		return err
-	}
-	_, err := io.ReadFull(c, make([]byte, int(hdr[3])<<8|int(hdr[4])))
-	return err
-}
-
-// answer reads the ClientHello, writes reply and then reads until the
-// client goes away.
-func answer(reply []byte) func(net.Conn) {
-	return func(c net.Conn) {
-		readRecord(c)
-		c.Write(reply)
-		io.Copy(io.Discard, c)
-	}
-}
-
-// cutProxy forwards to target; the server's bytes stop after budget of them
-// (negative: no limit) and both connections are then closed. budget may be
-// changed while connections run.
-func cutProxy(t testing.TB, target string, budget *atomic.Int64) string {
-	return hostileServer(t, func(c net.Conn) {
-		up, err := net.Dial("tcp", target)
-		if err != nil {
-			return
-		}
-		defer up.Close()
-		go func() { io.Copy(up, c); up.Close() }()
-		buf := make([]byte, 1)
-		for {
-			n, err := up.Read(buf)
-			if err != nil {
-				return
-			}
-			b := budget.Load()
-			if b == 0 {
-				return
-			}
-			if b > 0 {
-				budget.Add(-1)
-			}
-			c.Write(buf[:n])
-		}
-	})
-}
-
-// clientTransports adds fast open to transports: the socket Dial makes
-// when Config.FastOpen is set, with the ClientHello in the SYN.
-var clientTransports = append(transports[:len(transports):len(transports)], struct {
-	name string
-	dial func(t testing.TB, addr string) net.Conn
-}{"fastopen", func(t testing.TB, addr string) net.Conn {
-	t.Helper()
-	nc, err := dialFastOpen(context.Background(), &net.Dialer{}, "tcp", addr, &Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	return nc
-}})
 
 // fatalGnutls checks that err is a fatal GnuTLS error, not a timeout.
 func fatalGnutls(t *testing.T, err error) {
@@ -133,7 +53,7 @@ func TestHostileServerHandshake(t *testing.T) {
 		}, 0, truncated},
 		{"closes mid-record", func(t *testing.T) string {
 			return hostileServer(t, func(c net.Conn) {
-				readRecord(c)
+				readClientHello(c)
 				c.Write([]byte{0x16, 0x03, 0x03, 0x00, 0x64, 0x02, 0x00, 0x00})
 			})
 		}, 0, truncated},
@@ -161,7 +81,7 @@ func TestHostileServerHandshake(t *testing.T) {
 		{"never answers", func(t *testing.T) string { return silentServer(t) }, 200 * time.Millisecond, nil},
 		{"trickles a byte every 100ms", func(t *testing.T) string {
 			return hostileServer(t, func(c net.Conn) {
-				readRecord(c)
+				readClientHello(c)
 				hello := append([]byte{0x16, 0x03, 0x03, 0x00, 0x40}, make([]byte, 0x40)...)
 				for _, b := range hello {
 					if _, err := c.Write([]byte{b}); err != nil {

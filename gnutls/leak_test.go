@@ -2,6 +2,7 @@ package gnutls
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"sync/atomic"
@@ -83,4 +84,37 @@ func checkLeaks(t testing.TB) {
 			t.Errorf("%v\n%s", err, buf[:runtime.Stack(buf, true)])
 		}
 	})
+}
+
+// A Session or a Conn nobody closed is freed by the session's cleanup once
+// it is unreachable.
+func TestForgottenSessionFreed(t *testing.T) {
+	checkLeaks(t)
+	leaked := leakedSessions.Load()
+	func() {
+		s, err := NewSession(InitClient)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPriority("NORMAL"); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	expectedLeaks.Add(1)
+	nc := dialTCP(t, goTLSServer(t, nil))
+	func() {
+		c := Client(struct{ net.Conn }{nc}, clientConfig())
+		if err := c.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	expectedLeaks.Add(1)
+	deadline := time.Now().Add(10 * time.Second)
+	for leakedSessions.Load() < leaked+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 2 forgotten sessions freed by their cleanup", leakedSessions.Load()-leaked)
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -6,10 +6,6 @@ package gnutls
 import "C"
 
 import (
-	"bufio"
-	"os"
-	"strings"
-	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -39,73 +35,31 @@ func freeReadahead(ra unsafe.Pointer) {
 	C.go_gnutls_readahead_free((*C.go_gnutls_readahead)(ra))
 }
 
-// The read-ahead helpers below are for the reading side alone, which Conn
-// holds (c.in) and which Close waits for before it frees the session.
+// readaheadLayer is the read-ahead as the netpoller loop sees it
+// (socketLayer). Only the reading side calls it, which Conn holds (c.in)
+// and which Close waits for before it frees the session.
+type readaheadLayer struct{ st *sessionState }
 
-// readaheadBuffered reports whether received bytes wait in the read-ahead
-// buffer, where poll(2) on the socket cannot see them.
-func (s *Session) readaheadBuffered() bool {
-	return s.ra != nil && (*C.go_gnutls_readahead)(s.ra).len > 0
-}
+func (r readaheadLayer) ra() *C.go_gnutls_readahead { return (*C.go_gnutls_readahead)(r.st.ra) }
 
-// clearPullAgain forgets that a read found the socket empty;
-// sendBlockedInRead then tells about the next read.
-func (s *Session) clearPullAgain() {
-	if s.ra != nil {
-		(*C.go_gnutls_readahead)(s.ra).again = 0
+// buffered reports whether received bytes wait in the buffer.
+func (r readaheadLayer) buffered() bool { return r.st.ra != nil && r.ra().len > 0 }
+
+func (r readaheadLayer) holdsWrite() bool { return false }
+
+// startRead forgets that a read found the socket empty, so that
+// sendBlockedInRead tells about the next read.
+func (r readaheadLayer) startRead() {
+	if r.st.ra != nil {
+		r.ra().again = 0
 	}
 }
 
-// sendBlockedInRead reports whether a read that returned GNUTLS_E_AGAIN
-// with errno EAGAIN got it from a send of its own (a TLS 1.3 KeyUpdate
-// answer) rather than from the socket being empty: the read-ahead's recv
-// did not find it empty. Without the read-ahead it cannot tell, and says no.
-func (s *Session) sendBlockedInRead() bool {
-	return s.ra != nil && (*C.go_gnutls_readahead)(s.ra).again == 0
-}
+// sendBlockedInRead: the read-ahead's recv did not find the socket empty.
+func (r readaheadLayer) sendBlockedInRead() bool { return r.st.ra != nil && r.ra().again == 0 }
 
 // readaheadHeld reports whether the session uses the read-ahead and
 // whether it holds a buffer now, for tests.
 func (s *Session) readaheadHeld() (used, held bool) {
 	return s.ra != nil, s.ra != nil && (*C.go_gnutls_readahead)(s.ra).buf != nil
-}
-
-// systemKTLS reports whether GnuTLS's system-wide configuration turns
-// kernel TLS on ("ktls = true" in the [global] section of
-// $GNUTLS_SYSTEM_PRIORITY_FILE, else /etc/gnutls/config). GnuTLS enables
-// kernel TLS only for sessions that use its own socket functions, so then
-// Conn leaves the read-ahead out.
-var systemKTLS = sync.OnceValue(func() bool {
-	name := os.Getenv("GNUTLS_SYSTEM_PRIORITY_FILE")
-	if name == "" {
-		name = "/etc/gnutls/config"
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	return configEnablesKTLS(bufio.NewScanner(f))
-})
-
-// configEnablesKTLS reads GnuTLS's configuration file format (INI: [section],
-// name = value, # and ; comments) for ktls = true in [global].
-func configEnablesKTLS(sc *bufio.Scanner) bool {
-	section := ""
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "" || line[0] == '#' || line[0] == ';':
-		case line[0] == '[':
-			section, _, _ = strings.Cut(line[1:], "]")
-			section = strings.TrimSpace(section)
-		default:
-			name, value, ok := strings.Cut(line, "=")
-			if ok && strings.EqualFold(section, "global") && strings.EqualFold(strings.TrimSpace(name), "ktls") &&
-				strings.EqualFold(strings.TrimSpace(value), "true") {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -95,24 +95,6 @@ func TestReadaheadBurstAndIdle(t *testing.T) {
 	}
 }
 
-func TestConfigEnablesKTLS(t *testing.T) {
-	for _, tc := range []struct {
-		config string
-		want   bool
-	}{
-		{"[global]\nktls = true\n", true},
-		{"[ Global ]\n  KTLS=TRUE  \n", true},
-		{"# a comment\n[overrides]\nktls = true\n[global]\noverride-mode = blocklist\n", false},
-		{"[global]\n; ktls = true\nktls = false\n", false},
-		{"ktls = true\n", false},
-		{"", false},
-	} {
-		if got := configEnablesKTLS(bufio.NewScanner(strings.NewReader(tc.config))); got != tc.want {
-			t.Errorf("%q: %v, want %v", tc.config, got, tc.want)
-		}
-	}
-}
-
 // Socket connections read through the read-ahead buffer, unless GnuTLS's
 // system configuration turns kernel TLS on: then they are handed to GnuTLS
 // as they are, since GnuTLS enables kernel TLS only with its own socket

@@ -134,18 +134,6 @@ func tcpInfo(fd int) (tcpInfoFields, error) {
 	return tcpInfoFields{uint(st), uint(opt), uint(fail)}, nil
 }
 
-// KTLS reports whether kernel TLS is on for receiving and for sending
-// (gnutls_transport_is_ktls_enabled).
-func (s *Session) KTLS() (recv, send bool) {
-	s.call(func(p C.gnutls_session_t) error {
-		k := C.gnutls_transport_is_ktls_enabled(p)
-		recv = k&C.GNUTLS_KTLS_RECV != 0
-		send = k&C.GNUTLS_KTLS_SEND != 0
-		return nil
-	})
-	return recv, send
-}
-
 // FastOpenSysctl is the path of the kernel's TCP Fast Open setting for the
 // caller's network namespace.
 const FastOpenSysctl = "/proc/sys/net/ipv4/tcp_fastopen"

@@ -44,20 +44,20 @@ func restoreTransport(p unsafe.Pointer) *transport { return pointer.Restore(p).(
 // refer to the Session, so that a forgotten Session can still be collected.
 type transport struct {
 	rw   io.ReadWriter
-	in   direction
-	out  direction
+	in   sideState
+	out  sideState
 	peek []byte // read by pullTimeout, handed out by the next pull
 }
 
-// direction is the outcome of the last pull or push.
-type direction struct {
+// sideState is the outcome of the last pull (in) or push (out).
+type sideState struct {
 	err error // the last error of rw, for the caller
 	// wouldBlock: the last GNUTLS_E_AGAIN came from rw, not from GnuTLS.
 	wouldBlock bool
 }
 
 // take returns and clears the stored error.
-func (d *direction) take() error {
+func (d *sideState) take() error {
 	err := d.err
 	d.err = nil
 	return err
@@ -66,7 +66,7 @@ func (d *direction) take() error {
 // fail stores err for the caller and picks the errno GnuTLS sees: EAGAIN for
 // would-block and timeouts (so the session stays usable), EINTR as is, the
 // system errno behind err when there is one, EIO otherwise.
-func (d *direction) fail(err error) syscall.Errno {
+func (d *sideState) fail(err error) syscall.Errno {
 	var en syscall.Errno
 	switch {
 	case errors.Is(err, syscall.EAGAIN):
@@ -151,8 +151,8 @@ func (t *transport) pullTimeout(ms uint) (bool, syscall.Errno) {
 	return false, 0
 }
 
-// state is the direction of a push (write) or a pull.
-func (t *transport) state(write bool) *direction {
+// side is the state of pushes (write) or of pulls.
+func (t *transport) side(write bool) *sideState {
 	if write {
 		return &t.out
 	}
@@ -165,5 +165,5 @@ func (t *transport) takeErr(write bool) error {
 	if t == nil {
 		return nil
 	}
-	return t.state(write).take()
+	return t.side(write).take()
 }

@@ -61,7 +61,7 @@ func (c *Conn) setupFastOpen(fc *fastOpenConn) error {
 	}
 	c.sess.tfo = true
 	_, _, c.sess.tfoSysctl, _ = FastOpenSupported()
-	c.syn = sock
+	c.syn, c.layer = sock, sock
 	return nil
 }
 
@@ -85,17 +85,15 @@ func (s *synSocket) complete(st FastOpenState) FastOpenState {
 	return st
 }
 
-// wantWrite reports whether the first flight is not all written yet: the
+// holdsWrite reports whether the first flight is not all written yet: the
 // connection must wait until the socket is writable, whatever GnuTLS
 // last did.
-func (s *synSocket) wantWrite() bool {
-	return s != nil && len(s.rest) > 0
-}
+func (s *synSocket) holdsWrite() bool { return len(s.rest) > 0 }
 
-// direction is the direction to wait in after GNUTLS_E_AGAIN.
-func (c *Conn) direction() (write bool) {
-	return c.syn.wantWrite() || c.sess.Direction()
-}
+// The rest of synSocket's socketLayer: its reads are plain reads.
+func (s *synSocket) buffered() bool          { return false }
+func (s *synSocket) startRead()              {}
+func (s *synSocket) sendBlockedInRead() bool { return false }
 
 // synSocket is the transport behind early data in the SYN: a non-blocking
 // TCP socket, not yet connected, that holds what GnuTLS writes until GnuTLS

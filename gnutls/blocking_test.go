@@ -4,88 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/go-gnutls/go-gnutls/internal/peers"
 )
-
-// silentServer accepts TCP connections, reads them and never writes; each
-// is closed when its client goes away.
-func silentServer(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	peers.Serve(l, func(c net.Conn) { io.Copy(io.Discard, c) })
-	return l.Addr().String()
-}
-
-// within fails t when f has not returned after a generous time: a guard
-// against hangs, not a measurement.
-func within(t testing.TB, what string, f func()) {
-	t.Helper()
-	withinFor(t, what, 30*time.Second, f)
-}
-
-// withinFor is within for work that may take long on a loaded machine.
-func withinFor(t testing.TB, what string, limit time.Duration, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(limit):
-		t.Fatalf("%s did not return in %v", what, limit)
-	}
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, os.ErrDeadlineExceeded) && errors.As(err, &ne) && ne.Timeout()
-}
-
-// dialTCP connects to addr; the connection is closed when the test ends.
-func dialTCP(t testing.TB, addr string) net.Conn {
-	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	return nc
-}
-
-// transports gives a client its connection to addr: a socket (GnuTLS uses
-// the fd, waits happen on the netpoller) or a wrapper that hides the socket
-// (GnuTLS calls the Go transport callbacks).
-var transports = []struct {
-	name string
-	dial func(t testing.TB, addr string) net.Conn
-}{
-	{"fd", dialTCP},
-	{"callbacks", func(t testing.TB, addr string) net.Conn { return struct{ net.Conn }{dialTCP(t, addr)} }},
-}
-
-// eachTransport runs f as a subtest per transport, on a client connection
-// to addr that is closed afterwards; the subtest checks for leaks.
-func eachTransport(t *testing.T, addr string, f func(t *testing.T, c *Conn)) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
-			checkLeaks(t)
-			c := Client(tr.dial(t, addr), clientConfig())
-			defer c.Close()
-			f(t, c)
-		})
-	}
-}
 
 func TestHandshakeDeadline(t *testing.T) {
 	eachTransport(t, silentServer(t), func(t *testing.T, c *Conn) {
@@ -261,13 +186,6 @@ func TestIdleConnectionsHoldNoThreads(t *testing.T) {
 	}
 }
 
-// failingConn is a connection whose reads or writes fail with err.
-type failingConn struct {
-	net.Conn
-	err         error
-	read, write bool
-}
-
 func (f failingConn) Read(b []byte) (int, error) {
 	if f.read {
 		return 0, f.err
@@ -280,51 +198,6 @@ func (f failingConn) Write(b []byte) (int, error) {
 		return 0, f.err
 	}
 	return f.Conn.Write(b)
-}
-
-// The error a Go transport returns reaches the caller intact.
-func TestTransportErrorIntact(t *testing.T) {
-	checkLeaks(t)
-	errBoom := errors.New("boom")
-	addr := goTLSServer(t, nil)
-	for _, f := range []failingConn{{err: errBoom, write: true}, {err: errBoom, read: true}} {
-		f.Conn = dialTCP(t, addr)
-		c := Client(f, clientConfig())
-		err := c.Handshake()
-		var ge *Error
-		if !errors.Is(err, errBoom) || !errors.As(err, &ge) || (ge.Code != ErrPush && ge.Code != ErrPull) {
-			t.Errorf("handshake over a failing transport (read %v): %v", f.read, err)
-		}
-		c.Close()
-	}
-}
-
-// Both ends on Go callbacks: the sockets are hidden behind wrappers.
-func TestCallbacksBothEnds(t *testing.T) {
-	checkLeaks(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		nc, err := l.Accept()
-		if err != nil {
-			return
-		}
-		srv := Server(struct{ net.Conn }{nc}, serverConfig())
-		defer srv.Close()
-		io.Copy(srv, srv)
-	}()
-	c := Client(transports[1].dial(t, l.Addr().String()), clientConfig())
-	defer c.Close()
-	for i := range 10 {
-		echo(t, c, strings.Repeat("callbacks ", i*1000+1))
-	}
-	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-	if _, err := c.Read(make([]byte, 1)); !isTimeout(err) {
-		t.Fatalf("read past the deadline: %v", err)
-	}
 }
 
 // A Read and a Write running together on a socket each wait in their own

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -158,37 +157,4 @@ func TestDialCloseCycles(t *testing.T) {
 		return nil
 	})
 	t.Logf("%d dial/close cycles in %v", n, time.Since(start).Round(time.Millisecond))
-}
-
-// A Session or a Conn nobody closed is freed by the session's cleanup once
-// it is unreachable.
-func TestForgottenSessionFreed(t *testing.T) {
-	checkLeaks(t)
-	leaked := leakedSessions.Load()
-	func() {
-		s, err := NewSession(InitClient)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.SetPriority("NORMAL"); err != nil {
-			t.Fatal(err)
-		}
-	}()
-	expectedLeaks.Add(1)
-	nc := dialTCP(t, goTLSServer(t, nil))
-	func() {
-		c := Client(struct{ net.Conn }{nc}, clientConfig())
-		if err := c.Handshake(); err != nil {
-			t.Fatal(err)
-		}
-	}()
-	expectedLeaks.Add(1)
-	deadline := time.Now().Add(10 * time.Second)
-	for leakedSessions.Load() < leaked+2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of 2 forgotten sessions freed by their cleanup", leakedSessions.Load()-leaked)
-		}
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -1,0 +1,184 @@
+package gnutls
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// fastOpenConn is a TCP socket that Dial made unconnected for
+// SetFastOpen: GnuTLS connects it with the first flight. It implements
+// net.Conn over the socket.
+type fastOpenConn struct {
+	f      *os.File
+	raw    syscall.RawConn // closedRawConn over f's
+	closed atomic.Bool
+	fd     int
+	sa     unix.Sockaddr
+	raddr  *net.TCPAddr
+
+	laddrOnce sync.Once
+	laddr     net.Addr
+}
+
+// dialFastOpen makes the socket for the first address addr resolves to.
+// When the blackhole cache holds that address, it connects without fast
+// open and returns why in skipped.
+func dialFastOpen(ctx context.Context, nd *net.Dialer, network, addr string, config *Config) (nc net.Conn, skipped string, err error) {
+	ap, err := resolve(ctx, nd, network, addr)
+	if err != nil {
+		return nil, "", &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	raddr := net.TCPAddrFromAddrPort(ap)
+	if until, ok := config.blackhole.blocked(raddr); ok {
+		nc, err := nd.DialContext(ctx, network, ap.String())
+		if err != nil {
+			return nil, "", err
+		}
+		return nc, fmt.Sprintf("skipped: a SYN with data to %s was lost recently; fast open to %s is off until %s", ap, ap.Addr(), until.Format(time.TimeOnly)), nil
+	}
+	family := unix.AF_INET6
+	var sa unix.Sockaddr
+	if ap.Addr().Is4() || ap.Addr().Is4In6() {
+		family = unix.AF_INET
+		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
+	} else {
+		sa6 := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+		if z := ap.Addr().Zone(); z != "" {
+			if ifi, err := net.InterfaceByName(z); err == nil {
+				sa6.ZoneId = uint32(ifi.Index)
+			}
+		}
+		sa = sa6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return nil, "", &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: os.NewSyscallError("socket", err)}
+	}
+	if err := setupDialSocket(fd, nd); err != nil {
+		unix.Close(fd)
+		return nil, "", &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), "tcp:"+ap.String())
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	c := &fastOpenConn{f: f, fd: fd, sa: sa, raddr: raddr}
+	c.raw = closedRawConn{raw, &c.closed}
+	return c, "", nil
+}
+
+// setupDialSocket applies what net.Dialer would: TCP_NODELAY (Go's
+// default), keep-alive, and the local address.
+func setupDialSocket(fd int, nd *net.Dialer) error {
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+		return os.NewSyscallError("setsockopt TCP_NODELAY", err)
+	}
+	if nd.KeepAlive >= 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1); err != nil {
+			return os.NewSyscallError("setsockopt SO_KEEPALIVE", err)
+		}
+	}
+	if la, ok := nd.LocalAddr.(*net.TCPAddr); ok && la != nil {
+		ap := la.AddrPort()
+		var sa unix.Sockaddr
+		if ap.Addr().Is4() {
+			sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+		} else {
+			sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+		}
+		if err := unix.Bind(fd, sa); err != nil {
+			return os.NewSyscallError("bind", err)
+		}
+	}
+	return nil
+}
+
+// resolve returns the first address of host for the network.
+func resolve(ctx context.Context, nd *net.Dialer, network, addr string) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	pn, err := net.LookupPort("tcp", port)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	r := nd.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	want := map[string]string{"tcp": "ip", "tcp4": "ip4", "tcp6": "ip6"}[network]
+	ips, err := r.LookupNetIP(ctx, want, host)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	if len(ips) == 0 {
+		return netip.AddrPort{}, &net.DNSError{Err: "no suitable address", Name: host, IsNotFound: true}
+	}
+	// The resolver gives IPv4 addresses in their IPv6-mapped form.
+	return netip.AddrPortFrom(ips[0].Unmap(), uint16(pn)), nil
+}
+
+func (c *fastOpenConn) Read(b []byte) (int, error)  { return c.f.Read(b) }
+func (c *fastOpenConn) Write(b []byte) (int, error) { return c.f.Write(b) }
+func (c *fastOpenConn) Close() error {
+	c.closed.Store(true)
+	return c.f.Close()
+}
+func (c *fastOpenConn) RemoteAddr() net.Addr { return c.raddr }
+
+// LocalAddr is known once the connection is made.
+func (c *fastOpenConn) LocalAddr() net.Addr {
+	var sa unix.Sockaddr
+	c.raw.Control(func(fd uintptr) { sa, _ = unix.Getsockname(int(fd)) })
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		if a.Port != 0 {
+			c.laddrOnce.Do(func() { c.laddr = &net.TCPAddr{IP: a.Addr[:], Port: a.Port} })
+		}
+	case *unix.SockaddrInet6:
+		if a.Port != 0 {
+			c.laddrOnce.Do(func() { c.laddr = &net.TCPAddr{IP: a.Addr[:], Port: a.Port} })
+		}
+	}
+	if c.laddr == nil {
+		return &net.TCPAddr{}
+	}
+	return c.laddr
+}
+func (c *fastOpenConn) SetDeadline(t time.Time) error      { return c.f.SetDeadline(t) }
+func (c *fastOpenConn) SetReadDeadline(t time.Time) error  { return c.f.SetReadDeadline(t) }
+func (c *fastOpenConn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }
+
+// SyscallConn gives access to the socket.
+func (c *fastOpenConn) SyscallConn() (syscall.RawConn, error) { return c.raw, nil }
+
+// closedRawConn is an *os.File's RawConn whose waits, once the file is
+// closed, fail with net.ErrClosed, as a net.Conn's do: the file's own
+// RawConn returns an unexported "use of closed file" error.
+type closedRawConn struct {
+	syscall.RawConn
+	closed *atomic.Bool
+}
+
+func (r closedRawConn) Read(f func(uintptr) bool) error { return r.closedErr(r.RawConn.Read(f)) }
+
+func (r closedRawConn) Write(f func(uintptr) bool) error { return r.closedErr(r.RawConn.Write(f)) }
+
+func (r closedRawConn) closedErr(err error) error {
+	if err != nil && r.closed.Load() {
+		return net.ErrClosed
+	}
+	return err
+}
