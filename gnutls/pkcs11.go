@@ -43,6 +43,10 @@ type PINRequest struct {
 // that needed it.
 type PINFunc func(PINRequest) ([]byte, error)
 
+// ErrPKCS11PIN is GnuTLS's code for a login that failed: a wrong PIN, or
+// none to give.
+const ErrPKCS11PIN = ErrorCode(C.GNUTLS_E_PKCS11_PIN_ERROR)
+
 // ErrPINIncorrect: the token refused the PIN. The PIN is not asked for
 // again, so that a wrong PIN cannot be tried until the token locks.
 var ErrPINIncorrect = errors.New("gnutls: the token refused the PIN")
