@@ -3,7 +3,7 @@
 
 GO      ?= go
 SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
-APT_PKGS := gcc pkg-config libgnutls28-dev gnutls-bin openssl iproute2 ca-certificates make
+APT_PKGS := gcc pkg-config libgnutls28-dev gnutls-bin openssl iproute2 ca-certificates make softhsm2 faketime nginx
 BIN     := bin
 
 # Go's build cache does not see the headers in include/ (outside the

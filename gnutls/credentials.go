@@ -184,11 +184,11 @@ func (c *Credentials) AddCRLPEM(pem []byte) (int, error) {
 // present to the peer. A PIN in a URL never appears in an error.
 func (c *Credentials) AddKeyPairFiles(certFile, keyFile string) error {
 	for _, f := range []string{certFile, keyFile} {
-		if err := checkNUL("AddKeyPairFiles", "path", redactURL(f)); err != nil {
+		if err := checkNUL("AddKeyPairFiles", "path", RedactURL(f)); err != nil {
 			return err
 		}
 	}
-	_, err := c.load(fmt.Sprintf("certificate %q with key %q", redactURL(certFile), redactURL(keyFile)), func(p C.gnutls_certificate_credentials_t) C.int {
+	_, err := c.load(fmt.Sprintf("certificate %q with key %q", RedactURL(certFile), RedactURL(keyFile)), func(p C.gnutls_certificate_credentials_t) C.int {
 		return withCString(certFile, func(cf *C.char) C.int {
 			return withCString(keyFile, func(kf *C.char) C.int {
 				return C.gnutls_certificate_set_x509_key_file2(p, cf, kf, C.GNUTLS_X509_FMT_PEM, nil, 0)

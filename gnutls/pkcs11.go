@@ -124,8 +124,9 @@ func (c *Credentials) SetPINFunc(f PINFunc) error {
 // pinValue finds the PIN a pkcs11: URL may carry (RFC 7512 pin-value).
 var pinValue = regexp.MustCompile(`(?i)(pin-value=)[^;?&]*`)
 
-// redactURL hides a PIN in a pkcs11: URL before it goes into a message.
-func redactURL(s string) string { return pinValue.ReplaceAllString(s, "${1}REDACTED") }
+// RedactURL returns s with the PIN a pkcs11: URL may carry (pin-value)
+// replaced by REDACTED, for messages.
+func RedactURL(s string) string { return pinValue.ReplaceAllString(s, "${1}REDACTED") }
 
 // loginError adds to a failed load why the PIN was refused, if it was.
 func (c *Credentials) loginError(err error) error {

@@ -31,6 +31,8 @@ type options struct {
 	printCert      bool
 	starttls       string
 	saveCert       string
+	saveOCSP       string
+	ocsp           bool
 	list           bool
 	timing         bool
 	connectTimeout time.Duration
@@ -103,8 +105,10 @@ var optionTable = []option{
 	{"", "insecure", "", "go on even when the server's certificate is not trusted; the report still says what verification found", flag(func(o *options) *bool { return &o.insecure })},
 	{"", "x509cafile", "FILE", "trust the CA certificates of this PEM file instead of the system's", str(func(o *options) *string { return &o.caFile })},
 	{"", "x509crlfile", "FILE", "check certificates against the CRLs of this PEM file", str(func(o *options) *string { return &o.crlFile })},
-	{"", "x509certfile", "FILE", "client certificate chain (PEM); needs --x509keyfile", str(func(o *options) *string { return &o.certFile })},
-	{"", "x509keyfile", "FILE", "private key of the client certificate (PEM)", str(func(o *options) *string { return &o.keyFile })},
+	{"", "x509certfile", "FILE", "client certificate chain (PEM, or a pkcs11: URL); needs --x509keyfile", str(func(o *options) *string { return &o.certFile })},
+	{"", "x509keyfile", "FILE", "private key of the client certificate (PEM, or a pkcs11: URL; the token's PIN comes from GNUTLS_PIN)", str(func(o *options) *string { return &o.keyFile })},
+	{"", "ocsp", "", "require a stapled OCSP response that verification found valid", flag(func(o *options) *bool { return &o.ocsp })},
+	{"", "save-ocsp", "FILE", "save the server's stapled OCSP response (DER) to FILE", str(func(o *options) *string { return &o.saveOCSP })},
 	{"", "priority", "STRING", "GnuTLS priority string, such as NORMAL:-VERS-TLS1.2", str(func(o *options) *string { return &o.priority })},
 	{"V", "verbose", "", "more detail: every certificate in full, the negotiated algorithms", flag(func(o *options) *bool { return &o.verbose })},
 	{"d", "debug", "LEVEL", "write GnuTLS's debug messages up to LEVEL (1 to 9999) to stderr", func(o *options, v string) error {
