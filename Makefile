@@ -59,7 +59,7 @@ fuzz: deps
 # (-asan needs gcc's libasan, a dependency of gcc). -race, in make test,
 # already runs checkptr=1 over everything.
 SANITIZE_PKGS := ./gnutls ./cmd/gnutls-cli-go
-ASAN_TESTS := TestSession|TestVerify|TestHostile|TestWriteToGone|TestClose|TestDialCloseCycles|TestParallelDials|TestForgotten|TestEcho|TestNUL|TestTransport|TestCallbacks|TestConcurrent|TestReadahead|Credentials|Priority|Fuzz
+ASAN_TESTS := TestSession|TestVerify|TestHostile|TestWriteToGone|TestClose|TestDialCloseCycles|TestParallelDials|TestForgotten|TestEcho|TestNUL|TestTransport|TestCallbacks|TestConcurrent|TestReadahead|Credentials|Priority|Fuzz|OCSP|PKCS11|PIN
 check-sanitizers: deps
 	GOEXPERIMENT=cgocheck2 $(GO) test -count=1 -short -gcflags=all=-d=checkptr=2 $(SANITIZE_PKGS)
 	$(GO) test -asan -count=1 -short -run '$(ASAN_TESTS)' ./gnutls

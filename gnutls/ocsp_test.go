@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -310,4 +311,68 @@ func TestSetOCSPStapleRefused(t *testing.T) {
 	if err := clientConfig().SetOCSPStaple(nil); !errors.Is(err, errNoCertificate) {
 		t.Fatalf("a Config without a certificate: got %v", err)
 	}
+}
+
+// A peer's stapled OCSP response is outside input: whatever crypto/tls
+// staples, the client either refuses it with an OCSP status bit or
+// accepts a response that verified.
+func FuzzPeerOCSPStaple(f *testing.F) {
+	good := ocspResponse(f, pki.leaf, testpki.OCSPRequest{})
+	f.Add(good)
+	f.Add(ocspResponse(f, pki.leaf, testpki.OCSPRequest{Status: testpki.OCSPRevoked}))
+	f.Add(good[:len(good)/2])
+	f.Add([]byte{0x30, 0x03, 0x0a, 0x01, 0x06}) // unauthorized
+	f.Add([]byte("not DER"))
+	var staple atomic.Pointer[[]byte]
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		c := pki.leaf.TLS
+		c.OCSPStaple = *staple.Load()
+		return &c, nil
+	}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { l.Close() })
+	serveEcho(l)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		staple.Store(&data)
+		c, err := Dial("tcp", l.Addr().String(), clientConfig())
+		if err != nil {
+			var ve *CertificateVerificationError
+			ocspBits := CertInvalidOCSP | CertRevoked | CertRevocationDataSuperseded
+			if !errors.As(err, &ve) || ve.Status&ocspBits == 0 {
+				t.Fatalf("staple %x: %v", data, err)
+			}
+			return
+		}
+		defer c.Close()
+		st := c.ConnectionState()
+		if len(data) > 0 && (!st.OCSPVerified || !bytes.Equal(st.OCSPResponse, data)) {
+			t.Fatalf("staple %x accepted unverified", data)
+		}
+		if len(data) > 0 {
+			if r, err := ParseOCSPResponse(data); err != nil || r.CertStatus != OCSPGood {
+				t.Fatalf("accepted staple parses as %+v, %v", r, err)
+			}
+		}
+	})
+}
+
+// ParseOCSPResponse takes any bytes: an error of this package, or a
+// response that holds them.
+func FuzzParseOCSPResponse(f *testing.F) {
+	good := ocspResponse(f, pki.leaf, testpki.OCSPRequest{})
+	f.Add(good)
+	f.Add(good[:len(good)-1])
+	f.Add([]byte{0x30, 0x03, 0x0a, 0x01, 0x01})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		r, err := ParseOCSPResponse(der)
+		if err != nil {
+			gnutlsErr(t, "ParseOCSPResponse", err)
+			return
+		}
+		if !bytes.Equal(r.Raw, der) {
+			t.Fatal("Raw is not the input")
+		}
+	})
 }
