@@ -40,20 +40,14 @@ const (
 	OCSPUnauthorized     = OCSPResponseStatus(C.GNUTLS_OCSP_RESP_UNAUTHORIZED)
 )
 
+var ocspResponseStatusNames = map[OCSPResponseStatus]string{
+	OCSPSuccessful: "successful", OCSPMalformedRequest: "malformed request", OCSPInternalError: "internal error",
+	OCSPTryLater: "try later", OCSPSigRequired: "signature required", OCSPUnauthorized: "unauthorized",
+}
+
 func (s OCSPResponseStatus) String() string {
-	switch s {
-	case OCSPSuccessful:
-		return "successful"
-	case OCSPMalformedRequest:
-		return "malformed request"
-	case OCSPInternalError:
-		return "internal error"
-	case OCSPTryLater:
-		return "try later"
-	case OCSPSigRequired:
-		return "signature required"
-	case OCSPUnauthorized:
-		return "unauthorized"
+	if n, ok := ocspResponseStatusNames[s]; ok {
+		return n
 	}
 	return fmt.Sprintf("OCSP response status %d", int(s))
 }
@@ -68,14 +62,11 @@ const (
 	OCSPUnknown = OCSPCertStatus(C.GNUTLS_OCSP_CERT_UNKNOWN)
 )
 
+var ocspCertStatusNames = map[OCSPCertStatus]string{OCSPGood: "good", OCSPRevoked: "revoked", OCSPUnknown: "unknown"}
+
 func (s OCSPCertStatus) String() string {
-	switch s {
-	case OCSPGood:
-		return "good"
-	case OCSPRevoked:
-		return "revoked"
-	case OCSPUnknown:
-		return "unknown"
+	if n, ok := ocspCertStatusNames[s]; ok {
+		return n
 	}
 	return fmt.Sprintf("OCSP certificate status %d", int(s))
 }

@@ -45,6 +45,13 @@ func ocspResponse(t testing.TB, leaf *testpki.Leaf, r testpki.OCSPRequest) []byt
 	return der
 }
 
+// dialPriority dials addr as clientConfig with a priority string.
+func dialPriority(addr, priority string) (*Conn, error) {
+	cfg := clientConfig()
+	cfg.Priority = priority
+	return Dial("tcp", addr, cfg)
+}
+
 // stapleServer is a server stapling a response for its certificate.
 type stapleServer struct {
 	name string
@@ -136,9 +143,7 @@ func TestOCSPStapleVerified(t *testing.T) {
 				t.Run(srv.name, func(t *testing.T) {
 					addr := srv.start(t, c.leaf, staple)
 					for _, v := range versions {
-						cfg := clientConfig()
-						cfg.Priority = v.priority
-						conn, err := Dial("tcp", addr, cfg)
+						conn, err := dialPriority(addr, v.priority)
 						if c.want != 0 {
 							var ve *CertificateVerificationError
 							if !errors.As(err, &ve) || ve.Status != c.want {

@@ -110,9 +110,7 @@ func TestPKCS11ServerKey(t *testing.T) {
 	addr := echoListener(t, &Config{CertFile: tok.serverCert, KeyFile: tok.serverKey, GetPIN: pinFunc(testpki.TokenPIN, &asked)})
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
-			cfg := clientConfig()
-			cfg.Priority = v.priority
-			c, err := Dial("tcp", addr, cfg)
+			c, err := dialPriority(addr, v.priority)
 			if err != nil {
 				t.Fatal(err)
 			}
