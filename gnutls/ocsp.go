@@ -6,6 +6,7 @@ package gnutls
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -265,4 +266,128 @@ func (s *Session) OCSPVerified() bool {
 		C.go_gnutls_ocsp_received(p, &data, &n, &checked)
 		return checked != 0
 	})
+}
+
+// OCSPVerifyStatus holds gnutls_ocsp_verify_reason_t bits: why a
+// response's signature could not be trusted. Zero means it could.
+type OCSPVerifyStatus uint32
+
+// OCSP verification failures.
+const (
+	OCSPSignerNotFound     = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_SIGNER_NOT_FOUND)
+	OCSPSignerKeyUsage     = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_SIGNER_KEYUSAGE_ERROR)
+	OCSPUntrustedSigner    = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_UNTRUSTED_SIGNER)
+	OCSPInsecureAlgorithm  = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_INSECURE_ALGORITHM)
+	OCSPSignatureFailure   = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_SIGNATURE_FAILURE)
+	OCSPSignerNotActivated = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_CERT_NOT_ACTIVATED)
+	OCSPSignerExpired      = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_CERT_EXPIRED)
+)
+
+// String lists the failures in gnutls-cli's words, such as "Signer cert
+// not found, Signature failure"; "Success" for none.
+func (s OCSPVerifyStatus) String() string {
+	if s == 0 {
+		return "Success"
+	}
+	var parts []string
+	for _, f := range []struct {
+		bit  OCSPVerifyStatus
+		name string
+	}{
+		{OCSPSignerNotFound, "Signer cert not found"}, {OCSPSignerKeyUsage, "Signer cert keyusage error"},
+		{OCSPUntrustedSigner, "Signer cert is not trusted"}, {OCSPInsecureAlgorithm, "Insecure algorithm"},
+		{OCSPSignatureFailure, "Signature failure"}, {OCSPSignerNotActivated, "Signer cert not yet activated"},
+		{OCSPSignerExpired, "Signer cert expired"},
+	} {
+		if s&f.bit != 0 {
+			parts = append(parts, f.name)
+		}
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("OCSP verification status %#x", uint32(s))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ErrOCSPNonce: a responder's answer does not carry the request's nonce
+// but another one, as a replayed answer would.
+var ErrOCSPNonce = errors.New("gnutls: the OCSP response's nonce does not match the request's")
+
+// NewOCSPRequest returns a DER OCSP request asking about cert, issued by
+// issuer (both DER), with nonce when not nil, for a client that asks the
+// responder itself rather than relying on a staple.
+func NewOCSPRequest(cert, issuer, nonce []byte) ([]byte, error) {
+	if len(cert) == 0 || len(issuer) == 0 {
+		return nil, errors.New("gnutls: NewOCSPRequest needs a certificate and its issuer")
+	}
+	var out *C.uchar
+	var n C.uint
+	r := withBytes(cert, func(cp unsafe.Pointer, cn C.uint) C.int {
+		return withBytes(issuer, func(ip unsafe.Pointer, in C.uint) C.int {
+			return withBytes(nonce, func(np unsafe.Pointer, nn C.uint) C.int {
+				return C.go_gnutls_ocsp_request(cp, cn, ip, in, np, nn, &out, &n)
+			})
+		})
+	})
+	if out != nil {
+		defer C.go_gnutls_free(unsafe.Pointer(out))
+	}
+	if r < 0 {
+		return nil, &Error{Op: "make OCSP request", Code: ErrorCode(r)}
+	}
+	return C.GoBytes(unsafe.Pointer(out), C.int(n)), nil
+}
+
+// VerifyOCSPResponse checks a responder's DER answer about cert (DER):
+// that it is about cert (else ErrOCSPMismatch), that issuer or a
+// responder issuer delegated to signed it (gnutls_ocsp_resp_verify_direct;
+// the failures come back as OCSPVerifyStatus) and, with a nonce, that it
+// carries no other (ErrOCSPNonce; a responder may leave it out). What the
+// response says of the certificate and when is in the OCSPResponse.
+func VerifyOCSPResponse(der, cert, issuer, nonce []byte) (*OCSPResponse, OCSPVerifyStatus, error) {
+	r, err := ParseOCSPResponse(der)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(cert) == 0 || len(issuer) == 0 {
+		return r, 0, errors.New("gnutls: VerifyOCSPResponse needs the certificate and its issuer")
+	}
+	var status C.uint
+	var nonceState C.int
+	ret := withBytes(der, func(dp unsafe.Pointer, dn C.uint) C.int {
+		return withBytes(cert, func(cp unsafe.Pointer, cn C.uint) C.int {
+			return withBytes(issuer, func(ip unsafe.Pointer, in C.uint) C.int {
+				return withBytes(nonce, func(np unsafe.Pointer, nn C.uint) C.int {
+					return C.go_gnutls_ocsp_verify(dp, dn, cp, cn, ip, in, np, nn, &status, &nonceState)
+				})
+			})
+		})
+	})
+	if ret < 0 {
+		return r, 0, &Error{Op: "verify OCSP response", Code: ErrorCode(ret)}
+	}
+	if len(nonce) > 0 && nonceState == 0 {
+		return r, OCSPVerifyStatus(status), ErrOCSPNonce
+	}
+	return r, OCSPVerifyStatus(status), nil
+}
+
+// FindIssuer returns the trusted CA certificate (DER) that issued cert
+// (DER), as needed to ask about cert's status (gnutls_certificate_get_issuer).
+func (c *Credentials) FindIssuer(cert []byte) ([]byte, error) {
+	if len(cert) == 0 {
+		return nil, errors.New("gnutls: FindIssuer: no certificate")
+	}
+	var out *C.uchar
+	var n C.uint
+	_, err := c.load("find issuer", func(p C.gnutls_certificate_credentials_t) C.int {
+		return withBytes(cert, func(b unsafe.Pointer, bn C.uint) C.int { return C.go_gnutls_find_issuer(p, b, bn, &out, &n) })
+	})
+	if out != nil {
+		defer C.go_gnutls_free(unsafe.Pointer(out))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return C.GoBytes(unsafe.Pointer(out), C.int(n)), nil
 }

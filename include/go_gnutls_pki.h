@@ -126,6 +126,110 @@ static inline int go_gnutls_ocsp_received(gnutls_session_t s, const unsigned cha
 	return ret;
 }
 
+static inline int go_gnutls_crt_import_der(gnutls_x509_crt_t *c, const void *der, unsigned n)
+{
+	gnutls_datum_t d = { (unsigned char *)der, n };
+	int ret = gnutls_x509_crt_init(c);
+	if (ret < 0)
+		return ret;
+	ret = gnutls_x509_crt_import(*c, &d, GNUTLS_X509_FMT_DER);
+	if (ret < 0)
+		gnutls_x509_crt_deinit(*c);
+	return ret;
+}
+
+/* A DER OCSP request about cert, issued by issuer, with a nonce when nn > 0
+ * (SHA-1 certificate IDs, which every responder takes); *out is freed with
+ * go_gnutls_free. */
+static inline int go_gnutls_ocsp_request(const void *cert, unsigned cn, const void *issuer, unsigned in,
+	const void *nonce, unsigned nn, unsigned char **out, unsigned *outn)
+{
+	gnutls_x509_crt_t c, i;
+	gnutls_ocsp_req_t req;
+	gnutls_datum_t nd = { (unsigned char *)nonce, nn }, o = { NULL, 0 };
+	int ret = go_gnutls_crt_import_der(&c, cert, cn);
+	if (ret < 0)
+		return ret;
+	ret = go_gnutls_crt_import_der(&i, issuer, in);
+	if (ret < 0) {
+		gnutls_x509_crt_deinit(c);
+		return ret;
+	}
+	ret = gnutls_ocsp_req_init(&req);
+	if (ret >= 0) {
+		ret = gnutls_ocsp_req_add_cert(req, GNUTLS_DIG_SHA1, i, c);
+		if (ret >= 0 && nn > 0)
+			ret = gnutls_ocsp_req_set_nonce(req, 0, &nd);
+		if (ret >= 0)
+			ret = gnutls_ocsp_req_export(req, &o);
+		gnutls_ocsp_req_deinit(req);
+	}
+	gnutls_x509_crt_deinit(i);
+	gnutls_x509_crt_deinit(c);
+	*out = o.data;
+	*outn = o.size;
+	return ret;
+}
+
+/* Checks a responder's answer about cert against issuer:
+ * GNUTLS_E_OCSP_MISMATCH_WITH_CERTS when it is about another certificate,
+ * *vstatus the gnutls_ocsp_verify_reason_t bits of
+ * gnutls_ocsp_resp_verify_direct, *nonce_state 1 when the response carries
+ * the nonce (nn > 0), 0 when another, -1 when none. */
+static inline int go_gnutls_ocsp_verify(const void *der, unsigned n, const void *cert, unsigned cn,
+	const void *issuer, unsigned in, const void *nonce, unsigned nn, unsigned *vstatus, int *nonce_state)
+{
+	gnutls_ocsp_resp_t r;
+	gnutls_x509_crt_t c, i;
+	gnutls_datum_t rn = { NULL, 0 };
+	int ret = go_gnutls_ocsp_import(&r, der, n);
+	*vstatus = 0;
+	*nonce_state = -1;
+	if (ret < 0)
+		return ret;
+	ret = go_gnutls_crt_import_der(&c, cert, cn);
+	if (ret < 0)
+		goto out;
+	ret = go_gnutls_crt_import_der(&i, issuer, in);
+	if (ret < 0) {
+		gnutls_x509_crt_deinit(c);
+		goto out;
+	}
+	ret = gnutls_ocsp_resp_check_crt(r, 0, c);
+	if (ret < 0)
+		ret = GNUTLS_E_OCSP_MISMATCH_WITH_CERTS;
+	if (ret >= 0)
+		ret = gnutls_ocsp_resp_verify_direct(r, i, vstatus, 0);
+	if (ret >= 0 && nn > 0 && gnutls_ocsp_resp_get_nonce(r, NULL, &rn) >= 0) {
+		*nonce_state = rn.size == nn && memcmp(rn.data, nonce, nn) == 0;
+		gnutls_free(rn.data);
+	}
+	gnutls_x509_crt_deinit(i);
+	gnutls_x509_crt_deinit(c);
+out:
+	gnutls_ocsp_resp_deinit(r);
+	return ret;
+}
+
+/* The issuer of a DER certificate among the credentials' trusted CAs, in
+ * DER; *out is freed with go_gnutls_free. */
+static inline int go_gnutls_find_issuer(gnutls_certificate_credentials_t cred, const void *der, unsigned n,
+	unsigned char **out, unsigned *outn)
+{
+	gnutls_x509_crt_t c, issuer;
+	gnutls_datum_t o = { NULL, 0 };
+	int ret = go_gnutls_crt_import_der(&c, der, n);
+	if (ret < 0)
+		return ret;
+	ret = gnutls_certificate_get_issuer(cred, c, &issuer, 0); /* owned by cred */
+	if (ret >= 0)
+		ret = gnutls_x509_crt_export2(issuer, GNUTLS_X509_FMT_DER, &o);
+	gnutls_x509_crt_deinit(c);
+	*out = o.data;
+	*outn = o.size;
+	return ret;
+}
+
 /* gnutls_pin_callback_t over goGnutlsPIN. */
 static int go_gnutls_pin_cb(void *handle, int attempt, const char *token_url, const char *token_label,
 	unsigned flags, char *pin, size_t pin_max)

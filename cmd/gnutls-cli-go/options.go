@@ -107,7 +107,7 @@ var optionTable = []option{
 	{"", "x509crlfile", "FILE", "check certificates against the CRLs of this PEM file", str(func(o *options) *string { return &o.crlFile })},
 	{"", "x509certfile", "FILE", "client certificate chain (PEM, or a pkcs11: URL); needs --x509keyfile", str(func(o *options) *string { return &o.certFile })},
 	{"", "x509keyfile", "FILE", "private key of the client certificate (PEM, or a pkcs11: URL; the token's PIN comes from GNUTLS_PIN)", str(func(o *options) *string { return &o.keyFile })},
-	{"", "ocsp", "", "require a stapled OCSP response that verification found valid", flag(func(o *options) *bool { return &o.ocsp })},
+	{"", "ocsp", "", "check the server's certificates with OCSP: without a valid stapled response, ask the responder each one names", flag(func(o *options) *bool { return &o.ocsp })},
 	{"", "save-ocsp", "FILE", "save the server's stapled OCSP response (DER) to FILE", str(func(o *options) *string { return &o.saveOCSP })},
 	{"", "priority", "STRING", "GnuTLS priority string, such as NORMAL:-VERS-TLS1.2", str(func(o *options) *string { return &o.priority })},
 	{"V", "verbose", "", "more detail: every certificate in full, the negotiated algorithms", flag(func(o *options) *bool { return &o.verbose })},

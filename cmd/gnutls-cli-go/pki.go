@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 )
@@ -66,20 +73,135 @@ func (c *client) saveOCSP(st gnutls.ConnectionState) error {
 	return nil
 }
 
-// checkOCSP is --ocsp: the server's certificate must come with a stapled
-// OCSP response that verification found valid. gnutls-cli would then ask
-// the responder named in the certificate; gnutls-cli-go does not, and
-// fails with gnutls-cli's line.
-func (c *client) checkOCSP(st gnutls.ConnectionState) error {
+// checkOCSP is --ocsp, as gnutls-cli does it: unless the server stapled
+// an OCSP response that verification found valid, it asks the responder
+// named in each certificate of the chain and fails when one says revoked
+// or none could be checked.
+func (c *client) checkOCSP(st gnutls.ConnectionState, chain [][]byte) error {
 	if st.DidResume || st.OCSPVerified {
 		return nil
 	}
-	fmt.Fprintln(c.report, "*** Verifying (with OCSP) server certificate chain failed...")
-	if c.o.insecure {
-		return nil
+	n, err := c.queryOCSP(chain)
+	switch {
+	case err != nil:
+		fmt.Fprintln(c.report, "*** Verifying (with OCSP) server certificate chain failed...")
+		if !c.o.insecure {
+			return failf("--ocsp: %v", err)
+		}
+	case n == 0:
+		fmt.Fprintln(c.report, "*** OCSP: nothing to check.")
+	default:
+		fmt.Fprintf(c.report, "*** OCSP: verified %d certificate(s).\n", n)
 	}
-	return failf("--ocsp: the server stapled no valid OCSP response (gnutls-cli-go does not ask the responder itself)")
+	return nil
 }
+
+// queryOCSP asks about each certificate of the chain and returns how many
+// the responders said were not revoked.
+func (c *client) queryOCSP(chain [][]byte) (int, error) {
+	ok := 0
+	for i, der := range chain {
+		issuer, err := c.trust.FindIssuer(der)
+		if err != nil && i+1 < len(chain) {
+			issuer = chain[i+1]
+		} else if err != nil {
+			if i == 0 {
+				fmt.Fprintf(c.report, "Cannot find issuer: %s\n", gnutlsReason(err))
+			}
+			break
+		}
+		url := responderURL(der, issuer)
+		if url == "" {
+			fmt.Fprintln(c.report, "*** Cannot find OCSP server URI in certificate: The requested data were not available.")
+			continue
+		}
+		nonce := make([]byte, 23)
+		rand.Read(nonce)
+		req, err := gnutls.NewOCSPRequest(der, issuer, nonce)
+		if err != nil {
+			return ok, err
+		}
+		resp, err := c.askResponder(url, req)
+		if err != nil {
+			fmt.Fprintln(c.report, "Cannot contact OCSP server")
+			return ok, err
+		}
+		good, err := c.checkResponse(resp, der, issuer, nonce)
+		if err != nil {
+			return ok, err
+		}
+		if good {
+			ok++
+		}
+	}
+	if ok == 0 {
+		return 0, errors.New("no certificate of the chain could be checked with OCSP")
+	}
+	return ok, nil
+}
+
+// responderURL is the OCSP responder a certificate names, else the one
+// its issuer names.
+func responderURL(cert, issuer []byte) string {
+	for _, der := range [][]byte{cert, issuer} {
+		if x, err := x509.ParseCertificate(der); err == nil && len(x.OCSPServer) > 0 {
+			return x.OCSPServer[0]
+		}
+	}
+	return ""
+}
+
+// askResponder posts an OCSP request over HTTP, as gnutls-cli does.
+func (c *client) askResponder(url string, req []byte) ([]byte, error) {
+	if !strings.HasPrefix(url, "http://") {
+		return nil, fmt.Errorf("OCSP responder %s: only http:// is supported", url)
+	}
+	host, _, _ := strings.Cut(strings.TrimPrefix(url, "http://"), "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	fmt.Fprintf(c.report, "Connecting to OCSP server: %s...\n", host)
+	hc := &http.Client{Timeout: c.o.connectTimeout, Transport: &http.Transport{Proxy: nil}}
+	r, err := hc.Post(url, "application/ocsp-request", bytes.NewReader(req))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Body.Close()
+	if r.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("OCSP responder %s: HTTP status %s", url, r.Status)
+	}
+	return io.ReadAll(io.LimitReader(r.Body, 1<<20))
+}
+
+// checkResponse judges a responder's answer with gnutls-cli's lines: good
+// is true when it verified and says not revoked; an answer that cannot be
+// trusted or is out of date is ignored; revoked is an error.
+func (c *client) checkResponse(resp, cert, issuer, nonce []byte) (good bool, err error) {
+	r, vs, err := gnutls.VerifyOCSPResponse(resp, cert, issuer, nonce)
+	switch {
+	case errors.Is(err, gnutls.ErrOCSPMismatch):
+		fmt.Fprintln(c.report, "*** Got OCSP response on an unrelated certificate (ignoring)")
+		return false, nil
+	case errors.Is(err, gnutls.ErrOCSPNonce):
+		return false, errors.New("nonce in the response doesn't match")
+	case err != nil:
+		return false, err
+	case vs != 0:
+		fmt.Fprintf(c.report, "*** Verifying OCSP Response: %s.\n", vs)
+		return false, nil
+	case r.CertStatus == gnutls.OCSPRevoked:
+		fmt.Fprintf(c.report, "*** Certificate was revoked at %s\n", ctime(r.RevokedAt))
+		return false, errors.New("the OCSP responder says the certificate was revoked")
+	case !r.NextUpdate.IsZero() && r.NextUpdate.Before(time.Now()):
+		fmt.Fprintf(c.report, "*** The OCSP response was issued at: %s but there is a newer issue at %s\n", ctime(r.ThisUpdate), ctime(r.NextUpdate))
+		return false, nil
+	}
+	fmt.Fprintf(c.report, "- OCSP server flags certificate not revoked as of %s\n", ctime(r.ThisUpdate))
+	return true, nil
+}
+
+// ctime formats a time as C's strftime %c does in the C locale.
+func ctime(t time.Time) string { return t.Local().Format("Mon Jan _2 15:04:05 2006") }
 
 // printOCSP is the -V description of a stapled response.
 func (c *client) printOCSP(st gnutls.ConnectionState) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,15 +14,15 @@ import (
 	"github.com/go-gnutls/go-gnutls/internal/testpki"
 )
 
-// stapling starts openssl s_server stapling a response of the given
-// status for its certificate, or nothing when status is "".
-func stapling(t *testing.T, status string) (pt string, staple []byte) {
+// stapling starts openssl s_server presenting leaf and stapling a
+// response of the given status for it, or nothing when status is "".
+func stapling(t *testing.T, leaf *testpki.Leaf, status string) (pt string, staple []byte) {
 	t.Helper()
 	testenv.LookPath(t, "openssl")
 	extra := []string{"-quiet"}
 	if status != "" {
 		var err error
-		if staple, err = pki.ca.OCSPResponse(pki.leaf.Cert, testpki.OCSPRequest{Status: status}); err != nil {
+		if staple, err = pki.ca.OCSPResponse(leaf.Cert, testpki.OCSPRequest{Status: status}); err != nil {
 			t.Fatal(err)
 		}
 		f := filepath.Join(t.TempDir(), "staple.der")
@@ -30,7 +31,7 @@ func stapling(t *testing.T, status string) (pt string, staple []byte) {
 		}
 		extra = append(extra, "-status_file", f)
 	}
-	return port(peers.OpenSSL(t, pki.ca, pki.leaf, extra...).Addr), staple
+	return port(peers.OpenSSL(t, pki.ca, leaf, extra...).Addr), staple
 }
 
 // gnutlsCLI runs GnuTLS's gnutls-cli with the same arguments, to compare
@@ -46,7 +47,7 @@ func gnutlsCLI(t *testing.T, args ...string) string {
 func TestSaveOCSP(t *testing.T) {
 	ca := caFile(t, pki.ca)
 	for _, status := range []string{testpki.OCSPGood, ""} {
-		pt, staple := stapling(t, status)
+		pt, staple := stapling(t, pki.leaf, status)
 		saved := filepath.Join(t.TempDir(), "ocsp.der")
 		args := []string{"--x509cafile", ca, "-p", pt, "--save-ocsp", saved, "localhost"}
 		r := cli(t, "", args...)
@@ -67,25 +68,55 @@ func TestSaveOCSP(t *testing.T) {
 	}
 }
 
-// --ocsp goes on with a verified staple and fails without one, with
-// gnutls-cli's line; a revoked staple fails verification itself.
+// --ocsp goes on with a verified staple; without one it asks the
+// responder the certificate names (openssl ocsp), and fails when it says
+// revoked or there is none, in gnutls-cli's lines.
 func TestOCSPOption(t *testing.T) {
 	ca := caFile(t, pki.ca)
-	pt, _ := stapling(t, testpki.OCSPGood)
-	cli(t, "", "--x509cafile", ca, "-p", pt, "--ocsp", "-V", "localhost").ok(t, "Certificate Status: good")
+	pt, _ := stapling(t, pki.leaf, testpki.OCSPGood)
+	r := cli(t, "", "--x509cafile", ca, "-p", pt, "--ocsp", "-V", "localhost")
+	r.ok(t, "Certificate Status: good")
+	if strings.Contains(r.stderr, "Connecting to OCSP server") {
+		t.Error("asked the responder despite a verified staple")
+	}
+	pt, _ = stapling(t, pki.leaf, testpki.OCSPRevoked)
+	cli(t, "", "--x509cafile", ca, "-p", pt, "--ocsp", "localhost").fails(t, "*** Fatal error: ", "certificate rejected", "revoked")
 
 	const failed = "*** Verifying (with OCSP) server certificate chain failed...\n"
-	pt, _ = stapling(t, "")
-	args := []string{"--x509cafile", ca, "-p", pt, "--ocsp", "localhost"}
-	r := cli(t, "", args...)
-	r.has(t, failed)
-	r.fails(t, "*** Fatal error: ", "--ocsp", "no valid OCSP response")
-	if !strings.Contains(gnutlsCLI(t, args...), failed) {
-		t.Errorf("gnutls-cli does not say %q", failed)
+	for _, c := range []struct {
+		name     string
+		status   string // what the responder says; "" for none named
+		lines    []string
+		verified bool
+	}{
+		{"no responder named", "", []string{"*** Cannot find OCSP server URI in certificate: The requested data were not available.\n", failed}, false},
+		{"responder says good", testpki.OCSPGood, []string{"Connecting to OCSP server: 127.0.0.1...\n", "- OCSP server flags certificate not revoked as of ", "*** OCSP: verified 1 certificate(s).\n"}, true},
+		{"responder says revoked", testpki.OCSPRevoked, []string{"*** Certificate was revoked at ", failed}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			leaf := pki.leaf
+			if c.status != "" {
+				rp := peers.FreePort(t)
+				leaf = pki.ca.Issue(testpki.Options{OCSPServer: []string{"http://127.0.0.1:" + strconv.Itoa(rp) + "/"}}, "localhost")
+				peers.OCSPResponder(t, pki.ca, leaf.Cert, testpki.OCSPRequest{Status: c.status}, rp)
+			}
+			pt, _ := stapling(t, leaf, "")
+			args := []string{"--x509cafile", ca, "-p", pt, "--ocsp", "localhost"}
+			r := cli(t, "", args...)
+			if c.verified {
+				r.ok(t, c.lines...)
+			} else {
+				r.has(t, c.lines...)
+				r.fails(t, "*** Fatal error: ", "--ocsp")
+			}
+			real := gnutlsCLI(t, args...)
+			for _, l := range c.lines {
+				if !strings.Contains(real, l) {
+					t.Errorf("gnutls-cli does not say %q:\n%s", l, real)
+				}
+			}
+		})
 	}
-
-	pt, _ = stapling(t, testpki.OCSPRevoked)
-	cli(t, "", "--x509cafile", ca, "-p", pt, "--ocsp", "localhost").fails(t, "*** Fatal error: ", "certificate rejected", "revoked")
 }
 
 // A client certificate and key in a PKCS#11 token, given as pkcs11: URLs

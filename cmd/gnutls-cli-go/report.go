@@ -66,7 +66,7 @@ func (c *client) printReport(conn *gnutls.Conn, resuming bool) error {
 		fmt.Fprintln(w, "- Status: The certificate is trusted.")
 	}
 	if c.o.ocsp {
-		if err := c.checkOCSP(st); err != nil {
+		if err := c.checkOCSP(st, chain); err != nil {
 			return err
 		}
 	}

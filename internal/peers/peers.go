@@ -92,6 +92,21 @@ func openssl(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, mode string, prep
 
 func start(t testing.TB, caFile string, port int, prepare func(*exec.Cmd), bin string, args ...string) *Server {
 	t.Helper()
+	return startWhen(t, caFile, port, prepare, accepts, bin, args...)
+}
+
+// accepts is ready when the server takes a TCP connection.
+func accepts(s *Server) bool {
+	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	if err == nil {
+		c.Close()
+	}
+	return err == nil
+}
+
+// startWhen is start with the test of readiness given.
+func startWhen(t testing.TB, caFile string, port int, prepare func(*exec.Cmd), ready func(*Server) bool, bin string, args ...string) *Server {
+	t.Helper()
 	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), CAFile: caFile, out: &syncBuffer{}}
 	s.cmd = exec.Command(bin, args...)
 	if prepare != nil {
@@ -115,9 +130,7 @@ func start(t testing.TB, caFile string, port int, prepare func(*exec.Cmd), bin s
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
-		if err == nil {
-			c.Close()
+		if ready(s) {
 			return s
 		}
 		select {

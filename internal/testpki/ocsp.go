@@ -52,6 +52,29 @@ func (ca *CA) OCSPResponse(cert *x509.Certificate, r OCSPRequest) ([]byte, error
 		return nil, fmt.Errorf("testpki: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	responder, err := ca.OCSPResponderArgs(dir, cert, r)
+	if err != nil {
+		return nil, err
+	}
+	f := func(name string) string { return filepath.Join(dir, name) }
+	if out, err := exec.Command("openssl", "ocsp", "-issuer", f("issuer.pem"), "-cert", f("cert.pem"),
+		"-reqout", f("req.der"), "-no_nonce").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("testpki: openssl ocsp request: %v: %s", err, out)
+	}
+	args := append([]string{"openssl"}, append(responder, "-reqin", f("req.der"), "-respout", f("resp.der"))...)
+	if r.Shift != 0 {
+		args = append([]string{"faketime", "-f", fmt.Sprintf("%+d", int(r.Shift/time.Second))}, args...)
+	}
+	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("testpki: %v: %v: %s", args, err, out)
+	}
+	return os.ReadFile(f("resp.der"))
+}
+
+// OCSPResponderArgs writes to dir what `openssl ocsp` needs to answer
+// about cert as r says (r.Shift aside) and returns its arguments, from
+// "ocsp" on, without the request's source.
+func (ca *CA) OCSPResponderArgs(dir string, cert *x509.Certificate, r OCSPRequest) ([]string, error) {
 	signerCert, signerKey := ca.Cert, ca.Key
 	if r.SignerCert != nil {
 		signerCert, signerKey = r.SignerCert, r.SignerKey
@@ -87,23 +110,11 @@ func (ca *CA) OCSPResponse(cert *x509.Certificate, r OCSPRequest) ([]byte, error
 			return nil, fmt.Errorf("testpki: %w", err)
 		}
 	}
-	f := func(name string) string { return filepath.Join(dir, name) }
-	if out, err := exec.Command("openssl", "ocsp", "-issuer", f("issuer.pem"), "-cert", f("cert.pem"),
-		"-reqout", f("req.der"), "-no_nonce").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("testpki: openssl ocsp request: %v: %s", err, out)
-	}
 	validity := r.Validity
 	if validity == 0 {
 		validity = 24 * time.Hour
 	}
-	args := []string{"openssl", "ocsp", "-index", f("index.txt"), "-CA", f("issuer.pem"),
-		"-rsigner", f("signer.pem"), "-rkey", f("signer.key"), "-reqin", f("req.der"),
-		"-respout", f("resp.der"), "-nmin", strconv.Itoa(int(validity / time.Minute))}
-	if r.Shift != 0 {
-		args = append([]string{"faketime", "-f", fmt.Sprintf("%+d", int(r.Shift/time.Second))}, args...)
-	}
-	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("testpki: %v: %v: %s", args, err, out)
-	}
-	return os.ReadFile(f("resp.der"))
+	f := func(name string) string { return filepath.Join(dir, name) }
+	return []string{"ocsp", "-index", f("index.txt"), "-CA", f("issuer.pem"), "-rsigner", f("signer.pem"),
+		"-rkey", f("signer.key"), "-nmin", strconv.Itoa(int(validity / time.Minute))}, nil
 }
