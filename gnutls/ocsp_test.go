@@ -381,3 +381,91 @@ func FuzzParseOCSPResponse(f *testing.F) {
 		}
 	})
 }
+
+// A client asking the responder itself: the request names the
+// certificate and carries the nonce (as openssl reads it); the answer is
+// checked against the issuer, the certificate and the nonce.
+func TestOCSPQuery(t *testing.T) {
+	checkLeaks(t)
+	fx := ocspFixtures()
+	nonce := []byte("0123456789abcdefghijklm")
+	req, err := NewOCSPRequest(pki.leaf.Cert.Raw, pki.ca.Cert.Raw, nonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "req.der")
+	if err := os.WriteFile(f, req, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(testenv.LookPath(t, "openssl"), "ocsp", "-reqin", f, "-req_text").CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte(strings.ToUpper(pki.leaf.Cert.SerialNumber.Text(16)))) || !bytes.Contains(out, []byte("OCSP Nonce")) {
+		t.Fatalf("openssl reads the request as (%v):\n%s", err, out)
+	}
+
+	cr, err := NewCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cr.Close()
+	if _, err := cr.AddTrustPEM(pki.ca.PEM); err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := cr.FindIssuer(pki.leaf.Cert.Raw)
+	if err != nil || !bytes.Equal(issuer, pki.ca.Cert.Raw) {
+		t.Fatalf("FindIssuer: %v", err)
+	}
+	if _, err := cr.FindIssuer(testpki.SelfSigned("x").Cert.Raw); err == nil {
+		t.Fatal("FindIssuer found an issuer for a certificate nobody trusted issued")
+	}
+
+	other := pki.ca.Issue(testpki.Options{}, "localhost")
+	for _, c := range []struct {
+		name   string
+		resp   testpki.OCSPRequest
+		about  *testpki.Leaf
+		status OCSPVerifyStatus
+		err    error
+		cert   OCSPCertStatus
+	}{
+		{"good", testpki.OCSPRequest{}, pki.leaf, 0, nil, OCSPGood},
+		{"revoked", testpki.OCSPRequest{Status: testpki.OCSPRevoked}, pki.leaf, 0, nil, OCSPRevoked},
+		{"delegated responder", testpki.OCSPRequest{SignerCert: fx.delegate.Cert, SignerKey: fx.delegate.Key}, pki.leaf, 0, nil, OCSPGood},
+		{"another CA's responder", testpki.OCSPRequest{SignerCert: fx.stranger.Cert, SignerKey: fx.stranger.Key}, pki.leaf, OCSPUntrustedSigner, nil, OCSPGood},
+		{"about another certificate", testpki.OCSPRequest{}, other, 0, ErrOCSPMismatch, OCSPGood},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			der := ocspResponse(t, c.about, c.resp)
+			r, vs, err := VerifyOCSPResponse(der, pki.leaf.Cert.Raw, issuer, nil)
+			if !errors.Is(err, c.err) || (err == nil && (vs&c.status != c.status || (c.status == 0 && vs != 0) || r.CertStatus != c.cert)) {
+				t.Fatalf("got status %v, verification %v, %v; want %v, verification %v, %v", certStatusOf(r), vs, err, c.cert, c.status, c.err)
+			}
+		})
+	}
+	if s := (OCSPSignerNotFound | OCSPSignatureFailure).String(); s != "Signer cert not found, Signature failure" {
+		t.Fatalf("OCSPVerifyStatus.String: %q", s)
+	}
+}
+
+// A responder's answer is outside input too.
+func FuzzVerifyOCSPResponse(f *testing.F) {
+	good := ocspResponse(f, pki.leaf, testpki.OCSPRequest{})
+	f.Add(good, []byte(nil))
+	f.Add(good[:len(good)-3], []byte("nonce"))
+	f.Fuzz(func(t *testing.T, der, nonce []byte) {
+		r, vs, err := VerifyOCSPResponse(der, pki.leaf.Cert.Raw, pki.ca.Cert.Raw, nonce)
+		if err != nil {
+			gnutlsErr(t, "VerifyOCSPResponse", err)
+			return
+		}
+		if r == nil || (vs == 0 && r.Status != OCSPSuccessful) {
+			t.Fatalf("verified a response that is not successful: %+v", r)
+		}
+	})
+}
+
+func certStatusOf(r *OCSPResponse) any {
+	if r == nil {
+		return nil
+	}
+	return r.CertStatus
+}
