@@ -145,6 +145,9 @@ func TestOCSPStapleVerified(t *testing.T) {
 					for _, v := range versions {
 						conn, err := dialPriority(addr, v.priority)
 						if c.want != 0 {
+							if err == nil {
+								conn.Close()
+							}
 							var ve *CertificateVerificationError
 							if !errors.As(err, &ve) || ve.Status != c.want {
 								t.Fatalf("%s: got %v, want a verification error with status %#x (%v)", v.name, err, uint32(c.want), c.want)
