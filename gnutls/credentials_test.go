@@ -25,14 +25,7 @@ func TestDescribeCertificate(t *testing.T) {
 }
 
 func TestVerifyChain(t *testing.T) {
-	cr, err := NewCredentials()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cr.Close()
-	if _, err := cr.AddTrustPEM(pki.ca.PEM); err != nil {
-		t.Fatal(err)
-	}
+	cr := caCredentials(t)
 	chain := [][]byte{pki.leaf.Cert.Raw}
 	for _, tc := range []struct {
 		name string

@@ -435,3 +435,17 @@ func fastOpenConfig() *Config {
 	cfg.FastOpen = true
 	return cfg
 }
+
+// caCredentials returns credentials trusting pki.ca, closed when the test ends.
+func caCredentials(t testing.TB) *Credentials {
+	t.Helper()
+	cr, err := NewCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cr.Close() })
+	if _, err := cr.AddTrustPEM(pki.ca.PEM); err != nil {
+		t.Fatal(err)
+	}
+	return cr
+}

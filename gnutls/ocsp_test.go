@@ -405,14 +405,7 @@ func TestOCSPQuery(t *testing.T) {
 		t.Fatalf("openssl reads the request as (%v):\n%s", err, out)
 	}
 
-	cr, err := NewCredentials()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cr.Close()
-	if _, err := cr.AddTrustPEM(pki.ca.PEM); err != nil {
-		t.Fatal(err)
-	}
+	cr := caCredentials(t)
 	issuer, err := cr.FindIssuer(pki.leaf.Cert.Raw)
 	if err != nil || !bytes.Equal(issuer, pki.ca.Cert.Raw) {
 		t.Fatalf("FindIssuer: %v", err)

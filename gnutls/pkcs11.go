@@ -103,7 +103,8 @@ func (a *pinAsker) take() error {
 // holding a key or certificate these credentials load, when loading and,
 // should the token want it again, when signing
 // (gnutls_certificate_set_pin_function). Set it before loading; it can be
-// set once. Without it, only a PIN in the URL (pin-value) logs in.
+// set once. Without it, only a PIN the URL carries (pin-value,
+// pin-source) logs in.
 func (c *Credentials) SetPINFunc(f PINFunc) error {
 	if f == nil {
 		return errors.New("gnutls: SetPINFunc: nil function")
