@@ -91,12 +91,31 @@ type OCSPResponse struct {
 
 // ParseOCSPResponse parses a DER OCSP response with GnuTLS.
 func ParseOCSPResponse(der []byte) (*OCSPResponse, error) {
+	return parseOCSP(der, false)
+}
+
+// DescribeOCSPResponse prints a DER OCSP response as GnuTLS does
+// (gnutls_ocsp_resp_print): compact, or in full as gnutls-cli -V does.
+func DescribeOCSPResponse(der []byte, full bool) (string, error) {
+	r, err := parseOCSP(der, full)
+	if err != nil {
+		return "", err
+	}
+	return r.Text, nil
+}
+
+// parseOCSP is ParseOCSPResponse with Text in full or compact.
+func parseOCSP(der []byte, full bool) (*OCSPResponse, error) {
 	if len(der) == 0 {
 		return nil, fmt.Errorf("gnutls: ParseOCSPResponse: empty response")
 	}
 	var info C.struct_go_gnutls_ocsp_info
 	var text *C.char
-	r := withBytes(der, func(p unsafe.Pointer, n C.uint) C.int { return C.go_gnutls_ocsp_parse(p, n, &info, &text) })
+	fl := C.int(0)
+	if full {
+		fl = 1
+	}
+	r := withBytes(der, func(p unsafe.Pointer, n C.uint) C.int { return C.go_gnutls_ocsp_parse(p, n, &info, &text, fl) })
 	if text != nil {
 		defer C.go_gnutls_free(unsafe.Pointer(text))
 	}

@@ -57,8 +57,8 @@ static inline int go_gnutls_ocsp_import(gnutls_ocsp_resp_t *r, const void *der, 
 }
 
 /* Parses a DER response; *text (freed with go_gnutls_free), when text is
- * not NULL, is gnutls_ocsp_resp_print's compact form. */
-static inline int go_gnutls_ocsp_parse(const void *der, unsigned n, struct go_gnutls_ocsp_info *info, char **text)
+ * not NULL, is gnutls_ocsp_resp_print's compact or full form. */
+static inline int go_gnutls_ocsp_parse(const void *der, unsigned n, struct go_gnutls_ocsp_info *info, char **text, int full)
 {
 	gnutls_ocsp_resp_t r;
 	time_t tu = -1, nu = -1, rt = -1;
@@ -81,7 +81,7 @@ static inline int go_gnutls_ocsp_parse(const void *der, unsigned n, struct go_gn
 	}
 	if (ret >= 0 && text != NULL) {
 		gnutls_datum_t o = { NULL, 0 };
-		ret = gnutls_ocsp_resp_print(r, GNUTLS_OCSP_PRINT_COMPACT, &o);
+		ret = gnutls_ocsp_resp_print(r, full ? GNUTLS_OCSP_PRINT_FULL : GNUTLS_OCSP_PRINT_COMPACT, &o);
 		*text = (char *)o.data;
 	}
 	gnutls_ocsp_resp_deinit(r);

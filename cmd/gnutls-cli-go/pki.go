@@ -208,7 +208,7 @@ func (c *client) printOCSP(st gnutls.ConnectionState) {
 	if st.OCSPResponse == nil {
 		return
 	}
-	if r, err := gnutls.ParseOCSPResponse(st.OCSPResponse); err == nil {
-		fmt.Fprint(c.report, r.Text)
+	if text, err := gnutls.DescribeOCSPResponse(st.OCSPResponse, true); err == nil {
+		fmt.Fprint(c.report, text)
 	}
 }
