@@ -367,7 +367,7 @@ func FuzzPeerOCSPStaple(f *testing.F) {
 }
 
 // ParseOCSPResponse takes any bytes: an error of this package, or a
-// response that holds them.
+// response that holds them and DescribeOCSPResponse prints.
 func FuzzParseOCSPResponse(f *testing.F) {
 	good := ocspResponse(f, pki.leaf, testpki.OCSPRequest{})
 	f.Add(good)
@@ -381,6 +381,9 @@ func FuzzParseOCSPResponse(f *testing.F) {
 		}
 		if !bytes.Equal(r.Raw, der) {
 			t.Fatal("Raw is not the input")
+		}
+		if _, err := DescribeOCSPResponse(der, true); err != nil {
+			t.Fatalf("parsed, but not described in full: %v", err)
 		}
 	})
 }
