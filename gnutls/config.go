@@ -275,6 +275,12 @@ func (c *Config) buildCredentials(isClient bool) (*Credentials, error) {
 	return cr, nil
 }
 
+// hasCertificate reports whether the Config gives this side a certificate,
+// in Certificates or as files.
+func (c *Config) hasCertificate() bool {
+	return len(c.Certificates) > 0 || c.CertFile != "" || c.KeyFile != ""
+}
+
 // certificatePEM encodes a crypto/tls certificate for GnuTLS.
 func certificatePEM(cert tls.Certificate) (certPEM, keyPEM []byte, err error) {
 	if len(cert.Certificate) == 0 || cert.PrivateKey == nil {

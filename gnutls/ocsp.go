@@ -208,6 +208,9 @@ func (c *Credentials) SetOCSPStaple(der []byte) error {
 // called while the Config serves. Before the first call the Config
 // staples Certificates[0].OCSPStaple, if any.
 func (c *Config) SetOCSPStaple(der []byte) error {
+	if !c.hasCertificate() {
+		return fmt.Errorf("gnutls: SetOCSPStaple: a Config without a certificate has nothing to staple for: %w", errNoCertificate)
+	}
 	cr, err := c.credentials(false)
 	if err != nil {
 		return err
@@ -216,8 +219,12 @@ func (c *Config) SetOCSPStaple(der []byte) error {
 }
 
 // setupStapling makes a server's credentials ask the Go side for staples,
-// starting with Certificates[0].OCSPStaple.
+// starting with Certificates[0].OCSPStaple. A server with pre-shared keys
+// alone has no certificate to staple for.
 func (c *Config) setupStapling(cr *Credentials) error {
+	if !c.hasCertificate() {
+		return nil
+	}
 	var der []byte
 	if len(c.Certificates) > 0 {
 		der = c.Certificates[0].OCSPStaple
