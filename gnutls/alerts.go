@@ -112,8 +112,8 @@ func (c *Conn) readFailed(err error) {
 // handshake, Read or Write, when GnuTLS has one, and makes the connection
 // send nothing after it. The caller holds c.out.
 func (c *Conn) sendAlertFor(err error) {
-	e, ok := err.(*Error)
-	if !ok || !e.Fatal() || c.writeErr != nil {
+	var e *Error // also inside a PSKError
+	if !errors.As(err, &e) || !e.Fatal() || c.writeErr != nil {
 		return
 	}
 	if e.alerts() {
