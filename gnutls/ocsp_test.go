@@ -162,6 +162,9 @@ func TestOCSPStapleVerified(t *testing.T) {
 						if !bytes.Equal(st.OCSPResponse, staple) || !st.OCSPVerified || st.VerifyStatus != 0 {
 							t.Fatalf("%s: stapled %d bytes (want %d), verified %v, status %v", v.name, len(st.OCSPResponse), len(staple), st.OCSPVerified, st.VerifyStatus)
 						}
+						if !bytes.Equal(st.TLS().OCSPResponse, staple) {
+							t.Fatalf("%s: crypto/tls's state has %d stapled bytes, want %d", v.name, len(st.TLS().OCSPResponse), len(staple))
+						}
 						r, err := ParseOCSPResponse(st.OCSPResponse)
 						if err != nil || r.Status != OCSPSuccessful || r.CertStatus != OCSPGood {
 							t.Fatalf("%s: parsed %+v, %v", v.name, r, err)
