@@ -3,7 +3,7 @@
 
 GO      ?= go
 SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
-APT_PKGS := gcc libc6-dev pkg-config libgnutls28-dev gnutls-bin openssl iproute2 ca-certificates make nginx curl wget nghttp2-client
+APT_PKGS := gcc libc6-dev pkg-config libgnutls28-dev gnutls-bin openssl iproute2 ca-certificates make nginx curl wget nghttp2-client softhsm2 faketime
 BIN     := bin
 
 # Go's build cache does not see the headers in include/ (outside the
@@ -61,7 +61,7 @@ fuzz: deps
 # (-asan needs gcc's libasan, a dependency of gcc). -race, in make test,
 # already runs checkptr=1 over everything.
 SANITIZE_PKGS := ./gnutls ./cmd/gnutls-cli-go
-ASAN_TESTS := TestSession|TestVerify|TestHostile|TestWriteToGone|TestClose|TestDialCloseCycles|TestParallelDials|TestForgotten|TestEcho|TestNUL|TestTransport|TestCallbacks|TestConcurrent|TestReadahead|Credentials|Priority|TestFatalAlert|TestReadPast|TestTooManyEmpty|TestConnectionState|TestPullTimeout|TestDialEarly|PSK|SessionCache|TestSystem|Fuzz
+ASAN_TESTS := TestSession|TestVerify|TestHostile|TestWriteToGone|TestClose|TestDialCloseCycles|TestParallelDials|TestForgotten|TestEcho|TestNUL|TestTransport|TestCallbacks|TestConcurrent|TestReadahead|Credentials|Priority|TestFatalAlert|TestReadPast|TestTooManyEmpty|TestConnectionState|TestPullTimeout|TestDialEarly|PSK|SessionCache|TestSystem|OCSP|PKCS11|PIN|Fuzz
 check-sanitizers: deps
 	GOEXPERIMENT=cgocheck2 $(GO) test -count=1 -short -gcflags=all=-d=checkptr=2 $(SANITIZE_PKGS)
 	$(GO) test -asan -count=1 -short -run '$(ASAN_TESTS)' ./gnutls

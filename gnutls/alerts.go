@@ -112,15 +112,8 @@ func (c *Conn) readFailed(err error) {
 // handshake, Read or Write, when GnuTLS has one, and makes the connection
 // send nothing after it. The caller holds c.out.
 func (c *Conn) sendAlertFor(err error) {
-	e, ok := err.(*Error)
-	if !ok {
-		// A wrapping error (PSKError, CertificateVerificationError)
-		// carries the GnuTLS error inside.
-		if !errors.As(err, &e) {
-			return
-		}
-	}
-	if !e.Fatal() || c.writeErr != nil {
+	var e *Error // also inside a PSKError
+	if !errors.As(err, &e) || !e.Fatal() || c.writeErr != nil {
 		return
 	}
 	if e.alerts() {

@@ -82,3 +82,15 @@ func goGnutlsAntiReplayAdd(ptr unsafe.Pointer, exp C.time_t, key, data *C.gnutls
 	}
 	return 0
 }
+
+//export goGnutlsOCSPStaple
+func goGnutlsOCSPStaple(handle unsafe.Pointer, out *C.gnutls_datum_t) C.int {
+	return restoreStapler(handle).fill(out)
+}
+
+//export goGnutlsPIN
+func goGnutlsPIN(handle unsafe.Pointer, attempt C.int, url, label *C.char, flags C.uint, pin *C.char, max C.size_t) C.int {
+	req := PINRequest{TokenURL: C.GoString(url), TokenLabel: C.GoString(label), Flags: PINFlags(flags)}
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(pin)), int(max))
+	return C.int(restorePINAsker(handle).fill(int(attempt), req, dst))
+}

@@ -47,8 +47,16 @@ type Config struct {
 	CRLPEM  []byte
 
 	// Certificates are presented to the peer: a server's certificate, or a
-	// client certificate. Only the first is used.
+	// client certificate. Only the first is used; a server staples its
+	// OCSPStaple (see SetOCSPStaple).
 	Certificates []tls.Certificate
+	// CertFile and KeyFile, used when Certificates is empty, are a
+	// certificate chain and its private key as PEM files or pkcs11: URLs
+	// of objects in a PKCS#11 token (Credentials.AddKeyPairFiles).
+	CertFile, KeyFile string
+	// GetPIN is asked for the PIN of a token that holds them
+	// (Credentials.SetPINFunc).
+	GetPIN PINFunc
 
 	// ClientAuth is a server's client certificate policy; ClientCAFile and
 	// ClientCAPEM hold the CAs it trusts for them.
@@ -155,6 +163,7 @@ func (c *Config) Clone() *Config {
 		ServerName: c.ServerName, VerifyHostname: c.VerifyHostname, DisableSNI: c.DisableSNI,
 		InsecureSkipVerify: c.InsecureSkipVerify, RootCAFile: c.RootCAFile, RootCAPEM: c.RootCAPEM,
 		CRLFile: c.CRLFile, CRLPEM: c.CRLPEM, Certificates: c.Certificates, ClientAuth: c.ClientAuth,
+		CertFile: c.CertFile, KeyFile: c.KeyFile, GetPIN: c.GetPIN,
 		ClientCAFile: c.ClientCAFile, ClientCAPEM: c.ClientCAPEM, NextProtos: c.NextProtos,
 		Priority: c.Priority, FastOpen: c.FastOpen, FastOpenBlackhole: c.FastOpenBlackhole,
 		ClientSessionCache: c.ClientSessionCache, SessionTicketsDisabled: c.SessionTicketsDisabled,
@@ -237,7 +246,13 @@ func (c *Config) buildCredentials(isClient bool) (*Credentials, error) {
 			return fail(err)
 		}
 	}
-	if len(c.Certificates) > 0 {
+	if c.GetPIN != nil {
+		if err := cr.SetPINFunc(c.GetPIN); err != nil {
+			return fail(err)
+		}
+	}
+	switch {
+	case len(c.Certificates) > 0:
 		certPEM, keyPEM, err := certificatePEM(c.Certificates[0])
 		if err != nil {
 			return fail(err)
@@ -245,10 +260,25 @@ func (c *Config) buildCredentials(isClient bool) (*Credentials, error) {
 		if err := cr.AddKeyPairPEM(certPEM, keyPEM); err != nil {
 			return fail(err)
 		}
-	} else if !isClient && c.GetPSKKey == nil {
+	case c.CertFile != "" || c.KeyFile != "":
+		if err := cr.AddKeyPairFiles(c.CertFile, c.KeyFile); err != nil {
+			return fail(err)
+		}
+	case !isClient && c.GetPSKKey == nil:
 		return fail(errNoCertificate)
 	}
+	if !isClient {
+		if err := c.setupStapling(cr); err != nil {
+			return fail(err)
+		}
+	}
 	return cr, nil
+}
+
+// hasCertificate reports whether the Config gives this side a certificate,
+// in Certificates or as files.
+func (c *Config) hasCertificate() bool {
+	return len(c.Certificates) > 0 || c.CertFile != "" || c.KeyFile != ""
 }
 
 // certificatePEM encodes a crypto/tls certificate for GnuTLS.

@@ -210,6 +210,9 @@ func (c *Conn) handshake(ctx context.Context, in, out []byte) (n int, err error)
 		}
 	}
 	c.connecting = false
+	if err == nil {
+		err = c.checkStaple()
+	}
 	if err != nil {
 		c.handshakeErr = err
 		c.sendAlertFor(err)

@@ -27,6 +27,11 @@ type ConnectionState struct {
 	Info Info
 	// EarlyData tells what became of TLS 1.3 early data.
 	EarlyData EarlyDataState
+	// OCSPResponse is the OCSP response the server stapled (DER), if any
+	// (ParseOCSPResponse reads it); OCSPVerified, whether certificate
+	// verification found it valid (Session.OCSPVerified). Set on a client.
+	OCSPResponse []byte
+	OCSPVerified bool
 
 	verified bool // GnuTLS verified the peer's chain (see TLS)
 }
@@ -71,6 +76,7 @@ func (c *Conn) takeState() {
 	st.PSKIdentity = s.PSKIdentity()
 	if c.isClient {
 		st.PSKIdentityHint = s.PSKIdentityHint()
+		st.OCSPResponse, st.OCSPVerified = s.OCSPResponse(), s.OCSPVerified()
 	}
 	c.peerDER = s.PeerCertificatesDER()
 	st.VerifyStatus = s.VerifyStatus()

@@ -27,6 +27,11 @@ type Credentials struct {
 type credState struct {
 	shared
 	ptr C.gnutls_certificate_credentials_t
+	// handles are what C callbacks of the credentials reach (ocsp.go,
+	// pkcs11.go), dropped once the credentials are freed.
+	handles []unsafe.Pointer
+	staple  *stapler
+	pin     *pinAsker
 }
 
 // NewCredentials returns empty certificate credentials.
@@ -39,6 +44,10 @@ func NewCredentials() (*Credentials, error) {
 	st.free = func() {
 		C.gnutls_certificate_free_credentials(st.ptr)
 		st.ptr = nil
+		for _, h := range st.handles {
+			dropHandle(h)
+		}
+		st.handles = nil
 		liveCredentials.Add(-1)
 	}
 	c := &Credentials{st}
@@ -140,21 +149,23 @@ func (c *Credentials) AddCRLPEM(pem []byte) (int, error) {
 }
 
 // AddKeyPairFiles adds a certificate chain and its private key, both PEM
-// files, to present to the peer.
+// files or pkcs11: URLs of objects in a PKCS#11 token (GnuTLS finds the
+// token through p11-kit's module configuration; see SetPINFunc), to
+// present to the peer. A PIN in a URL never appears in an error.
 func (c *Credentials) AddKeyPairFiles(certFile, keyFile string) error {
 	for _, f := range []string{certFile, keyFile} {
-		if err := checkNUL("AddKeyPairFiles", "path", f); err != nil {
+		if err := checkNUL("AddKeyPairFiles", "path", RedactURL(f)); err != nil {
 			return err
 		}
 	}
-	_, err := c.load(fmt.Sprintf("certificate %q with key %q", certFile, keyFile), func(p C.gnutls_certificate_credentials_t) C.int {
+	_, err := c.load(fmt.Sprintf("certificate %q with key %q", RedactURL(certFile), RedactURL(keyFile)), func(p C.gnutls_certificate_credentials_t) C.int {
 		return withCString(certFile, func(cf *C.char) C.int {
 			return withCString(keyFile, func(kf *C.char) C.int {
 				return C.gnutls_certificate_set_x509_key_file2(p, cf, kf, C.GNUTLS_X509_FMT_PEM, nil, 0)
 			})
 		})
 	})
-	return err
+	return c.loginError(err)
 }
 
 // AddKeyPairPEM adds a PEM certificate chain (leaf first) and its PEM

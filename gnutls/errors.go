@@ -267,4 +267,4 @@ func checkNUL(op, what, s string) error {
 	return nil
 }
 
-var errNoCertificate = errors.New("gnutls: a server Config needs a certificate in Certificates, or GetPSKKey")
+var errNoCertificate = errors.New("gnutls: a server Config needs a certificate in Certificates or CertFile, or GetPSKKey")

@@ -16,6 +16,7 @@ import (
 // a session was freed by its cleanup instead of Close.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	removeTestToken()
 	if code == 0 {
 		if err := waitForBaseline(resources{}, 5*time.Second, false); err != nil {
 			fmt.Fprintln(os.Stderr, "leak check:", err)

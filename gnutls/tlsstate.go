@@ -23,6 +23,7 @@ func (s ConnectionState) TLS() tls.ConnectionState {
 		NegotiatedProtocol: s.NegotiatedProtocol,
 		ServerName:         s.ServerName,
 		PeerCertificates:   s.PeerCertificates,
+		OCSPResponse:       s.OCSPResponse,
 	}
 	if s.verified && s.VerifyStatus == 0 && len(s.PeerCertificates) > 0 {
 		st.VerifiedChains = [][]*x509.Certificate{s.PeerCertificates}

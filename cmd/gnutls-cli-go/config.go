@@ -68,7 +68,11 @@ func buildConfig(o *options, report io.Writer) (*gnutls.Config, *gnutls.Credenti
 		cfg.CRLPEM = pem
 		fmt.Fprintf(report, "Processed %d CRL(s).\n", n)
 	}
-	if o.certFile != "" {
+	if isTokenURL(o.certFile) || isTokenURL(o.keyFile) {
+		if err := tokenKeyPair(o, cfg); err != nil {
+			return fail(err)
+		}
+	} else if o.certFile != "" {
 		certPEM, err := readX509(o, "--x509certfile", o.certFile, "CERTIFICATE")
 		if err != nil {
 			return fail(err)

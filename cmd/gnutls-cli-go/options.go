@@ -31,6 +31,8 @@ type options struct {
 	printCert      bool
 	starttls       string
 	saveCert       string
+	saveOCSP       string
+	ocsp           bool
 	list           bool
 	timing         bool
 	connectTimeout time.Duration
@@ -109,8 +111,10 @@ var optionTable = []option{
 	{"", "insecure", "", "go on even when the server's certificate is not trusted; the report still says what verification found", flag(func(o *options) *bool { return &o.insecure })},
 	{"", "x509cafile", "FILE", "trust the CA certificates of this PEM file instead of the system's", str(func(o *options) *string { return &o.caFile })},
 	{"", "x509crlfile", "FILE", "check certificates against the CRLs of this PEM file", str(func(o *options) *string { return &o.crlFile })},
-	{"", "x509certfile", "FILE", "client certificate chain (PEM); needs --x509keyfile", str(func(o *options) *string { return &o.certFile })},
-	{"", "x509keyfile", "FILE", "private key of the client certificate (PEM)", str(func(o *options) *string { return &o.keyFile })},
+	{"", "x509certfile", "FILE", "client certificate chain (PEM, or a pkcs11: URL); needs --x509keyfile", str(func(o *options) *string { return &o.certFile })},
+	{"", "x509keyfile", "FILE", "private key of the client certificate (PEM, or a pkcs11: URL; the token's PIN comes from GNUTLS_PIN)", str(func(o *options) *string { return &o.keyFile })},
+	{"", "ocsp", "", "check the server's certificates with OCSP: without a valid stapled response, ask the responder each one names", flag(func(o *options) *bool { return &o.ocsp })},
+	{"", "save-ocsp", "FILE", "save the server's stapled OCSP response (DER) to FILE", str(func(o *options) *string { return &o.saveOCSP })},
 	{"", "priority", "STRING", "GnuTLS priority string, such as NORMAL:-VERS-TLS1.2", str(func(o *options) *string { return &o.priority })},
 	{"", "x509fmtder", "", "the files of --x509cafile, --x509crlfile, --x509certfile and --x509keyfile are DER, not PEM (one certificate or CRL each)", flag(func(o *options) *bool { return &o.x509DER })},
 	{"", "pskusername", "NAME", "authenticate with a pre-shared key under this identity; needs --pskkey. The server is then authenticated by the key alone", setPSKUsername},

@@ -53,6 +53,11 @@ func (c *client) printReport(conn *gnutls.Conn, resuming bool) error {
 		}
 		fmt.Fprintln(w)
 	}
+	if c.o.saveOCSP != "" && !st.DidResume {
+		if err := c.saveOCSP(st); err != nil {
+			return err
+		}
+	}
 	switch {
 	case st.DidResume, len(chain) == 0 && st.PSKIdentity != "":
 	case c.o.insecure:
@@ -60,9 +65,15 @@ func (c *client) printReport(conn *gnutls.Conn, resuming bool) error {
 	default:
 		fmt.Fprintln(w, "- Status: The certificate is trusted.")
 	}
+	if c.o.ocsp {
+		if err := c.checkOCSP(st, chain); err != nil {
+			return err
+		}
+	}
 	printSessionLines(w, conn, st)
 	if c.o.verbose {
 		c.printAlgorithms(st)
+		c.printOCSP(st)
 	}
 	if st.NegotiatedProtocol != "" {
 		fmt.Fprintf(w, "- Application protocol: %s\n", st.NegotiatedProtocol)

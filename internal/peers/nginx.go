@@ -113,7 +113,7 @@ func NginxOn(t testing.TB, h Host, addr, dir string, noEarlyData bool, ca *testp
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startOn(t, h, addr, caFile, nil, bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"))
+	return startOn(t, h, addr, caFile, nil, nil, bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"))
 }
 
 // NginxAccessLog returns the access log of the nginx that Nginx or

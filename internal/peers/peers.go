@@ -122,7 +122,7 @@ func openssl(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, mode string, prep
 
 func start(t testing.TB, caFile string, port int, prepare func(*exec.Cmd), bin string, args ...string) *Server {
 	t.Helper()
-	return startOn(t, Loopback{}, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), caFile, prepare, bin, args...)
+	return startOn(t, Loopback{}, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), caFile, prepare, nil, bin, args...)
 }
 
 // Host is where a peer runs: Loopback, or a netlab host.
@@ -141,9 +141,25 @@ func (Loopback) DialContext(ctx context.Context, d *net.Dialer, network, address
 	return d.DialContext(ctx, network, address)
 }
 
-// startOn starts bin on h and waits until addr accepts connections.
-func startOn(t testing.TB, h Host, addr, caFile string, prepare func(*exec.Cmd), bin string, args ...string) *Server {
+// accepts reports whether s takes a TCP connection from h.
+func accepts(h Host, s *Server) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c, err := h.DialContext(ctx, &net.Dialer{}, "tcp", s.Addr)
+	if err == nil {
+		c.Close()
+	}
+	return err == nil
+}
+
+// startOn starts bin on h and waits until ready says the server is; a nil
+// ready waits until addr accepts a connection. A server that must not be
+// probed by a connection (openssl ocsp) needs its own ready.
+func startOn(t testing.TB, h Host, addr, caFile string, prepare func(*exec.Cmd), ready func(*Server) bool, bin string, args ...string) *Server {
 	t.Helper()
+	if ready == nil {
+		ready = func(s *Server) bool { return accepts(h, s) }
+	}
 	s := &Server{Addr: addr, CAFile: caFile, out: &Buffer{}}
 	s.cmd = h.Command(bin, args...)
 	if prepare != nil {
@@ -159,11 +175,7 @@ func startOn(t testing.TB, h Host, addr, caFile string, prepare func(*exec.Cmd),
 	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		c, err := h.DialContext(ctx, &net.Dialer{}, "tcp", s.Addr)
-		cancel()
-		if err == nil {
-			c.Close()
+		if ready(s) {
 			return s
 		}
 		select {

@@ -42,6 +42,11 @@ type Options struct {
 	KeyUsage            x509.KeyUsage
 	ExtKeyUsage         []x509.ExtKeyUsage // default: server and client auth
 	IsCA                bool
+	// MustStaple adds the TLS feature extension asking for a stapled OCSP
+	// response (RFC 7633, status_request).
+	MustStaple bool
+	// OCSPServer is the responder URL put in the authority information access.
+	OCSPServer []string
 }
 
 var serial int64 = time.Now().UnixNano()
@@ -97,6 +102,10 @@ func issue(opts Options, ca *CA, names []string) *Leaf {
 		NotAfter:     opts.NotAfter,
 		KeyUsage:     opts.KeyUsage,
 		ExtKeyUsage:  opts.ExtKeyUsage,
+		OCSPServer:   opts.OCSPServer,
+	}
+	if opts.MustStaple {
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, mustStaple)
 	}
 	if len(names) > 0 {
 		tmpl.Subject.CommonName = names[0]
