@@ -54,13 +54,12 @@ type Conn struct {
 
 	cacheKey     string
 	sessionSaved bool
-	version      uint16 // negotiated, set once the handshake completes
 	// state is taken when the handshake completes and kept after Close;
-	// peerDER waits there to be parsed into it (handshakeMu).
-	state    ConnectionState
-	peerDER  [][]byte
-	fastOpen FastOpenState
-	early    earlyState
+	// peerDER waits there to be parsed into it (handshakeMu). Before,
+	// only its FastOpen is set.
+	state   ConnectionState
+	peerDER [][]byte
+	early   earlyState
 	syn      *synSocket
 	layer    socketLayer  // between GnuTLS and a socket (netpoll.go)
 	waits    atomic.Int64 // netpoller waits, for tests
@@ -204,8 +203,8 @@ func (c *Conn) handshake(ctx context.Context, in, out []byte) (n int, err error)
 		return n, nil
 	}
 	if c.connecting {
-		c.fastOpen = c.fastOpenReport()
-		if err == nil && c.fastOpen.Fail == FastOpenFailSYNRetransmited {
+		c.state.FastOpen = c.fastOpenReport()
+		if err == nil && c.state.FastOpen.Fail == FastOpenFailSYNRetransmited {
 			c.config.blackhole.mark(c.conn.RemoteAddr(), c.config.FastOpenBlackhole)
 		}
 	}
@@ -218,7 +217,6 @@ func (c *Conn) handshake(ctx context.Context, in, out []byte) (n int, err error)
 		c.sendAlertFor(err)
 		return 0, err
 	}
-	c.version = c.sess.Version()
 	c.countRecords()
 	n, err = c.afterHandshake(out)
 	c.takeState() // after afterHandshake: the early data state is final
@@ -284,7 +282,7 @@ func (c *Conn) saveSession() {
 	if !c.isClient || c.sessionSaved || c.config.ClientSessionCache == nil {
 		return
 	}
-	if c.version == 0x0304 && !c.sess.TicketReceived() {
+	if c.state.Version == 0x0304 && !c.sess.TicketReceived() {
 		return
 	}
 	if data, err := c.sessionEntry(); err == nil {

@@ -42,7 +42,7 @@ func (c *Conn) ConnectionState() ConnectionState {
 	c.handshakeMu.Lock()
 	defer c.handshakeMu.Unlock()
 	if !c.handshakeDone.Load() {
-		return ConnectionState{FastOpen: c.fastOpen}
+		return ConnectionState{FastOpen: c.state.FastOpen}
 	}
 	if c.peerDER != nil {
 		for _, der := range c.peerDER {
@@ -62,8 +62,8 @@ func (c *Conn) ConnectionState() ConnectionState {
 // parsed by the first ConnectionState, so a handshake does not pay for it.
 func (c *Conn) takeState() {
 	s := c.sess
-	st := ConnectionState{HandshakeComplete: true, FastOpen: c.fastOpen}
-	st.Version = c.version
+	st := ConnectionState{HandshakeComplete: true, FastOpen: c.state.FastOpen}
+	st.Version = s.Version()
 	st.DidResume = s.Resumed()
 	st.Info = s.Info()
 	st.CipherSuite = st.Info.SuiteID

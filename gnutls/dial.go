@@ -163,7 +163,7 @@ func dialConn(ctx context.Context, nd *net.Dialer, network, addr string, config 
 	}
 	c := newConn(nc, config, true, serverName)
 	if skipped != "" {
-		c.fastOpen = FastOpenState{Requested: true, Reason: skipped}
+		c.state.FastOpen = FastOpenState{Requested: true, Reason: skipped}
 	}
 	return c, nil
 }

@@ -136,7 +136,7 @@ func (c *Conn) sessionEntry() ([]byte, error) {
 		return nil, err
 	}
 	var t ticketInfo
-	if c.version == 0x0304 {
+	if c.state.Version == 0x0304 {
 		if maxEarly, lifetime, ok := c.sess.lastTicket(); ok {
 			t = ticketInfo{maxEarly, time.Now().Add(lifetime)}
 		}
