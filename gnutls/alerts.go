@@ -105,20 +105,21 @@ func (c *Conn) readFailed(err error) {
 	c.conn.SetWriteDeadline(time.Now().Add(alertTimeout))
 	c.out.Lock()
 	defer c.out.Unlock()
-	c.sendAlertFor(err)
+	c.endWrites(err)
 }
 
-// sendAlertFor sends the peer the alert for err, a fatal error of the
-// handshake, Read or Write, when GnuTLS has one, and makes the connection
-// send nothing after it. The caller holds c.out.
-func (c *Conn) sendAlertFor(err error) {
-	var e *Error // also inside a PSKError
-	if !errors.As(err, &e) || !e.Fatal() || c.writeErr != nil {
+// endWrites makes err, a failure of the handshake, Read or Write, the
+// error every later write returns (writeErr), after sending the peer the
+// alert GnuTLS has for it, if any; nothing is sent after that alert. The
+// first failure stays. The caller holds c.out.
+func (c *Conn) endWrites(err error) {
+	if c.writeErr != nil {
 		return
 	}
-	if e.alerts() {
+	var e *Error // also inside a PSKError
+	if errors.As(err, &e) && e.alerts() {
 		c.conn.SetWriteDeadline(time.Now().Add(alertTimeout))
-		c.run(true, func() error { return c.sess.SendAlertFor(err) })
+		c.run(true, func() error { return c.sess.SendAlertFor(e) })
 	}
 	c.writeErr = err
 }

@@ -37,9 +37,9 @@ type Conn struct {
 
 	in  sync.Mutex
 	out sync.Mutex
-	// writeErr is permanent: after a failed or timed-out write the record
-	// stream is in an unknown state, as in crypto/tls; after a fatal error
-	// (alerts.go) nothing more may be sent.
+	// writeErr is permanent (endWrites, alerts.go): after a failed or
+	// timed-out write the record stream is in an unknown state, as in
+	// crypto/tls; after a fatal error nothing more may be sent.
 	writeErr error
 	// readErr is a fatal error Read returned, returned again (c.in).
 	readErr error
@@ -60,10 +60,10 @@ type Conn struct {
 	state   ConnectionState
 	peerDER [][]byte
 	early   earlyState
-	syn      *synSocket
-	layer    socketLayer  // between GnuTLS and a socket (netpoll.go)
-	waits    atomic.Int64 // netpoller waits, for tests
-	runs     [2]runState
+	syn     *synSocket
+	layer   socketLayer  // between GnuTLS and a socket (netpoll.go)
+	waits   atomic.Int64 // netpoller waits, for tests
+	runs    [2]runState
 }
 
 // Client returns a client-side TLS connection over conn. The handshake runs
@@ -214,7 +214,7 @@ func (c *Conn) handshake(ctx context.Context, in, out []byte) (n int, err error)
 	}
 	if err != nil {
 		c.handshakeErr = err
-		c.sendAlertFor(err)
+		c.endWrites(err)
 		return 0, err
 	}
 	c.countRecords()
@@ -359,15 +359,14 @@ func (c *Conn) closedUnder(write bool, err error) error {
 }
 
 // writeLocked writes all of b; the caller holds c.out. A failure is
-// permanent (writeErr).
+// permanent (endWrites).
 func (c *Conn) writeLocked(b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
 		m, err := c.writeRecord(b[n:])
 		n += m
 		if err != nil {
-			c.sendAlertFor(err)
-			c.writeErr = err
+			c.endWrites(err)
 			return n, err
 		}
 	}
