@@ -185,25 +185,22 @@ func alertsFromServer(t *testing.T, addr string, v alertVersion, act hostileAct)
 	return alertsUntilEnd(raw, c)
 }
 
-// hostileServerFor plays a hostile server: a Client over wrap of a socket
-// to it runs client, whose error comes on the channel, and closes; the
-// handshake done with crypto/tls, the test writes and reads records itself.
-func hostileServerFor(t *testing.T, v alertVersion, wrap func(net.Conn) net.Conn, client func(*Conn) error) (*tlsrecord.Conn, net.Conn, <-chan error, error) {
+// hostileServerFor plays a hostile server: a Client over the connection
+// dial makes to it runs client, whose error comes on the channel, and
+// closes; the handshake done with crypto/tls, the test writes and reads
+// records itself.
+func hostileServerFor(t *testing.T, v alertVersion, dial func(testing.TB, string) net.Conn, client func(*Conn) error) (*tlsrecord.Conn, net.Conn, <-chan error, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	nc := dial(t, l.Addr().String())
 	clientErr := make(chan error, 1)
 	go func() {
-		nc, err := net.Dial("tcp", l.Addr().String())
-		if err != nil {
-			clientErr <- err
-			return
-		}
 		cfg := clientConfig()
 		cfg.Priority = alertPriority
-		c := Client(wrap(nc), cfg)
+		c := Client(nc, cfg)
 		defer c.Close()
 		clientErr <- client(c)
 	}()
@@ -222,11 +219,12 @@ func hostileServerFor(t *testing.T, v alertVersion, wrap func(net.Conn) net.Conn
 	return c, raw, clientErr, err
 }
 
-// alertsFromClient plays a hostile server against a Client over wrap of
-// its socket: after the handshake, act, then the alerts the client sends
-// until it closes. It also returns the error the client's Read ended with.
-func alertsFromClient(t *testing.T, v alertVersion, wrap func(net.Conn) net.Conn, act hostileAct) ([][2]byte, error, error) {
-	c, raw, clientErr, err := hostileServerFor(t, v, wrap, func(c *Conn) error {
+// alertsFromClient plays a hostile server against a Client over the
+// connection dial makes: after the handshake, act, then the alerts the
+// client sends until it closes. It also returns the error the client's
+// Read ended with.
+func alertsFromClient(t *testing.T, v alertVersion, dial func(testing.TB, string) net.Conn, act hostileAct) ([][2]byte, error, error) {
+	c, raw, clientErr, err := hostileServerFor(t, v, dial, func(c *Conn) error {
 		_, err := io.Copy(io.Discard, c)
 		if err == nil {
 			err = errors.New("Read ended with io.EOF")
@@ -261,8 +259,8 @@ func echoServerOver(t *testing.T, wrap func(net.Conn) net.Conn) (string, <-chan 
 
 // After the handshake, a record a peer must not send ends the connection
 // with the fatal alert gnutls-serv, on the same GnuTLS, sends for it, in
-// the server role and in the client role, on both transports, and nothing
-// follows it: no close_notify.
+// the server role on both kinds of socket and in the client role on every
+// transport, and nothing follows it: no close_notify.
 func TestFatalAlertAfterHandshake(t *testing.T) {
 	for _, v := range alertVersions {
 		t.Run(v.name, func(t *testing.T) {
@@ -280,10 +278,7 @@ func TestFatalAlertAfterHandshake(t *testing.T) {
 						t.Fatalf("gnutls-serv sent %v, not one fatal alert", want)
 					}
 					t.Logf("gnutls-serv: %v", Alert(want[0][1]))
-					for _, w := range transports {
-						if w.wrap == nil {
-							continue // only Dial makes the fast-open socket
-						}
+					for _, w := range socketKinds {
 						t.Run("server "+w.name, func(t *testing.T) {
 							checkLeaks(t)
 							addr, served := echoServerOver(t, w.wrap)
@@ -296,9 +291,11 @@ func TestFatalAlertAfterHandshake(t *testing.T) {
 							}
 							fatalGnutls(t, <-served)
 						})
-						t.Run("client "+w.name, func(t *testing.T) {
+					}
+					for _, tr := range transports {
+						t.Run("client "+tr.name, func(t *testing.T) {
 							checkLeaks(t)
-							got, readErr, err := alertsFromClient(t, v, w.wrap, hc.act)
+							got, readErr, err := alertsFromClient(t, v, tr.dial, hc.act)
 							if err != nil {
 								t.Fatal(err)
 							}

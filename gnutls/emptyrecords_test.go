@@ -76,7 +76,7 @@ var readPastRuns = []struct {
 }
 
 // A TLS 1.2 warning alert other than close_notify, and records that carry
-// no data, are read past, in both roles and on both transports, as
+// no data, are read past, in both roles and on every transport, as
 // crypto/tls does: MaxEmptyRecords of them in a row are allowed.
 func TestReadPastWarningsAndEmptyRecords(t *testing.T) {
 	for _, v := range alertVersions {
@@ -86,10 +86,7 @@ func TestReadPastWarningsAndEmptyRecords(t *testing.T) {
 			}
 			t.Run(v.name+"/"+tc.name, func(t *testing.T) {
 				want := tc.run.data()
-				for _, w := range transports {
-					if w.wrap == nil {
-						continue // only Dial makes the fast-open socket
-					}
+				for _, w := range socketKinds {
 					t.Run("server "+w.name, func(t *testing.T) {
 						checkLeaks(t)
 						addr, served := echoServerOver(t, w.wrap)
@@ -109,9 +106,11 @@ func TestReadPastWarningsAndEmptyRecords(t *testing.T) {
 							t.Fatalf("server: %v", err)
 						}
 					})
-					t.Run("client "+w.name, func(t *testing.T) {
+				}
+				for _, tr := range transports {
+					t.Run("client "+tr.name, func(t *testing.T) {
 						checkLeaks(t)
-						c, raw, clientErr, err := hostileServerFor(t, v, w.wrap, func(c *Conn) error {
+						c, raw, clientErr, err := hostileServerFor(t, v, tr.dial, func(c *Conn) error {
 							got := make([]byte, len(want))
 							if _, err := io.ReadFull(c, got); err != nil {
 								return err
@@ -170,10 +169,7 @@ func TestTooManyEmptyRecords(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				run := slices.Concat(dataRecord("a"), empties(MaxEmptyRecords+1, warnings))
 				act := func(c *tlsrecord.Conn, _ alertVersion) error { return run.write(c) }
-				for _, w := range transports {
-					if w.wrap == nil {
-						continue // only Dial makes the fast-open socket
-					}
+				for _, w := range socketKinds {
 					t.Run("server "+w.name, func(t *testing.T) {
 						checkLeaks(t)
 						addr, served := echoServerOver(t, w.wrap)
@@ -183,9 +179,11 @@ func TestTooManyEmptyRecords(t *testing.T) {
 						}
 						check(t, alerts, <-served)
 					})
-					t.Run("client "+w.name, func(t *testing.T) {
+				}
+				for _, tr := range transports {
+					t.Run("client "+tr.name, func(t *testing.T) {
 						checkLeaks(t)
-						alerts, readErr, err := alertsFromClient(t, v, w.wrap, act)
+						alerts, readErr, err := alertsFromClient(t, v, tr.dial, act)
 						if err != nil {
 							t.Fatal(err)
 						}

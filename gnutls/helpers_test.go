@@ -181,19 +181,27 @@ func dialTCP(t testing.TB, addr string) net.Conn {
 	return nc
 }
 
-// transports gives a client its connection to addr: a socket (GnuTLS uses
-// the fd, waits happen on the netpoller), a wrapper that hides the socket
-// (GnuTLS calls the Go transport callbacks), or the unconnected socket Dial
-// makes when Config.FastOpen is set (the ClientHello in the SYN).
-// wrap turns a socket the test made into a connection of that kind (nil
-// for fast open: only Dial makes that socket).
+// socketKinds are the two ways GnuTLS can use a socket the test made, in
+// either role: its fd itself (waits happen on the netpoller), or, with the
+// socket hidden behind a wrapper, through the Go transport callbacks.
+var socketKinds = []struct {
+	name string
+	wrap func(net.Conn) net.Conn
+}{
+	{"fd", func(c net.Conn) net.Conn { return c }},
+	{"callbacks", hideSocket},
+}
+
+// transports gives a client its connection to addr: each of socketKinds
+// over a connected socket, and the unconnected socket Dial makes when
+// Config.FastOpen is set (the ClientHello in the SYN), which only a client
+// has.
 var transports = []struct {
 	name string
 	dial func(t testing.TB, addr string) net.Conn
-	wrap func(net.Conn) net.Conn
 }{
-	{"fd", dialTCP, func(c net.Conn) net.Conn { return c }},
-	{"callbacks", func(t testing.TB, addr string) net.Conn { return hideSocket(dialTCP(t, addr)) }, hideSocket},
+	{"fd", dialTCP},
+	{"callbacks", func(t testing.TB, addr string) net.Conn { return hideSocket(dialTCP(t, addr)) }},
 	{"fastopen", func(t testing.TB, addr string) net.Conn {
 		t.Helper()
 		nc, _, err := dialFastOpen(context.Background(), &net.Dialer{}, "tcp", addr, &Config{})
@@ -202,7 +210,7 @@ var transports = []struct {
 		}
 		t.Cleanup(func() { nc.Close() })
 		return nc
-	}, nil},
+	}},
 }
 
 // hideSocket wraps c so that GnuTLS drives it through the Go callbacks.
