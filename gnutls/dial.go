@@ -36,15 +36,18 @@ func (d *Dialer) Dial(network, addr string) (net.Conn, error) {
 // DialContext connects and completes the handshake; the returned
 // net.Conn is a *Conn. ctx bounds the whole of it.
 func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	nd := d.NetDialer
-	if nd == nil {
-		nd = new(net.Dialer)
-	}
-	c, err := dial(ctx, nd, network, addr, d.Config)
+	c, err := dial(ctx, d.netDialer(), network, addr, d.Config)
 	if err != nil {
 		return nil, err // not a typed nil
 	}
 	return c, nil
+}
+
+func (d *Dialer) netDialer() *net.Dialer {
+	if d.NetDialer == nil {
+		return new(net.Dialer)
+	}
+	return d.NetDialer
 }
 
 // DialEarly returns a client connection to addr on which the first Write
@@ -79,10 +82,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 // first Write must be safe for the server to process twice, such as an
 // idempotent request.
 func (d *Dialer) DialEarly(ctx context.Context, network, addr string) (*Conn, error) {
-	nd := d.NetDialer
-	if nd == nil {
-		nd = new(net.Dialer)
-	}
+	nd := d.netDialer()
 	ctx, cancel := dialContext(ctx, nd)
 	defer cancel()
 	c, err := dialConn(ctx, nd, network, addr, d.Config)

@@ -92,7 +92,8 @@ func (s *Session) RecvEarlyData(b []byte) (n int, ok bool) {
 // it is the limit GnuTLS stored with the session data, which is not
 // reliable: for a ticket without an early_data extension GnuTLS keeps the
 // value it had (UINT32_MAX in 3.7.9, or the limit of an earlier ticket).
-// Conn reads the tickets themselves instead (see DialEarly).
+// Conn reads each ticket itself instead (resumption.go); the limit it
+// used is ConnectionState().EarlyData.Limit.
 func (s *Session) MaxEarlyDataSize() uint32 {
 	return get(s, func(p C.gnutls_session_t) uint32 { return uint32(C.gnutls_record_get_max_early_data_size(p)) })
 }

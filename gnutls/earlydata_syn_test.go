@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-gnutls/go-gnutls/internal/netlab"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
 	"golang.org/x/sys/unix"
 )
@@ -18,10 +19,9 @@ import (
 // namespaces: client, server, and fast open on every listener.
 const labFastOpen = "1027"
 
-// A resumed fast-open connection with early data sends the ClientHello and
-// the early data in the SYN; the server has the request before its
-// handshake completes.
-func TestEarlyDataInSYN(t *testing.T) {
+// earlyFastOpenLab makes the lab with a 5 ms link and a listener in its
+// server namespace that takes fast open and early data.
+func earlyFastOpenLab(t *testing.T) (*netlab.Lab, net.Listener) {
 	lab := fastOpenLab(t, 5*time.Millisecond)
 	sc := earlyServerConfig()
 	sc.FastOpen = true
@@ -32,6 +32,14 @@ func TestEarlyDataInSYN(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return lab, l
+}
+
+// A resumed fast-open connection with early data sends the ClientHello and
+// the early data in the SYN; the server has the request before its
+// handshake completes.
+func TestEarlyDataInSYN(t *testing.T) {
+	lab, l := earlyFastOpenLab(t)
 	seen := serveEarly(t, l)
 	addr := l.Addr().String()
 	cfg := clientConfig()
@@ -168,16 +176,7 @@ func TestEarlyDataInSYNGnutlsServ(t *testing.T) {
 // a Read first sends the ClientHello alone in the SYN (GnuTLS's fast-open
 // path), a Write first the ClientHello and the early data.
 func TestDialEarlyInSYNReadOrWriteFirst(t *testing.T) {
-	lab := fastOpenLab(t, 5*time.Millisecond)
-	sc := earlyServerConfig()
-	sc.FastOpen = true
-	var l net.Listener
-	if err := lab.Server.Do(func() (err error) {
-		l, err = Listen("tcp", netip.AddrPortFrom(lab.Server.Addr4, 0).String(), sc)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	lab, l := earlyFastOpenLab(t)
 	// The server speaks first, then echoes.
 	t.Cleanup(peers.Serve(l, func(c net.Conn) {
 		io.WriteString(c, "hello\n")

@@ -71,9 +71,6 @@ static inline void go_gnutls_set_callbacks(gnutls_session_t s, void *handle)
 
 static inline void go_gnutls_free(void *p) { gnutls_free(p); }
 
-static inline size_t go_gnutls_iov_len(void *iov, int i) { return ((giovec_t *)iov)[i].iov_len; }
-static inline void *go_gnutls_iov_base(void *iov, int i) { return ((giovec_t *)iov)[i].iov_base; }
-
 /* The record and handshake calls clear errno first, so that after a
  * GNUTLS_E_PUSH_ERROR or GNUTLS_E_PULL_ERROR the errno the caller reads is the
  * one the failed system call set. This also guards GnuTLS before 3.8.11
@@ -221,7 +218,10 @@ static int go_gnutls_ticket_hook(gnutls_session_t s, unsigned htype, unsigned wh
 }
 
 /* Watches the tickets a client session receives; the result lives until
- * freed with free(3), after gnutls_deinit. */
+ * freed with free(3), after gnutls_deinit. It is the session's pointer
+ * (gnutls_session_set_ptr), which on a server session is the handle of
+ * its PSK and cache callbacks (gnutls/hooks.go): a session has one or the
+ * other, never both. */
 static inline struct go_gnutls_ticket *go_gnutls_watch_tickets(gnutls_session_t s)
 {
 	struct go_gnutls_ticket *t = calloc(1, sizeof *t);
