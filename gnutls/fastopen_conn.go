@@ -48,10 +48,7 @@ func dialFastOpen(ctx context.Context, nd *net.Dialer, network, addr string, con
 	if err != nil {
 		return nil, "", &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
 	}
-	family := unix.AF_INET
-	if _, ok := sa.(*unix.SockaddrInet6); ok {
-		family = unix.AF_INET6
-	}
+	family := sockaddrFamily(sa)
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
 		return nil, "", &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: os.NewSyscallError("socket", err)}
