@@ -254,7 +254,6 @@ func (c *Conn) afterHandshake(out []byte) (int, error) {
 		return 0, nil
 	}
 	if c.sess.EarlyDataAccepted() {
-		c.early.accepted = true
 		return c.early.sent, nil
 	}
 	c.early.rejected = true

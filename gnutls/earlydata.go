@@ -30,11 +30,12 @@ import (
 type earlyState struct {
 	// Client: enabled for DialEarly and ClientEarly; limit is what the
 	// resumed ticket allows (0: nothing); sent counts the bytes queued as
-	// early data; the rest says what the server made of them.
-	enabled                    bool
-	limit                      uint32
-	sent                       int
-	accepted, rejected, resent bool
+	// early data; rejected and resent say what became of them when the
+	// server did not accept them (whether it did is the session's).
+	enabled          bool
+	limit            uint32
+	sent             int
+	rejected, resent bool
 	// Server: buffered while accepted early data may still wait in
 	// GnuTLS's buffer for Read.
 	buffered bool
