@@ -95,11 +95,9 @@ func newConn(conn net.Conn, config *Config, isClient bool, serverName string) *C
 	return c
 }
 
-// socketConn is what a socket-backed connection offers.
-type socketConn interface {
-	SyscallConn() (syscall.RawConn, error)
-}
-
+// setup makes the session and gives it its transport: a socket's fd,
+// through the read-ahead unless kernel TLS may be on; for any other
+// net.Conn, the Go callbacks.
 func (c *Conn) setup() error {
 	s, err := c.config.newSession(c.isClient, c.serverName)
 	if err != nil {
@@ -113,31 +111,27 @@ func (c *Conn) setup() error {
 			return err
 		}
 	}
-	sc, ok := c.conn.(socketConn)
-	if ok {
-		if _, isFast := c.conn.(*fastOpenConn); isFast {
-			return nil // startFastOpen, when the handshake starts
+	switch c.conn.(type) {
+	case *fastOpenConn:
+		return nil // startFastOpen sets the transport when the handshake starts
+	case *net.TCPConn, *net.UnixConn:
+		raw, err := c.conn.(syscall.Conn).SyscallConn()
+		if err != nil {
+			return err
 		}
-		switch c.conn.(type) {
-		case *net.TCPConn, *net.UnixConn:
-			raw, err := sc.SyscallConn()
-			if err != nil {
-				return err
-			}
-			var fd int
-			if err := raw.Control(func(f uintptr) { fd = int(f) }); err != nil {
-				return err
-			}
-			c.raw = raw
-			if systemKTLS() {
-				return s.SetTransportInt(fd)
-			}
-			if err := s.setReadahead(fd); err != nil {
-				return err
-			}
-			c.layer = readaheadLayer{s.sessionState}
-			return nil
+		var fd int
+		if err := raw.Control(func(f uintptr) { fd = int(f) }); err != nil {
+			return err
 		}
+		c.raw = raw
+		if systemKTLS() {
+			return s.SetTransportInt(fd)
+		}
+		if err := s.setReadahead(fd); err != nil {
+			return err
+		}
+		c.layer = readaheadLayer{s.sessionState}
+		return nil
 	}
 	return s.SetTransport(c.conn)
 }
