@@ -11,31 +11,11 @@ import (
 	"math"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/internal/peers"
 )
-
-// lastCache offers the session stored last whatever the server: a client
-// that moves between servers sharing a ticket key.
-type lastCache struct {
-	mu   sync.Mutex
-	data []byte
-}
-
-func (l *lastCache) Get(string) ([]byte, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.data, l.data != nil
-}
-
-func (l *lastCache) Put(_ string, d []byte) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.data = d
-}
 
 // earlyClient is a client Config with a session cache.
 func earlyClient(cache ClientSessionCache) *Config {
@@ -146,7 +126,7 @@ func TestDialEarlyTicketWithoutEarlyData(t *testing.T) {
 	sb.ticketKey = key
 	addrA, seenA := earlyServer(t, sa)
 	addrB, seenB := earlyServer(t, sb)
-	cfg := earlyClient(&lastCache{})
+	cfg := earlyClient(&oneSessionCache{})
 
 	dialEarly(t, addrA, cfg, []byte("to A\n"))
 	<-seenA
@@ -307,7 +287,7 @@ func TestDialEarlyNginxRejected(t *testing.T) {
 	b := peers.NginxEarly(t, pki.ca, pki.leaf, peers.NginxEarlyConfig{TicketKey: key})
 	for _, noResend := range []bool{false, true} {
 		t.Run(fmt.Sprintf("EarlyDataNoResend=%v", noResend), func(t *testing.T) {
-			cfg := earlyClient(&lastCache{})
+			cfg := earlyClient(&oneSessionCache{})
 			cfg.EarlyDataNoResend = noResend
 			if _, _, err := getEarly(t, a.Addr, cfg, nginxGet("/a"), nil); err != nil {
 				t.Fatal(err)

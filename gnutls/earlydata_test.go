@@ -96,23 +96,26 @@ func TestEarlyDataOwnServer(t *testing.T) {
 	}
 }
 
-// fixedCache always offers the same session: a replay of the ticket.
-type fixedCache struct {
-	mu   sync.Mutex
-	data []byte
+// oneSessionCache holds one session, offered whatever the server: the one
+// stored last (a client that moves between servers sharing a ticket key),
+// or with keepFirst the first, always (a replay of the ticket).
+type oneSessionCache struct {
+	keepFirst bool
+	mu        sync.Mutex
+	data      []byte
 }
 
-func (f *fixedCache) Get(string) ([]byte, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.data, f.data != nil
+func (o *oneSessionCache) Get(string) ([]byte, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.data, o.data != nil
 }
 
-func (f *fixedCache) Put(_ string, d []byte) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.data == nil {
-		f.data = d
+func (o *oneSessionCache) Put(_ string, d []byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.data == nil || !o.keepFirst {
+		o.data = d
 	}
 }
 
@@ -122,7 +125,7 @@ func (f *fixedCache) Put(_ string, d []byte) {
 func TestEarlyDataReplayRejected(t *testing.T) {
 	addr, seen := earlyServer(t, earlyServerConfig())
 	cfg := clientConfig()
-	cfg.ClientSessionCache = &fixedCache{}
+	cfg.ClientSessionCache = &oneSessionCache{keepFirst: true}
 	req := []byte("idempotent request\n")
 	dialEarly(t, addr, cfg, req)
 	<-seen
@@ -263,7 +266,7 @@ func TestEarlyDataNotAllowedByTicket(t *testing.T) {
 // client sends the data again after the handshake and the echo returns it.
 func TestEarlyDataRejectedByGnutlsServ(t *testing.T) {
 	cfg := clientConfig()
-	cfg.ClientSessionCache = &fixedCache{}
+	cfg.ClientSessionCache = &oneSessionCache{keepFirst: true}
 	req := []byte("early line\n")
 	for i := 0; i < 2; i++ {
 		s := peers.GnutlsServ(t, pki.ca, pki.leaf, "--earlydata")
