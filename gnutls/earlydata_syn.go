@@ -46,12 +46,22 @@ func synDataRoom(sa unix.Sockaddr) int {
 
 // startFastOpen sets the transport of a client connection Dial made
 // unconnected, once the handshake starts and it is known whether early
-// data goes with the first flight.
+// data goes with the first flight. It holds the socket meanwhile
+// (RawConn.Control), so that a Close that came first is net.ErrClosed,
+// not a check of a closed (or reused) fd.
 func (c *Conn) startFastOpen() error {
 	fc, ok := c.conn.(*fastOpenConn)
 	if !ok || c.raw != nil {
 		return nil
 	}
+	var err error
+	if cerr := fc.raw.Control(func(uintptr) { err = c.setFastOpen(fc) }); cerr != nil {
+		return c.opError(true, cerr)
+	}
+	return err
+}
+
+func (c *Conn) setFastOpen(fc *fastOpenConn) error {
 	c.raw = fc.raw
 	c.connecting = true
 	if c.early.sent == 0 {

@@ -200,7 +200,7 @@ func (c *fastOpenConn) SetWriteDeadline(t time.Time) error { return c.f.SetWrite
 // SyscallConn gives access to the socket.
 func (c *fastOpenConn) SyscallConn() (syscall.RawConn, error) { return c.raw, nil }
 
-// closedRawConn is an *os.File's RawConn whose waits, once the file is
+// closedRawConn is an *os.File's RawConn whose calls, once the file is
 // closed, fail with net.ErrClosed, as a net.Conn's do: the file's own
 // RawConn returns an unexported "use of closed file" error.
 type closedRawConn struct {
@@ -211,6 +211,8 @@ type closedRawConn struct {
 func (r closedRawConn) Read(f func(uintptr) bool) error { return r.closedErr(r.RawConn.Read(f)) }
 
 func (r closedRawConn) Write(f func(uintptr) bool) error { return r.closedErr(r.RawConn.Write(f)) }
+
+func (r closedRawConn) Control(f func(uintptr)) error { return r.closedErr(r.RawConn.Control(f)) }
 
 func (r closedRawConn) closedErr(err error) error {
 	if err != nil && r.closed.Load() {

@@ -3,6 +3,7 @@ package gnutls
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -153,5 +154,22 @@ func TestFastOpenDialZone(t *testing.T) {
 			t.Errorf("local address %v: bound to %v, want fe80::99%%lo", nd.LocalAddr, got)
 		}
 		c.Close()
+	}
+}
+
+// A Handshake after Close on a fast-open connection returns net.ErrClosed:
+// fast open is set up with the socket held, never on a closed fd.
+func TestFastOpenHandshakeAfterClose(t *testing.T) {
+	checkLeaks(t)
+	nc, _, err := dialFastOpen(context.Background(), &net.Dialer{}, "tcp", goTLSServer(t, nil), &Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Client(nc, clientConfig())
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Handshake(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Handshake after Close: %v, want net.ErrClosed", err)
 	}
 }
