@@ -44,17 +44,27 @@ struct go_gnutls_ocsp_info {
 	unsigned revocation_reason;
 };
 
-static inline int go_gnutls_ocsp_import(gnutls_ocsp_resp_t *r, const void *der, unsigned n)
-{
-	gnutls_datum_t d = { (unsigned char *)der, n };
-	int ret = gnutls_ocsp_resp_init(r);
-	if (ret < 0)
-		return ret;
-	ret = gnutls_ocsp_resp_import(*r, &d);
-	if (ret < 0)
-		gnutls_ocsp_resp_deinit(*r);
-	return ret;
-}
+/* name(*obj, der, n) initializes *obj and imports the DER object into
+ * it; on failure *obj is freed. */
+#define GO_GNUTLS_DER_IMPORTER(name, type, init, import, deinit)           \
+	static inline int name(type *obj, const void *der, unsigned n)     \
+	{                                                                  \
+		gnutls_datum_t d = { (unsigned char *)der, n };            \
+		int ret = init(obj);                                       \
+		if (ret < 0)                                               \
+			return ret;                                        \
+		ret = import(*obj, &d);                                    \
+		if (ret < 0)                                               \
+			deinit(*obj);                                      \
+		return ret;                                                \
+	}
+
+#define GO_GNUTLS_X509_CRT_IMPORT_DER(c, d) gnutls_x509_crt_import(c, d, GNUTLS_X509_FMT_DER)
+
+GO_GNUTLS_DER_IMPORTER(go_gnutls_ocsp_import, gnutls_ocsp_resp_t, gnutls_ocsp_resp_init, gnutls_ocsp_resp_import,
+	gnutls_ocsp_resp_deinit)
+GO_GNUTLS_DER_IMPORTER(go_gnutls_crt_import_der, gnutls_x509_crt_t, gnutls_x509_crt_init,
+	GO_GNUTLS_X509_CRT_IMPORT_DER, gnutls_x509_crt_deinit)
 
 /* Parses a DER response; *text (freed with go_gnutls_free), when text is
  * not NULL, is gnutls_ocsp_resp_print's compact or full form. */
@@ -101,11 +111,9 @@ static inline int go_gnutls_ocsp_check_cred(gnutls_certificate_credentials_t c, 
 	ret = go_gnutls_ocsp_import(&r, der, n);
 	if (ret < 0)
 		return ret;
-	ret = gnutls_x509_crt_init(&crt);
+	ret = go_gnutls_crt_import_der(&crt, leaf.data, leaf.size);
 	if (ret >= 0) {
-		ret = gnutls_x509_crt_import(crt, &leaf, GNUTLS_X509_FMT_DER);
-		if (ret >= 0)
-			ret = gnutls_ocsp_resp_check_crt(r, 0, crt);
+		ret = gnutls_ocsp_resp_check_crt(r, 0, crt);
 		if (ret == GNUTLS_E_OCSP_RESPONSE_ERROR) /* another serial or issuer */
 			ret = GNUTLS_E_OCSP_MISMATCH_WITH_CERTS;
 		gnutls_x509_crt_deinit(crt);
@@ -123,18 +131,6 @@ static inline int go_gnutls_ocsp_received(gnutls_session_t s, const unsigned cha
 	*p = d.data;
 	*n = d.size;
 	*checked = gnutls_ocsp_status_request_is_checked(s, 0) != 0;
-	return ret;
-}
-
-static inline int go_gnutls_crt_import_der(gnutls_x509_crt_t *c, const void *der, unsigned n)
-{
-	gnutls_datum_t d = { (unsigned char *)der, n };
-	int ret = gnutls_x509_crt_init(c);
-	if (ret < 0)
-		return ret;
-	ret = gnutls_x509_crt_import(*c, &d, GNUTLS_X509_FMT_DER);
-	if (ret < 0)
-		gnutls_x509_crt_deinit(*c);
 	return ret;
 }
 
