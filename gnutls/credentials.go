@@ -27,11 +27,11 @@ type Credentials struct {
 type credState struct {
 	shared
 	ptr C.gnutls_certificate_credentials_t
-	// handles are what C callbacks of the credentials reach (ocsp.go,
-	// pkcs11.go), dropped once the credentials are freed.
-	handles []unsafe.Pointer
-	staple  *stapler
-	pin     *pinAsker
+	// afterFree undoes, once the C credentials are freed, what their
+	// callbacks reach (ocsp.go, pkcs11.go): handles and C memory.
+	afterFree []func()
+	staple    *stapler
+	pin       *pinAsker
 }
 
 // NewCredentials returns empty certificate credentials.
@@ -44,10 +44,10 @@ func NewCredentials() (*Credentials, error) {
 	st.free = func() {
 		C.gnutls_certificate_free_credentials(st.ptr)
 		st.ptr = nil
-		for _, h := range st.handles {
-			dropHandle(h)
+		for _, f := range st.afterFree {
+			f()
 		}
-		st.handles = nil
+		st.afterFree = nil
 		liveCredentials.Add(-1)
 	}
 	c := &Credentials{st}

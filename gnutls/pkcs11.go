@@ -115,7 +115,7 @@ func (c *Credentials) SetPINFunc(f PINFunc) error {
 		}
 		c.pin = &pinAsker{f: f}
 		h := saveHandle(c.pin)
-		c.handles = append(c.handles, h)
+		c.afterFree = append(c.afterFree, func() { dropHandle(h) })
 		C.go_gnutls_set_pin(p, h)
 		return 0
 	})

@@ -24,16 +24,45 @@ static inline int go_gnutls_datum_copy(gnutls_datum_t *out, const void *p, unsig
 	return 0;
 }
 
-static int go_gnutls_ocsp_staple_cb(gnutls_session_t s, void *handle, gnutls_datum_t *out)
+/* What a server's OCSP status callback reaches: the Go stapler's handle,
+ * and whether it holds a staple (set with go_gnutls_stapler_hold), so that
+ * a handshake calls Go only when there may be something to staple. */
+struct go_gnutls_stapler {
+	void *handle;
+	int holds;
+};
+
+static int go_gnutls_ocsp_staple_cb(gnutls_session_t s, void *p, gnutls_datum_t *out)
 {
+	struct go_gnutls_stapler *st = p;
 	(void)s;
-	return goGnutlsOCSPStaple(handle, out);
+	if (!__atomic_load_n(&st->holds, __ATOMIC_ACQUIRE))
+		return GNUTLS_E_NO_CERTIFICATE_STATUS;
+	return goGnutlsOCSPStaple(st->handle, out);
 }
 
-/* Staples for the credentials' first certificate come from the Go side. */
-static inline int go_gnutls_ocsp_staple_set(gnutls_certificate_credentials_t c, void *handle)
+/* Staples for the credentials' first certificate come from the Go side
+ * through *st, allocated here and freed with free() once the credentials
+ * are. */
+static inline int go_gnutls_ocsp_staple_set(gnutls_certificate_credentials_t c, void *handle,
+	struct go_gnutls_stapler **st)
 {
-	return gnutls_certificate_set_ocsp_status_request_function2(c, 0, go_gnutls_ocsp_staple_cb, handle);
+	int ret;
+	*st = calloc(1, sizeof **st);
+	if (*st == NULL)
+		return GNUTLS_E_MEMORY_ERROR;
+	(*st)->handle = handle;
+	ret = gnutls_certificate_set_ocsp_status_request_function2(c, 0, go_gnutls_ocsp_staple_cb, *st);
+	if (ret < 0) {
+		free(*st);
+		*st = NULL;
+	}
+	return ret;
+}
+
+static inline void go_gnutls_stapler_hold(struct go_gnutls_stapler *st, int holds)
+{
+	__atomic_store_n(&st->holds, holds, __ATOMIC_RELEASE);
 }
 
 /* What one OCSP response says of its first certificate. */
