@@ -216,9 +216,10 @@ func (s *Session) PSKIdentityHint() string {
 }
 
 // pskKey answers GnuTLS's question for a server session: the key of
-// identity, in C memory the caller zeroes and frees. It returns 0 with a
-// key, 1 for an unknown identity, -1 on failure (the error is kept).
-func (h *sessionHooks) pskKey(identity string, key **C.uchar, n *C.uint) C.int {
+// identity, copied into key (a gnutls_datum_t GnuTLS zeroes and frees).
+// It returns 0 with a key, 1 for an unknown identity, -1 on failure (the
+// error is kept).
+func (h *sessionHooks) pskKey(identity string, key *C.gnutls_datum_t) C.int {
 	h.pskIdentity, h.pskAsked, h.pskUnknown = identity, true, false
 	k, err := h.getPSKKey(identity)
 	switch {
@@ -232,9 +233,9 @@ func (h *sessionHooks) pskKey(identity string, key **C.uchar, n *C.uint) C.int {
 		h.err = checkPSKField("GetPSKKey", "key", len(k))
 		return -1
 	}
-	p := C.malloc(C.size_t(len(k)))
-	copy(unsafe.Slice((*byte)(p), len(k)), k)
-	*key, *n = (*C.uchar)(p), C.uint(len(k))
+	if C.go_gnutls_datum_copy(key, unsafe.Pointer(&k[0]), C.uint(len(k))) < 0 {
+		return -1
+	}
 	return 0
 }
 

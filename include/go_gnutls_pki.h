@@ -13,17 +13,6 @@
 extern int goGnutlsOCSPStaple(void *handle, gnutls_datum_t *out);
 extern int goGnutlsPIN(void *handle, int attempt, char *token_url, char *token_label, unsigned flags, char *pin, size_t max);
 
-/* Copies n bytes into out, in memory GnuTLS frees. */
-static inline int go_gnutls_datum_copy(gnutls_datum_t *out, const void *p, unsigned n)
-{
-	out->data = gnutls_malloc(n);
-	if (out->data == NULL)
-		return GNUTLS_E_MEMORY_ERROR;
-	memcpy(out->data, p, n);
-	out->size = n;
-	return 0;
-}
-
 /* What a server's OCSP status callback reaches: the Go stapler's handle,
  * and whether it holds a staple (set with go_gnutls_stapler_hold), so that
  * a handshake calls Go only when there may be something to staple. */
