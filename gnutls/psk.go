@@ -343,10 +343,17 @@ func (s *Session) pskError(err error) error {
 // psk_dhe_ke). Plain PSK (psk_ke) is for a Priority to ask for.
 const pskKeyExchanges = "+ECDHE-PSK:+DHE-PSK"
 
-// usesPSK reports whether the Config sets a pre-shared key, either side's.
-func (c *Config) usesPSK() bool {
-	return c.PSKIdentity != "" || len(c.PSKKey) > 0 || c.GetPSKKey != nil
+// hasPSK reports whether the Config sets a pre-shared key for a role: a
+// client's identity and key, a server's lookup.
+func (c *Config) hasPSK(isClient bool) bool {
+	if isClient {
+		return c.PSKIdentity != "" || len(c.PSKKey) > 0
+	}
+	return c.GetPSKKey != nil
 }
+
+// usesPSK reports whether the Config sets a pre-shared key, either side's.
+func (c *Config) usesPSK() bool { return c.hasPSK(true) || c.hasPSK(false) }
 
 // pskOnly reports whether the side authenticates by pre-shared key alone,
 // without certificate credentials: a PSK client. A server always has
@@ -354,35 +361,35 @@ func (c *Config) usesPSK() bool {
 // certificate suites only when it finds no certificate in them, and picks
 // them, then fails, when it has no certificate credentials at all.
 func (c *Config) pskOnly(isClient bool) bool {
-	return isClient && (c.PSKIdentity != "" || len(c.PSKKey) > 0)
+	return isClient && c.hasPSK(isClient)
 }
 
 // pskCredentials builds the Config's PSK credentials for a role once and
 // shares them: a client's hold its identity and key, a server's the lookup.
 func (c *Config) pskCredentials(isClient bool) (*PSKCredentials, error) {
-	i := roleIndex(isClient)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.psk[i] == nil && c.pskErr[i] == nil {
+	r := c.role(isClient)
+	if r.psk == nil && r.pskErr == nil {
 		if isClient {
-			c.psk[i], c.pskErr[i] = NewPSKClientCredentials(c.PSKIdentity, c.PSKKey)
+			r.psk, r.pskErr = NewPSKClientCredentials(c.PSKIdentity, c.PSKKey)
 		} else {
-			c.psk[i], c.pskErr[i] = NewPSKServerCredentials(c.GetPSKKey)
-			if c.pskErr[i] == nil && c.PSKIdentityHint != "" {
-				if c.pskErr[i] = c.psk[i].SetHint(c.PSKIdentityHint); c.pskErr[i] != nil {
-					c.psk[i].Close()
-					c.psk[i] = nil
+			r.psk, r.pskErr = NewPSKServerCredentials(c.GetPSKKey)
+			if r.pskErr == nil && c.PSKIdentityHint != "" {
+				if r.pskErr = r.psk.SetHint(c.PSKIdentityHint); r.pskErr != nil {
+					r.psk.Close()
+					r.psk = nil
 				}
 			}
 		}
 	}
-	return c.psk[i], c.pskErr[i]
+	return r.psk, r.pskErr
 }
 
 // configurePSK attaches the Config's PSK credentials, if it has any for
 // this side.
 func (c *Config) configurePSK(s *Session, isClient bool) error {
-	if isClient && c.PSKIdentity == "" && len(c.PSKKey) == 0 || !isClient && c.GetPSKKey == nil {
+	if !c.hasPSK(isClient) {
 		return nil
 	}
 	cr, err := c.pskCredentials(isClient)
