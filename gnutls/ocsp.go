@@ -195,7 +195,7 @@ func (c *Credentials) SetOCSPStaple(der []byte) error {
 				&Error{Op: "check OCSP response", Code: ErrExpired})
 		}
 	}
-	_, err := c.load("OCSP staple", func(p C.gnutls_certificate_credentials_t) C.int {
+	_, err := c.load("set OCSP staple", func(p C.gnutls_certificate_credentials_t) C.int {
 		if r != nil {
 			if ret := withBytes(r.Raw, func(b unsafe.Pointer, n C.uint) C.int { return C.go_gnutls_ocsp_check_cred(p, b, n) }); ret < 0 {
 				return ret
