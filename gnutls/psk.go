@@ -87,14 +87,9 @@ func NewPSKClientCredentials(identity string, key []byte) (*PSKCredentials, erro
 		return nil, err
 	}
 	st := &pskState{identity: identity}
-	id := C.CString(identity)
-	defer C.free(unsafe.Pointer(id))
-	k := C.CBytes(key)
-	defer func() {
-		clear(unsafe.Slice((*byte)(k), len(key)))
-		C.free(k)
-	}()
-	if err := check("allocate PSK credentials", C.go_gnutls_psk_client_new(&st.client, unsafe.Pointer(id), C.uint(len(identity)), k, C.uint(len(key)))); err != nil {
+	// GnuTLS copies both during the call: no copy of the key is made here.
+	id, k := unsafe.Pointer(unsafe.StringData(identity)), unsafe.Pointer(&key[0])
+	if err := check("allocate PSK credentials", C.go_gnutls_psk_client_new(&st.client, id, C.uint(len(identity)), k, C.uint(len(key)))); err != nil {
 		return nil, err
 	}
 	return newPSKCredentials(st), nil
