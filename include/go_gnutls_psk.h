@@ -6,7 +6,8 @@
 
 /* The Go lookup of a server session (callbacks.go): 0 with the key
  * copied into *key (go_gnutls_datum_copy), 1 for an unknown identity, -1
- * on failure. handle is the session's pointer (gnutls_session_set_ptr). */
+ * on failure. handle is the session's hooks, its db pointer
+ * (gnutls_db_set_ptr; the session pointer watches tickets). */
 extern int goGnutlsPSKServerKey(void *handle, void *identity, unsigned identity_len, gnutls_datum_t *key);
 
 /* gnutls_psk_server_credentials_function2: GnuTLS frees the key with
@@ -14,7 +15,7 @@ extern int goGnutlsPSKServerKey(void *handle, void *identity, unsigned identity_
  * client cannot tell an unknown identity from a wrong key. */
 static int go_gnutls_psk_server_key(gnutls_session_t s, const gnutls_datum_t *identity, gnutls_datum_t *key)
 {
-	void *h = gnutls_session_get_ptr(s);
+	void *h = gnutls_db_get_ptr(s);
 	if (h == NULL)
 		return -1;
 	return goGnutlsPSKServerKey(h, identity->data, identity->size, key);
