@@ -152,6 +152,19 @@ static inline int go_gnutls_ocsp_received(gnutls_session_t s, const unsigned cha
 	return ret;
 }
 
+/* Imports a certificate and its issuer, both DER: both or neither. */
+static inline int go_gnutls_crt_pair_import(gnutls_x509_crt_t *c, const void *cert, unsigned cn, gnutls_x509_crt_t *i,
+	const void *issuer, unsigned in)
+{
+	int ret = go_gnutls_crt_import_der(c, cert, cn);
+	if (ret < 0)
+		return ret;
+	ret = go_gnutls_crt_import_der(i, issuer, in);
+	if (ret < 0)
+		gnutls_x509_crt_deinit(*c);
+	return ret;
+}
+
 /* A DER OCSP request about cert, issued by issuer, with a nonce when nn > 0
  * (SHA-1 certificate IDs, which every responder takes); *out is freed with
  * go_gnutls_free. */
@@ -161,14 +174,9 @@ static inline int go_gnutls_ocsp_request(const void *cert, unsigned cn, const vo
 	gnutls_x509_crt_t c, i;
 	gnutls_ocsp_req_t req;
 	gnutls_datum_t nd = { (unsigned char *)nonce, nn }, o = { NULL, 0 };
-	int ret = go_gnutls_crt_import_der(&c, cert, cn);
+	int ret = go_gnutls_crt_pair_import(&c, cert, cn, &i, issuer, in);
 	if (ret < 0)
 		return ret;
-	ret = go_gnutls_crt_import_der(&i, issuer, in);
-	if (ret < 0) {
-		gnutls_x509_crt_deinit(c);
-		return ret;
-	}
 	ret = gnutls_ocsp_req_init(&req);
 	if (ret >= 0) {
 		ret = gnutls_ocsp_req_add_cert(req, GNUTLS_DIG_SHA1, i, c);
@@ -201,14 +209,9 @@ static inline int go_gnutls_ocsp_verify(const void *der, unsigned n, const void 
 	*nonce_state = -1;
 	if (ret < 0)
 		return ret;
-	ret = go_gnutls_crt_import_der(&c, cert, cn);
+	ret = go_gnutls_crt_pair_import(&c, cert, cn, &i, issuer, in);
 	if (ret < 0)
 		goto out;
-	ret = go_gnutls_crt_import_der(&i, issuer, in);
-	if (ret < 0) {
-		gnutls_x509_crt_deinit(c);
-		goto out;
-	}
 	ret = gnutls_ocsp_resp_check_crt(r, 0, c);
 	if (ret < 0)
 		ret = GNUTLS_E_OCSP_MISMATCH_WITH_CERTS;
