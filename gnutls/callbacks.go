@@ -55,8 +55,8 @@ func goGnutlsPullTimeout(ptr C.gnutls_transport_ptr_t, ms C.uint, errp *C.int) C
 }
 
 //export goGnutlsPSKServerKey
-func goGnutlsPSKServerKey(h, identity unsafe.Pointer, n C.uint, key **C.uchar, keyLen *C.uint) C.int {
-	return restoreHooks(h).pskKey(C.GoStringN((*C.char)(identity), C.int(n)), key, keyLen)
+func goGnutlsPSKServerKey(h, identity unsafe.Pointer, n C.uint, key *C.gnutls_datum_t) C.int {
+	return restoreHooks(h).pskKey(C.GoStringN((*C.char)(identity), C.int(n)), key)
 }
 
 //export goGnutlsCacheStore
@@ -65,8 +65,8 @@ func goGnutlsCacheStore(h, key unsafe.Pointer, keyLen C.uint, data unsafe.Pointe
 }
 
 //export goGnutlsCacheRetrieve
-func goGnutlsCacheRetrieve(h, key unsafe.Pointer, keyLen C.uint, n *C.uint) unsafe.Pointer {
-	return restoreHooks(h).cacheRetrieve(C.GoStringN((*C.char)(key), C.int(keyLen)), n)
+func goGnutlsCacheRetrieve(h, key unsafe.Pointer, keyLen C.uint, data *C.gnutls_datum_t) {
+	restoreHooks(h).cacheRetrieve(C.GoStringN((*C.char)(key), C.int(keyLen)), data)
 }
 
 //export goGnutlsCacheRemove

@@ -136,12 +136,10 @@ type Config struct {
 	EarlyDataWindow time.Duration
 
 	mu sync.Mutex
-	// creds and credsErr are per role, indexed by roleIndex: a client
-	// trusts RootCA*, a server ClientCA*, so one Config serves both.
-	creds     [2]*Credentials
-	credsErr  [2]error
-	psk       [2]*PSKCredentials // per role, as creds
-	pskErr    [2]error
+	// roles are the credentials built for each role, indexed by
+	// roleIndex: a client trusts RootCA*, a server ClientCA*, so one
+	// Config serves both.
+	roles     [2]roleCredentials
 	prio      *priorityCache
 	prioErr   error
 	ticketKey *ticketKey
@@ -173,25 +171,33 @@ func (c *Config) Clone() *Config {
 	}
 }
 
+// roleCredentials are what a Config built for one role, or why it could
+// not; each is built once, at first use.
+type roleCredentials struct {
+	creds    *Credentials
+	credsErr error
+	psk      *PSKCredentials
+	pskErr   error
+}
+
+// role returns the role's credentials; the caller holds c.mu.
+func (c *Config) role(isClient bool) *roleCredentials {
+	if isClient {
+		return &c.roles[1]
+	}
+	return &c.roles[0]
+}
+
 // credentials builds the Config's credentials for a role once and shares
 // them among that role's sessions.
 func (c *Config) credentials(isClient bool) (*Credentials, error) {
-	i := roleIndex(isClient)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.creds[i] != nil || c.credsErr[i] != nil {
-		return c.creds[i], c.credsErr[i]
+	r := c.role(isClient)
+	if r.creds == nil && r.credsErr == nil {
+		r.creds, r.credsErr = c.buildCredentials(isClient)
 	}
-	c.creds[i], c.credsErr[i] = c.buildCredentials(isClient)
-	return c.creds[i], c.credsErr[i]
-}
-
-// roleIndex is 0 for a server, 1 for a client.
-func roleIndex(isClient bool) int {
-	if isClient {
-		return 1
-	}
-	return 0
+	return r.creds, r.credsErr
 }
 
 // priorities parses the Config's priority string once; sessions share it.
@@ -264,7 +270,7 @@ func (c *Config) buildCredentials(isClient bool) (*Credentials, error) {
 		if err := cr.AddKeyPairFiles(c.CertFile, c.KeyFile); err != nil {
 			return fail(err)
 		}
-	case !isClient && c.GetPSKKey == nil:
+	case !isClient && !c.hasPSK(false):
 		return fail(errNoCertificate)
 	}
 	if !isClient {

@@ -27,11 +27,11 @@ type Credentials struct {
 type credState struct {
 	shared
 	ptr C.gnutls_certificate_credentials_t
-	// handles are what C callbacks of the credentials reach (ocsp.go,
-	// pkcs11.go), dropped once the credentials are freed.
-	handles []unsafe.Pointer
-	staple  *stapler
-	pin     *pinAsker
+	// afterFree undoes, once the C credentials are freed, what their
+	// callbacks reach (ocsp.go, pkcs11.go): handles and C memory.
+	afterFree []func()
+	staple    *stapler
+	pin       *pinAsker
 }
 
 // NewCredentials returns empty certificate credentials.
@@ -44,10 +44,10 @@ func NewCredentials() (*Credentials, error) {
 	st.free = func() {
 		C.gnutls_certificate_free_credentials(st.ptr)
 		st.ptr = nil
-		for _, h := range st.handles {
-			dropHandle(h)
+		for _, f := range st.afterFree {
+			f()
 		}
-		st.handles = nil
+		st.afterFree = nil
 		liveCredentials.Add(-1)
 	}
 	c := &Credentials{st}
@@ -61,8 +61,9 @@ func (c *Credentials) Close() error {
 	return nil
 }
 
-// load runs f on the C credentials; f returns a GnuTLS count or code.
-func (c *Credentials) load(what string, f func(C.gnutls_certificate_credentials_t) C.int) (int, error) {
+// load runs f on the C credentials; f returns a GnuTLS count or code, and
+// op names what it does in an error.
+func (c *Credentials) load(op string, f func(C.gnutls_certificate_credentials_t) C.int) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -70,7 +71,7 @@ func (c *Credentials) load(what string, f func(C.gnutls_certificate_credentials_
 	}
 	r := f(c.ptr)
 	if r < 0 {
-		return 0, &Error{Op: "load " + what, Code: ErrorCode(r)}
+		return 0, &Error{Op: op, Code: ErrorCode(r)}
 	}
 	return int(r), nil
 }
@@ -79,7 +80,7 @@ func (c *Credentials) load(what string, f func(C.gnutls_certificate_credentials_
 // added; none is an error, with the code GnuTLS gives an empty list
 // elsewhere (GNUTLS_E_NO_CERTIFICATE_FOUND).
 func (c *Credentials) loadCerts(what string, f func(C.gnutls_certificate_credentials_t) C.int) (int, error) {
-	n, err := c.load(what, f)
+	n, err := c.load("load "+what, f)
 	if err == nil && n == 0 {
 		return 0, &Error{Op: "load " + what, Code: ErrNoCertificateFound}
 	}
@@ -158,7 +159,7 @@ func (c *Credentials) AddKeyPairFiles(certFile, keyFile string) error {
 			return err
 		}
 	}
-	_, err := c.load(fmt.Sprintf("certificate %q with key %q", RedactURL(certFile), RedactURL(keyFile)), func(p C.gnutls_certificate_credentials_t) C.int {
+	_, err := c.load(fmt.Sprintf("load certificate %q with key %q", RedactURL(certFile), RedactURL(keyFile)), func(p C.gnutls_certificate_credentials_t) C.int {
 		return withCString(certFile, func(cf *C.char) C.int {
 			return withCString(keyFile, func(kf *C.char) C.int {
 				return C.gnutls_certificate_set_x509_key_file2(p, cf, kf, C.GNUTLS_X509_FMT_PEM, nil, 0)
@@ -171,7 +172,7 @@ func (c *Credentials) AddKeyPairFiles(certFile, keyFile string) error {
 // AddKeyPairPEM adds a PEM certificate chain (leaf first) and its PEM
 // private key, to present to the peer.
 func (c *Credentials) AddKeyPairPEM(certPEM, keyPEM []byte) error {
-	_, err := c.load("certificate and key PEM", func(p C.gnutls_certificate_credentials_t) C.int {
+	_, err := c.load("load certificate and key PEM", func(p C.gnutls_certificate_credentials_t) C.int {
 		return withBytes(certPEM, func(cb unsafe.Pointer, cn C.uint) C.int {
 			return withBytes(keyPEM, func(kb unsafe.Pointer, kn C.uint) C.int {
 				return C.go_gnutls_key_pair_mem(p, cb, cn, kb, kn)

@@ -13,8 +13,9 @@ import (
 
 // sessionHooks is the Go state that a session's GnuTLS callbacks other
 // than the transport's reach: a server's PSK lookup (psk.go) and session
-// cache (sessioncache.go). One handle reaches it, set as the session's
-// pointer (gnutls_session_set_ptr) and as its cache's (gnutls_db_set_ptr).
+// cache (sessioncache.go). One handle reaches it, set as the session's db
+// pointer (gnutls_db_set_ptr), which both callbacks read; the session
+// pointer (gnutls_session_set_ptr) is a client's ticket watcher.
 // The callbacks run inside Handshake, one at a time. It must not refer to
 // the Session, so that a forgotten Session can still be collected.
 type sessionHooks struct {
@@ -39,7 +40,6 @@ func (s *Session) hooksLocked(p C.gnutls_session_t) *sessionHooks {
 	if s.hooks == nil {
 		s.hooks = &sessionHooks{}
 		s.hooksHandle = saveHandle(s.hooks)
-		C.gnutls_session_set_ptr(p, s.hooksHandle)
 		C.gnutls_db_set_ptr(p, s.hooksHandle)
 	}
 	return s.hooks

@@ -18,7 +18,7 @@ const FastOpenQueue = 256
 // accepts TCP Fast Open (TCP_FASTOPEN); the kernel must allow it too
 // (net.ipv4.tcp_fastopen bit 1).
 func Listen(network, laddr string, config *Config) (net.Listener, error) {
-	if config == nil || !config.hasCertificate() && config.GetPSKKey == nil {
+	if config == nil || !config.hasCertificate() && !config.hasPSK(false) {
 		return nil, &net.OpError{Op: "listen", Net: network, Err: errNoCertificate}
 	}
 	lc := net.ListenConfig{}

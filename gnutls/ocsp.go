@@ -142,9 +142,23 @@ func parseOCSP(der []byte, full bool) (*OCSPResponse, error) {
 
 // stapler holds what a server staples for its certificate; GnuTLS asks
 // for it in every handshake where the client requests a status
-// (goGnutlsOCSPStaple), so replacing it takes effect at once.
+// (goGnutlsOCSPStaple), so replacing it takes effect at once. c tells the
+// C callback whether there is one, so that without a staple no handshake
+// calls Go.
 type stapler struct {
 	cur atomic.Pointer[OCSPResponse]
+	c   *C.struct_go_gnutls_stapler
+}
+
+// set replaces the staple; nil stops stapling.
+func (s *stapler) set(r *OCSPResponse) {
+	if r == nil {
+		C.go_gnutls_stapler_hold(s.c, 0)
+		s.cur.Store(nil)
+		return
+	}
+	s.cur.Store(r)
+	C.go_gnutls_stapler_hold(s.c, 1)
 }
 
 func restoreStapler(p unsafe.Pointer) *stapler { return pointer.Restore(p).(*stapler) }
@@ -181,7 +195,7 @@ func (c *Credentials) SetOCSPStaple(der []byte) error {
 				&Error{Op: "check OCSP response", Code: ErrExpired})
 		}
 	}
-	_, err := c.load("OCSP staple", func(p C.gnutls_certificate_credentials_t) C.int {
+	_, err := c.load("set OCSP staple", func(p C.gnutls_certificate_credentials_t) C.int {
 		if r != nil {
 			if ret := withBytes(r.Raw, func(b unsafe.Pointer, n C.uint) C.int { return C.go_gnutls_ocsp_check_cred(p, b, n) }); ret < 0 {
 				return ret
@@ -190,14 +204,17 @@ func (c *Credentials) SetOCSPStaple(der []byte) error {
 		if c.staple == nil {
 			st := &stapler{}
 			h := saveHandle(st)
-			if ret := C.go_gnutls_ocsp_staple_set(p, h); ret < 0 {
+			if ret := C.go_gnutls_ocsp_staple_set(p, h, &st.c); ret < 0 {
 				dropHandle(h)
 				return ret
 			}
 			c.staple = st
-			c.handles = append(c.handles, h)
+			c.afterFree = append(c.afterFree, func() {
+				dropHandle(h)
+				C.free(unsafe.Pointer(st.c))
+			})
 		}
-		c.staple.cur.Store(r)
+		c.staple.set(r)
 		return 0
 	})
 	return err
@@ -219,8 +236,10 @@ func (c *Config) SetOCSPStaple(der []byte) error {
 }
 
 // setupStapling makes a server's credentials ask the Go side for staples,
-// starting with Certificates[0].OCSPStaple. A server with pre-shared keys
-// alone has no certificate to staple for.
+// starting with Certificates[0].OCSPStaple. It installs the callback
+// before any session uses the credentials, since GnuTLS's setter is not
+// safe during handshakes; without a staple the callback answers in C. A
+// server with pre-shared keys alone has no certificate to staple for.
 func (c *Config) setupStapling(cr *Credentials) error {
 	if !c.hasCertificate() {
 		return nil

@@ -109,13 +109,13 @@ func (c *Credentials) SetPINFunc(f PINFunc) error {
 	if f == nil {
 		return errors.New("gnutls: SetPINFunc: nil function")
 	}
-	_, err := c.load("PIN function", func(p C.gnutls_certificate_credentials_t) C.int {
+	_, err := c.load("set PIN function", func(p C.gnutls_certificate_credentials_t) C.int {
 		if c.pin != nil {
 			return C.GNUTLS_E_INVALID_REQUEST
 		}
 		c.pin = &pinAsker{f: f}
 		h := saveHandle(c.pin)
-		c.handles = append(c.handles, h)
+		c.afterFree = append(c.afterFree, func() { dropHandle(h) })
 		C.go_gnutls_set_pin(p, h)
 		return 0
 	})

@@ -87,14 +87,9 @@ func NewPSKClientCredentials(identity string, key []byte) (*PSKCredentials, erro
 		return nil, err
 	}
 	st := &pskState{identity: identity}
-	id := C.CString(identity)
-	defer C.free(unsafe.Pointer(id))
-	k := C.CBytes(key)
-	defer func() {
-		clear(unsafe.Slice((*byte)(k), len(key)))
-		C.free(k)
-	}()
-	if err := check("allocate PSK credentials", C.go_gnutls_psk_client_new(&st.client, unsafe.Pointer(id), C.uint(len(identity)), k, C.uint(len(key)))); err != nil {
+	// GnuTLS copies both during the call: no copy of the key is made here.
+	id, k := unsafe.Pointer(unsafe.StringData(identity)), unsafe.Pointer(&key[0])
+	if err := check("allocate PSK credentials", C.go_gnutls_psk_client_new(&st.client, id, C.uint(len(identity)), k, C.uint(len(key)))); err != nil {
 		return nil, err
 	}
 	return newPSKCredentials(st), nil
@@ -216,9 +211,10 @@ func (s *Session) PSKIdentityHint() string {
 }
 
 // pskKey answers GnuTLS's question for a server session: the key of
-// identity, in C memory the caller zeroes and frees. It returns 0 with a
-// key, 1 for an unknown identity, -1 on failure (the error is kept).
-func (h *sessionHooks) pskKey(identity string, key **C.uchar, n *C.uint) C.int {
+// identity, copied into key (a gnutls_datum_t GnuTLS zeroes and frees).
+// It returns 0 with a key, 1 for an unknown identity, -1 on failure (the
+// error is kept).
+func (h *sessionHooks) pskKey(identity string, key *C.gnutls_datum_t) C.int {
 	h.pskIdentity, h.pskAsked, h.pskUnknown = identity, true, false
 	k, err := h.getPSKKey(identity)
 	switch {
@@ -232,9 +228,9 @@ func (h *sessionHooks) pskKey(identity string, key **C.uchar, n *C.uint) C.int {
 		h.err = checkPSKField("GetPSKKey", "key", len(k))
 		return -1
 	}
-	p := C.malloc(C.size_t(len(k)))
-	copy(unsafe.Slice((*byte)(p), len(k)), k)
-	*key, *n = (*C.uchar)(p), C.uint(len(k))
+	if C.go_gnutls_datum_copy(key, unsafe.Pointer(&k[0]), C.uint(len(k))) < 0 {
+		return -1
+	}
 	return 0
 }
 
@@ -342,10 +338,17 @@ func (s *Session) pskError(err error) error {
 // psk_dhe_ke). Plain PSK (psk_ke) is for a Priority to ask for.
 const pskKeyExchanges = "+ECDHE-PSK:+DHE-PSK"
 
-// usesPSK reports whether the Config sets a pre-shared key, either side's.
-func (c *Config) usesPSK() bool {
-	return c.PSKIdentity != "" || len(c.PSKKey) > 0 || c.GetPSKKey != nil
+// hasPSK reports whether the Config sets a pre-shared key for a role: a
+// client's identity and key, a server's lookup.
+func (c *Config) hasPSK(isClient bool) bool {
+	if isClient {
+		return c.PSKIdentity != "" || len(c.PSKKey) > 0
+	}
+	return c.GetPSKKey != nil
 }
+
+// usesPSK reports whether the Config sets a pre-shared key, either side's.
+func (c *Config) usesPSK() bool { return c.hasPSK(true) || c.hasPSK(false) }
 
 // pskOnly reports whether the side authenticates by pre-shared key alone,
 // without certificate credentials: a PSK client. A server always has
@@ -353,35 +356,35 @@ func (c *Config) usesPSK() bool {
 // certificate suites only when it finds no certificate in them, and picks
 // them, then fails, when it has no certificate credentials at all.
 func (c *Config) pskOnly(isClient bool) bool {
-	return isClient && (c.PSKIdentity != "" || len(c.PSKKey) > 0)
+	return isClient && c.hasPSK(isClient)
 }
 
 // pskCredentials builds the Config's PSK credentials for a role once and
 // shares them: a client's hold its identity and key, a server's the lookup.
 func (c *Config) pskCredentials(isClient bool) (*PSKCredentials, error) {
-	i := roleIndex(isClient)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.psk[i] == nil && c.pskErr[i] == nil {
+	r := c.role(isClient)
+	if r.psk == nil && r.pskErr == nil {
 		if isClient {
-			c.psk[i], c.pskErr[i] = NewPSKClientCredentials(c.PSKIdentity, c.PSKKey)
+			r.psk, r.pskErr = NewPSKClientCredentials(c.PSKIdentity, c.PSKKey)
 		} else {
-			c.psk[i], c.pskErr[i] = NewPSKServerCredentials(c.GetPSKKey)
-			if c.pskErr[i] == nil && c.PSKIdentityHint != "" {
-				if c.pskErr[i] = c.psk[i].SetHint(c.PSKIdentityHint); c.pskErr[i] != nil {
-					c.psk[i].Close()
-					c.psk[i] = nil
+			r.psk, r.pskErr = NewPSKServerCredentials(c.GetPSKKey)
+			if r.pskErr == nil && c.PSKIdentityHint != "" {
+				if r.pskErr = r.psk.SetHint(c.PSKIdentityHint); r.pskErr != nil {
+					r.psk.Close()
+					r.psk = nil
 				}
 			}
 		}
 	}
-	return c.psk[i], c.pskErr[i]
+	return r.psk, r.pskErr
 }
 
 // configurePSK attaches the Config's PSK credentials, if it has any for
 // this side.
 func (c *Config) configurePSK(s *Session, isClient bool) error {
-	if isClient && c.PSKIdentity == "" && len(c.PSKKey) == 0 || !isClient && c.GetPSKKey == nil {
+	if !c.hasPSK(isClient) {
 		return nil
 	}
 	cr, err := c.pskCredentials(isClient)

@@ -327,8 +327,8 @@ func TestPSKCredentialsRules(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}
-	if _, err := NewPSKServerCredentials(nil); err == nil {
-		t.Error("NewPSKServerCredentials(nil) succeeded")
+	if _, err := NewPSKServerCredentials(nil); err == nil || !strings.Contains(err.Error(), "needs a key lookup function") {
+		t.Errorf("NewPSKServerCredentials(nil): %v", err)
 	}
 	cc, err := NewPSKClientCredentials("alice", []byte("key"))
 	if err != nil {

@@ -140,16 +140,12 @@ func (h *sessionHooks) cacheStore(id string, data []byte, expires int64) C.int {
 	return 0
 }
 
-// cacheRetrieve returns the session in C memory, which the caller zeroes
-// and frees, or nil.
-func (h *sessionHooks) cacheRetrieve(id string, n *C.uint) unsafe.Pointer {
-	data, ok := h.cache.Get(id)
-	if !ok || len(data) == 0 {
-		return nil
+// cacheRetrieve copies the session into out (a gnutls_datum_t GnuTLS
+// frees), or leaves it empty.
+func (h *sessionHooks) cacheRetrieve(id string, out *C.gnutls_datum_t) {
+	if data, ok := h.cache.Get(id); ok && len(data) > 0 {
+		C.go_gnutls_datum_copy(out, unsafe.Pointer(&data[0]), C.uint(len(data)))
 	}
-	p := C.CBytes(data)
-	*n = C.uint(len(data))
-	return p
 }
 
 func (h *sessionHooks) cacheRemove(id string) C.int {

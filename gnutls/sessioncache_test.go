@@ -174,15 +174,15 @@ func TestSessionCacheRules(t *testing.T) {
 	defer client.Close()
 	server, _ := NewSession(InitServer)
 	defer server.Close()
-	if err := client.SetSessionCache(NewLRUServerSessionCache(1)); err == nil {
-		t.Error("a client session took a server session cache")
+	if err := client.SetSessionCache(NewLRUServerSessionCache(1)); err == nil || !strings.Contains(err.Error(), "is for server sessions") {
+		t.Errorf("a client session took a server session cache: %v", err)
 	}
-	if err := server.SetSessionCache(nil); err == nil {
-		t.Error("SetSessionCache(nil) succeeded")
+	if err := server.SetSessionCache(nil); err == nil || !strings.Contains(err.Error(), "nil cache") {
+		t.Errorf("SetSessionCache(nil): %v", err)
 	}
 	for _, d := range []time.Duration{0, time.Millisecond, 8 * 24 * time.Hour} {
-		if err := server.SetSessionLifetime(d); err == nil {
-			t.Errorf("SetSessionLifetime(%v) succeeded", d)
+		if err := server.SetSessionLifetime(d); err == nil || !strings.Contains(err.Error(), "is not between 1s and") {
+			t.Errorf("SetSessionLifetime(%v): %v", d, err)
 		}
 	}
 	if err := server.SetSessionLifetime(time.Hour); err != nil {

@@ -71,6 +71,18 @@ static inline void go_gnutls_set_callbacks(gnutls_session_t s, void *handle)
 
 static inline void go_gnutls_free(void *p) { gnutls_free(p); }
 
+/* Copies n bytes into out, in memory GnuTLS frees: what a callback hands
+ * GnuTLS (a PSK, a cached session, an OCSP staple). */
+static inline int go_gnutls_datum_copy(gnutls_datum_t *out, const void *p, unsigned n)
+{
+	out->data = gnutls_malloc(n);
+	if (out->data == NULL)
+		return GNUTLS_E_MEMORY_ERROR;
+	memcpy(out->data, p, n);
+	out->size = n;
+	return 0;
+}
+
 /* The record and handshake calls clear errno first, so that after a
  * GNUTLS_E_PUSH_ERROR or GNUTLS_E_PULL_ERROR the errno the caller reads is the
  * one the failed system call set. This also guards GnuTLS before 3.8.11

@@ -13,27 +13,45 @@
 extern int goGnutlsOCSPStaple(void *handle, gnutls_datum_t *out);
 extern int goGnutlsPIN(void *handle, int attempt, char *token_url, char *token_label, unsigned flags, char *pin, size_t max);
 
-/* Copies n bytes into out, in memory GnuTLS frees. */
-static inline int go_gnutls_datum_copy(gnutls_datum_t *out, const void *p, unsigned n)
-{
-	out->data = gnutls_malloc(n);
-	if (out->data == NULL)
-		return GNUTLS_E_MEMORY_ERROR;
-	memcpy(out->data, p, n);
-	out->size = n;
-	return 0;
-}
+/* What a server's OCSP status callback reaches: the Go stapler's handle,
+ * and whether it holds a staple (set with go_gnutls_stapler_hold), so that
+ * a handshake calls Go only when there may be something to staple. */
+struct go_gnutls_stapler {
+	void *handle;
+	int holds;
+};
 
-static int go_gnutls_ocsp_staple_cb(gnutls_session_t s, void *handle, gnutls_datum_t *out)
+static int go_gnutls_ocsp_staple_cb(gnutls_session_t s, void *p, gnutls_datum_t *out)
 {
+	struct go_gnutls_stapler *st = p;
 	(void)s;
-	return goGnutlsOCSPStaple(handle, out);
+	if (!__atomic_load_n(&st->holds, __ATOMIC_ACQUIRE))
+		return GNUTLS_E_NO_CERTIFICATE_STATUS;
+	return goGnutlsOCSPStaple(st->handle, out);
 }
 
-/* Staples for the credentials' first certificate come from the Go side. */
-static inline int go_gnutls_ocsp_staple_set(gnutls_certificate_credentials_t c, void *handle)
+/* Staples for the credentials' first certificate come from the Go side
+ * through *st, allocated here and freed with free() once the credentials
+ * are. */
+static inline int go_gnutls_ocsp_staple_set(gnutls_certificate_credentials_t c, void *handle,
+	struct go_gnutls_stapler **st)
 {
-	return gnutls_certificate_set_ocsp_status_request_function2(c, 0, go_gnutls_ocsp_staple_cb, handle);
+	int ret;
+	*st = calloc(1, sizeof **st);
+	if (*st == NULL)
+		return GNUTLS_E_MEMORY_ERROR;
+	(*st)->handle = handle;
+	ret = gnutls_certificate_set_ocsp_status_request_function2(c, 0, go_gnutls_ocsp_staple_cb, *st);
+	if (ret < 0) {
+		free(*st);
+		*st = NULL;
+	}
+	return ret;
+}
+
+static inline void go_gnutls_stapler_hold(struct go_gnutls_stapler *st, int holds)
+{
+	__atomic_store_n(&st->holds, holds, __ATOMIC_RELEASE);
 }
 
 /* What one OCSP response says of its first certificate. */
@@ -44,17 +62,27 @@ struct go_gnutls_ocsp_info {
 	unsigned revocation_reason;
 };
 
-static inline int go_gnutls_ocsp_import(gnutls_ocsp_resp_t *r, const void *der, unsigned n)
-{
-	gnutls_datum_t d = { (unsigned char *)der, n };
-	int ret = gnutls_ocsp_resp_init(r);
-	if (ret < 0)
-		return ret;
-	ret = gnutls_ocsp_resp_import(*r, &d);
-	if (ret < 0)
-		gnutls_ocsp_resp_deinit(*r);
-	return ret;
-}
+/* name(*obj, der, n) initializes *obj and imports the DER object into
+ * it; on failure *obj is freed. */
+#define GO_GNUTLS_DER_IMPORTER(name, type, init, import, deinit)           \
+	static inline int name(type *obj, const void *der, unsigned n)     \
+	{                                                                  \
+		gnutls_datum_t d = { (unsigned char *)der, n };            \
+		int ret = init(obj);                                       \
+		if (ret < 0)                                               \
+			return ret;                                        \
+		ret = import(*obj, &d);                                    \
+		if (ret < 0)                                               \
+			deinit(*obj);                                      \
+		return ret;                                                \
+	}
+
+#define GO_GNUTLS_X509_CRT_IMPORT_DER(c, d) gnutls_x509_crt_import(c, d, GNUTLS_X509_FMT_DER)
+
+GO_GNUTLS_DER_IMPORTER(go_gnutls_ocsp_import, gnutls_ocsp_resp_t, gnutls_ocsp_resp_init, gnutls_ocsp_resp_import,
+	gnutls_ocsp_resp_deinit)
+GO_GNUTLS_DER_IMPORTER(go_gnutls_crt_import_der, gnutls_x509_crt_t, gnutls_x509_crt_init,
+	GO_GNUTLS_X509_CRT_IMPORT_DER, gnutls_x509_crt_deinit)
 
 /* Parses a DER response; *text (freed with go_gnutls_free), when text is
  * not NULL, is gnutls_ocsp_resp_print's compact or full form. */
@@ -101,11 +129,9 @@ static inline int go_gnutls_ocsp_check_cred(gnutls_certificate_credentials_t c, 
 	ret = go_gnutls_ocsp_import(&r, der, n);
 	if (ret < 0)
 		return ret;
-	ret = gnutls_x509_crt_init(&crt);
+	ret = go_gnutls_crt_import_der(&crt, leaf.data, leaf.size);
 	if (ret >= 0) {
-		ret = gnutls_x509_crt_import(crt, &leaf, GNUTLS_X509_FMT_DER);
-		if (ret >= 0)
-			ret = gnutls_ocsp_resp_check_crt(r, 0, crt);
+		ret = gnutls_ocsp_resp_check_crt(r, 0, crt);
 		if (ret == GNUTLS_E_OCSP_RESPONSE_ERROR) /* another serial or issuer */
 			ret = GNUTLS_E_OCSP_MISMATCH_WITH_CERTS;
 		gnutls_x509_crt_deinit(crt);
@@ -126,13 +152,14 @@ static inline int go_gnutls_ocsp_received(gnutls_session_t s, const unsigned cha
 	return ret;
 }
 
-static inline int go_gnutls_crt_import_der(gnutls_x509_crt_t *c, const void *der, unsigned n)
+/* Imports a certificate and its issuer, both DER: both or neither. */
+static inline int go_gnutls_crt_pair_import(gnutls_x509_crt_t *c, const void *cert, unsigned cn, gnutls_x509_crt_t *i,
+	const void *issuer, unsigned in)
 {
-	gnutls_datum_t d = { (unsigned char *)der, n };
-	int ret = gnutls_x509_crt_init(c);
+	int ret = go_gnutls_crt_import_der(c, cert, cn);
 	if (ret < 0)
 		return ret;
-	ret = gnutls_x509_crt_import(*c, &d, GNUTLS_X509_FMT_DER);
+	ret = go_gnutls_crt_import_der(i, issuer, in);
 	if (ret < 0)
 		gnutls_x509_crt_deinit(*c);
 	return ret;
@@ -147,14 +174,9 @@ static inline int go_gnutls_ocsp_request(const void *cert, unsigned cn, const vo
 	gnutls_x509_crt_t c, i;
 	gnutls_ocsp_req_t req;
 	gnutls_datum_t nd = { (unsigned char *)nonce, nn }, o = { NULL, 0 };
-	int ret = go_gnutls_crt_import_der(&c, cert, cn);
+	int ret = go_gnutls_crt_pair_import(&c, cert, cn, &i, issuer, in);
 	if (ret < 0)
 		return ret;
-	ret = go_gnutls_crt_import_der(&i, issuer, in);
-	if (ret < 0) {
-		gnutls_x509_crt_deinit(c);
-		return ret;
-	}
 	ret = gnutls_ocsp_req_init(&req);
 	if (ret >= 0) {
 		ret = gnutls_ocsp_req_add_cert(req, GNUTLS_DIG_SHA1, i, c);
@@ -187,14 +209,9 @@ static inline int go_gnutls_ocsp_verify(const void *der, unsigned n, const void 
 	*nonce_state = -1;
 	if (ret < 0)
 		return ret;
-	ret = go_gnutls_crt_import_der(&c, cert, cn);
+	ret = go_gnutls_crt_pair_import(&c, cert, cn, &i, issuer, in);
 	if (ret < 0)
 		goto out;
-	ret = go_gnutls_crt_import_der(&i, issuer, in);
-	if (ret < 0) {
-		gnutls_x509_crt_deinit(c);
-		goto out;
-	}
 	ret = gnutls_ocsp_resp_check_crt(r, 0, c);
 	if (ret < 0)
 		ret = GNUTLS_E_OCSP_MISMATCH_WITH_CERTS;

@@ -4,34 +4,21 @@
 
 #include "go_gnutls.h"
 
-/* The Go lookup of a server session (callbacks.go): 0 with the key in
- * *key (malloc'ed, zeroed and freed here), 1 for an unknown identity, -1
- * on failure. handle is the session's pointer (gnutls_session_set_ptr). */
-extern int goGnutlsPSKServerKey(void *handle, void *identity, unsigned identity_len,
-	unsigned char **key, unsigned *key_len);
+/* The Go lookup of a server session (callbacks.go): 0 with the key
+ * copied into *key (go_gnutls_datum_copy), 1 for an unknown identity, -1
+ * on failure. handle is the session's hooks, its db pointer
+ * (gnutls_db_set_ptr; the session pointer watches tickets). */
+extern int goGnutlsPSKServerKey(void *handle, void *identity, unsigned identity_len, gnutls_datum_t *key);
 
 /* gnutls_psk_server_credentials_function2: GnuTLS frees the key with
  * gnutls_free after zeroing it. For 1 it uses a random key, so that a
  * client cannot tell an unknown identity from a wrong key. */
 static int go_gnutls_psk_server_key(gnutls_session_t s, const gnutls_datum_t *identity, gnutls_datum_t *key)
 {
-	unsigned char *k = NULL;
-	unsigned n = 0;
-	void *h = gnutls_session_get_ptr(s);
-	int ret;
+	void *h = gnutls_db_get_ptr(s);
 	if (h == NULL)
 		return -1;
-	ret = goGnutlsPSKServerKey(h, identity->data, identity->size, &k, &n);
-	if (ret != 0)
-		return ret;
-	key->data = gnutls_malloc(n);
-	if (key->data != NULL) {
-		memcpy(key->data, k, n);
-		key->size = n;
-	}
-	gnutls_memset(k, 0, n);
-	free(k);
-	return key->data != NULL ? 0 : -1;
+	return goGnutlsPSKServerKey(h, identity->data, identity->size, key);
 }
 
 static inline int go_gnutls_psk_server_new(gnutls_psk_server_credentials_t *c)

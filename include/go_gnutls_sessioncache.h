@@ -5,9 +5,10 @@
 #include "go_gnutls.h"
 
 /* The Go cache (callbacks.go); handle is the session's db pointer
- * (gnutls_db_set_ptr). Retrieve returns a malloc'ed copy, or NULL. */
+ * (gnutls_db_set_ptr). Retrieve copies the session into *data
+ * (go_gnutls_datum_copy), or leaves it empty. */
 extern int goGnutlsCacheStore(void *handle, void *key, unsigned key_len, void *data, unsigned data_len, long long expires);
-extern void *goGnutlsCacheRetrieve(void *handle, void *key, unsigned key_len, unsigned *data_len);
+extern void goGnutlsCacheRetrieve(void *handle, void *key, unsigned key_len, gnutls_datum_t *data);
 extern int goGnutlsCacheRemove(void *handle, void *key, unsigned key_len);
 
 static int go_gnutls_cache_store(void *h, gnutls_datum_t key, gnutls_datum_t data)
@@ -20,17 +21,7 @@ static int go_gnutls_cache_store(void *h, gnutls_datum_t key, gnutls_datum_t dat
 static gnutls_datum_t go_gnutls_cache_retrieve(void *h, gnutls_datum_t key)
 {
 	gnutls_datum_t d = { NULL, 0 };
-	unsigned n = 0;
-	void *p = goGnutlsCacheRetrieve(h, key.data, key.size, &n);
-	if (p == NULL)
-		return d;
-	d.data = gnutls_malloc(n);
-	if (d.data != NULL) {
-		memcpy(d.data, p, n);
-		d.size = n;
-	}
-	gnutls_memset(p, 0, n);
-	free(p);
+	goGnutlsCacheRetrieve(h, key.data, key.size, &d);
 	return d;
 }
 
