@@ -40,7 +40,7 @@ func BenchmarkHTTPTTFB(b *testing.B) {
 		}
 	}
 	addr := netip.AddrPortFrom(lab.Server.Addr4, ttfbPort).String()
-	peers.NginxOn(b, lab.Server, addr, b.TempDir(), false, pki.ca, pki.leaf)
+	peers.Nginx(b, pki.ca, pki.leaf, peers.NginxOptions{Host: lab.Server, Addr: addr, EarlyData: true})
 	url := "https://" + addr + "/early"
 	ours := func(h2 bool) *gnutlshttp.Transport {
 		cfg := &gnutls.Config{ServerName: "localhost", RootCAPEM: pki.ca.PEM, FastOpen: true}
@@ -221,7 +221,7 @@ func medianFloat(v []float64) float64 {
 // Transport and through http.Transport on crypto/tls, once each per
 // iteration.
 func BenchmarkHTTP1Client(b *testing.B) {
-	ng := peers.Nginx(b, pki.ca, pki.leaf)
+	ng := peers.Nginx(b, pki.ca, pki.leaf, peers.NginxOptions{EarlyData: true})
 	url := "https://localhost:" + ng.Addr[len("127.0.0.1:"):] + "/"
 	cfg := clientConfig()
 	cfg.Priority = ""

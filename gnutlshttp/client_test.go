@@ -98,7 +98,7 @@ func TestClientH2OneDial(t *testing.T) {
 // The client against nginx: HTTP/2 and HTTP/1.1.
 func TestClientNginx(t *testing.T) {
 	live.Check(t)
-	ng := peers.Nginx(t, testCA, testLeaf)
+	ng := peers.Nginx(t, testCA, testLeaf, peers.NginxOptions{EarlyData: true})
 	url := "https://localhost:" + portOf("https://"+ng.Addr) + "/"
 	for _, h1 := range []bool{false, true} {
 		tr := &Transport{Config: clientConfig(), DisableHTTP2: h1}

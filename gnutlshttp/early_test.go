@@ -23,7 +23,7 @@ import (
 	"github.com/go-gnutls/go-gnutls/internal/testenv"
 )
 
-// labNginx starts nginx (peers.NginxConfig) in a lab whose link has a
+// labNginx starts nginx (peers.Nginx) in a lab whose link has a
 // 20 ms RTT, so that the early data reaches nginx well before the
 // client's Finished, with fast open on both hosts. It returns the lab and
 // the server's base URL.
@@ -36,7 +36,7 @@ func labNginx(t *testing.T) (*netlab.Lab, *peers.Server, string) {
 		}
 	}
 	addr := netip.AddrPortFrom(lab.Server.Addr4, 8443).String()
-	return lab, peers.NginxOn(t, lab.Server, addr, t.TempDir(), false, testCA, testLeaf), "https://" + addr
+	return lab, peers.Nginx(t, testCA, testLeaf, peers.NginxOptions{Host: lab.Server, Addr: addr, EarlyData: true}), "https://" + addr
 }
 
 // Against nginx with ssl_early_data on: a GET on a new connection that
