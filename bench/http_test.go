@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os/exec"
 	"regexp"
-	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -190,12 +189,12 @@ func compare(b *testing.B, ours, peer func() (rate float64, n int)) {
 		rr, rc = append(rr, x/y), append(rc, yc/xc)
 		b.Logf("ours %.0f req/s %.1f CPU-µs/req; crypto/tls %.0f req/s %.1f CPU-µs/req", x, xc, y, yc)
 	}
-	b.ReportMetric(medianFloat(or), "ours-req/s")
-	b.ReportMetric(medianFloat(pr), "crypto-tls-req/s")
-	b.ReportMetric(medianFloat(rr), "rate-ratio")
-	b.ReportMetric(medianFloat(oc), "ours-cpu-µs/req")
-	b.ReportMetric(medianFloat(pc), "crypto-tls-cpu-µs/req")
-	b.ReportMetric(medianFloat(rc), "cpu-ratio")
+	b.ReportMetric(median(or), "ours-req/s")
+	b.ReportMetric(median(pr), "crypto-tls-req/s")
+	b.ReportMetric(median(rr), "rate-ratio")
+	b.ReportMetric(median(oc), "ours-cpu-µs/req")
+	b.ReportMetric(median(pc), "crypto-tls-cpu-µs/req")
+	b.ReportMetric(median(rc), "cpu-ratio")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -206,14 +205,6 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func medianFloat(v []float64) float64 {
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 // BenchmarkHTTP1Client: 8 goroutines GET nginx's / over keep-alive
