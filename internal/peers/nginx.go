@@ -17,7 +17,7 @@ import (
 // NginxOptions configures Nginx; the zero value is a loopback server
 // without early data.
 type NginxOptions struct {
-	// Host is where nginx runs; nil means Loopback.
+	// Host is where nginx runs; nil means loopback.
 	Host Host
 	// Addr (host:port) is where it listens; empty means a free loopback
 	// port.
@@ -50,7 +50,7 @@ func Nginx(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, o NginxOptions) *Se
 		bin = testenv.LookPath(t, "nginx")
 	}
 	if o.Host == nil {
-		o.Host = Loopback{}
+		o.Host = loopback{}
 	}
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:" + strconv.Itoa(FreePort(t))
