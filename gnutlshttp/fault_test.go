@@ -147,7 +147,7 @@ func TestFaultEarlyDataOff(t *testing.T) {
 	if len(spare) != 1 {
 		t.Fatalf("%d spare connections, want the one the request made", len(spare))
 	}
-	if st := spare[0].(*stateConn).Conn.ConnectionState().EarlyData; !st.Offered || !st.Rejected || !st.Resent {
+	if st := spare[0].Conn.ConnectionState().EarlyData; !st.Offered || !st.Rejected || !st.Resent {
 		t.Fatalf("early data: %v; want offered, rejected and sent again", st)
 	}
 	if log := peers.NginxAccessLog(t, ng, 1); !slices.Equal(log, []string{"GET /early - 200"}) {

@@ -83,7 +83,7 @@ type Transport struct {
 	// spare holds the HTTP/1.1 connections waiting for h1, which takes
 	// them before dialing: made for a request that went elsewhere, or by
 	// an early-data request once its response was read.
-	spare map[string][]net.Conn
+	spare map[string][]*stateConn
 	// live counts HTTP/1.1 connections per host:port that are open.
 	live map[string]int
 }
@@ -136,7 +136,7 @@ func (t *Transport) init() {
 		t.h2known = map[string]bool{}
 		t.h2early = map[*http2.ClientConn]*stateConn{}
 		t.dialing = map[string]*h2Dial{}
-		t.spare = map[string][]net.Conn{}
+		t.spare = map[string][]*stateConn{}
 		t.live = map[string]int{}
 	})
 }
@@ -277,7 +277,7 @@ func (t *Transport) countLive(addr string, c *stateConn) *stateConn {
 
 // takeSpare returns a spare connection to addr that the server has not
 // closed, closing those it finds closed.
-func (t *Transport) takeSpare(addr string) net.Conn {
+func (t *Transport) takeSpare(addr string) *stateConn {
 	for {
 		t.mu.Lock()
 		cs := t.spare[addr]
@@ -301,7 +301,7 @@ func (t *Transport) takeSpare(addr string) net.Conn {
 // checks its idle connections: nothing waits in its socket, or what waits
 // is TLS's own (a session ticket, which a short Read takes in), not a
 // close_notify, an EOF or data nobody asked for.
-func open(c net.Conn) bool {
+func open(c *stateConn) bool {
 	switch waiting(c) {
 	case socketEmpty:
 		return true
@@ -321,12 +321,8 @@ const (
 )
 
 // waiting peeks at c's socket without reading from it.
-func waiting(c net.Conn) int {
-	sc, ok := c.(*stateConn)
-	if !ok {
-		return socketData
-	}
-	s, ok := sc.NetConn().(interface {
+func waiting(c *stateConn) int {
+	s, ok := c.NetConn().(interface {
 		SyscallConn() (syscall.RawConn, error)
 	})
 	if !ok {
@@ -349,7 +345,7 @@ func waiting(c net.Conn) int {
 	return state
 }
 
-func (t *Transport) putSpare(addr string, c net.Conn) {
+func (t *Transport) putSpare(addr string, c *stateConn) {
 	t.mu.Lock()
 	t.spare[addr] = append(t.spare[addr], c)
 	t.mu.Unlock()
@@ -530,7 +526,7 @@ func (t *Transport) CloseIdleConnections() {
 			t.h2conns[addr] = kept
 		}
 	}
-	var spare []net.Conn
+	var spare []*stateConn
 	for addr, cs := range t.spare {
 		spare = append(spare, cs...)
 		delete(t.spare, addr)
