@@ -139,7 +139,7 @@ func TestServerEarlyDataHTTP1(t *testing.T) {
 		}
 		fmt.Fprintf(w, "early=%q", r.Header.Get("Early-Data"))
 	})})
-	base := "https://localhost:" + addr[strings.LastIndexByte(addr, ':')+1:]
+	base := "https://" + localhost(addr)
 	tr := &Transport{Config: clientConfig()}
 	defer closeIdle(tr)
 	client := &http.Client{Transport: tr}

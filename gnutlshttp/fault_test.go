@@ -39,7 +39,7 @@ func rawServer(t *testing.T, alpn string, handle func(*gnutls.Conn)) (string, *a
 		}
 	})
 	t.Cleanup(stop)
-	return "https://localhost:" + portOf("https://"+l.Addr().String()), &conns
+	return "https://" + localhost(l.Addr().String()), &conns
 }
 
 // A server that selects "h2" and then sends what is not HTTP/2: the
@@ -85,7 +85,7 @@ func TestFaultCloseMidResponse(t *testing.T) {
 			tr := &Transport{Config: clientConfig(), DisableHTTP2: h1}
 			defer closeIdle(tr)
 			client := &http.Client{Transport: tr}
-			url := "https://localhost:" + portOf("https://"+addr) + "/"
+			url := "https://" + localhost(addr) + "/"
 			for _, post := range []bool{false, true} {
 				var resp *http.Response
 				var err error
@@ -129,7 +129,7 @@ func TestFaultEarlyDataOff(t *testing.T) {
 	tr := &Transport{Config: clientConfig(), DisableHTTP2: true}
 	defer closeIdle(tr)
 	client := &http.Client{Transport: tr}
-	url := "https://localhost:" + portOf("https://"+addr) + "/early"
+	url := "https://" + localhost(addr) + "/early"
 	get(t, client, url) // a ticket allowing early data
 	closeIdle(tr)
 	ng.Stop()
@@ -142,7 +142,7 @@ func TestFaultEarlyDataOff(t *testing.T) {
 		t.Fatalf("$ssl_early_data %q, resumed %v; want empty, true", body, resp.TLS.DidResume)
 	}
 	tr.mu.Lock()
-	spare := tr.spare["localhost:"+portOf("https://"+addr)]
+	spare := tr.spare[localhost(addr)]
 	tr.mu.Unlock()
 	if len(spare) != 1 {
 		t.Fatalf("%d spare connections, want the one the request made", len(spare))
@@ -181,7 +181,7 @@ func TestFaultNoLongerH2(t *testing.T) {
 	tr := &Transport{Config: clientConfig()}
 	defer closeIdle(tr)
 	client := &http.Client{Transport: tr}
-	url := "https://localhost:" + portOf("https://"+addr) + "/"
+	url := "https://" + localhost(addr) + "/"
 	if _, body := get(t, client, url); body != "HTTP/2.0" {
 		t.Fatalf("first server: %q", body)
 	}
@@ -244,7 +244,7 @@ func TestFaultSpareClosed(t *testing.T) {
 	tr := &Transport{Config: clientConfig(), DisableHTTP2: true}
 	defer closeIdle(tr)
 	client := &http.Client{Transport: tr}
-	url := "https://localhost:" + portOf("https://"+addr) + "/"
+	url := "https://" + localhost(addr) + "/"
 	get(t, client, url) // a ticket
 	closeIdle(tr)
 	if _, body := get(t, client, url); !strings.Contains(body, `early="1"`) {
@@ -265,7 +265,7 @@ func TestSpareWithTickets(t *testing.T) {
 	tr := &Transport{Config: clientConfig(), DisableHTTP2: true}
 	defer closeIdle(tr)
 	tr.init()
-	addr := "localhost:" + portOf("https://"+ng.Addr)
+	addr := localhost(ng.Addr)
 	if err := tr.connect(context.Background(), addr); err != nil {
 		t.Fatal(err)
 	}
