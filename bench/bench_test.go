@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/testenv"
@@ -62,7 +61,7 @@ func pkiFiles(b testing.TB) (caFile, certFile, keyFile string) {
 }
 
 // median of d; d is sorted in place.
-func median(d []time.Duration) time.Duration {
+func median[T ~int64 | ~float64](d []T) T {
 	if len(d) == 0 {
 		return 0
 	}

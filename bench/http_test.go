@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os/exec"
 	"regexp"
-	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -40,7 +39,7 @@ func BenchmarkHTTPTTFB(b *testing.B) {
 		}
 	}
 	addr := netip.AddrPortFrom(lab.Server.Addr4, ttfbPort).String()
-	peers.NginxOn(b, lab.Server, addr, b.TempDir(), false, pki.ca, pki.leaf)
+	peers.Nginx(b, pki.ca, pki.leaf, peers.NginxOptions{Host: lab.Server, Addr: addr, EarlyData: true})
 	url := "https://" + addr + "/early"
 	ours := func(h2 bool) *gnutlshttp.Transport {
 		cfg := &gnutls.Config{ServerName: "localhost", RootCAPEM: pki.ca.PEM, FastOpen: true}
@@ -190,12 +189,12 @@ func compare(b *testing.B, ours, peer func() (rate float64, n int)) {
 		rr, rc = append(rr, x/y), append(rc, yc/xc)
 		b.Logf("ours %.0f req/s %.1f CPU-µs/req; crypto/tls %.0f req/s %.1f CPU-µs/req", x, xc, y, yc)
 	}
-	b.ReportMetric(medianFloat(or), "ours-req/s")
-	b.ReportMetric(medianFloat(pr), "crypto-tls-req/s")
-	b.ReportMetric(medianFloat(rr), "rate-ratio")
-	b.ReportMetric(medianFloat(oc), "ours-cpu-µs/req")
-	b.ReportMetric(medianFloat(pc), "crypto-tls-cpu-µs/req")
-	b.ReportMetric(medianFloat(rc), "cpu-ratio")
+	b.ReportMetric(median(or), "ours-req/s")
+	b.ReportMetric(median(pr), "crypto-tls-req/s")
+	b.ReportMetric(median(rr), "rate-ratio")
+	b.ReportMetric(median(oc), "ours-cpu-µs/req")
+	b.ReportMetric(median(pc), "crypto-tls-cpu-µs/req")
+	b.ReportMetric(median(rc), "cpu-ratio")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -208,20 +207,12 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func medianFloat(v []float64) float64 {
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
 // BenchmarkHTTP1Client: 8 goroutines GET nginx's / over keep-alive
 // HTTP/1.1 connections (4,000 requests), through this package's
 // Transport and through http.Transport on crypto/tls, once each per
 // iteration.
 func BenchmarkHTTP1Client(b *testing.B) {
-	ng := peers.Nginx(b, pki.ca, pki.leaf)
+	ng := peers.Nginx(b, pki.ca, pki.leaf, peers.NginxOptions{EarlyData: true})
 	url := "https://localhost:" + ng.Addr[len("127.0.0.1:"):] + "/"
 	cfg := clientConfig()
 	cfg.Priority = ""

@@ -236,8 +236,7 @@ func getEarly(t *testing.T, addr string, cfg *Config, req, retry []byte) (string
 // nginxLogged waits until s has logged n requests and returns them.
 func nginxLogged(t *testing.T, s *peers.Server, n int) []string {
 	t.Helper()
-	waitFor(func() bool { return len(s.NginxRequests()) >= n })
-	got := s.NginxRequests()
+	got := peers.NginxAccessLog(t, s, n)
 	if len(got) != n {
 		t.Fatalf("nginx logged %d requests, want %d:\n%s", len(got), n, strings.Join(got, "\n"))
 	}
@@ -249,16 +248,16 @@ func nginxLogged(t *testing.T, s *peers.Server, n int) []string {
 // completed, $ssl_early_data, depends on the race with the client's
 // Finished over loopback; the lab benchmark times it.)
 func TestDialEarlyNginx(t *testing.T) {
-	s := peers.NginxEarly(t, pki.ca, pki.leaf, peers.NginxEarlyConfig{EarlyData: true})
+	s := peers.Nginx(t, pki.ca, pki.leaf, peers.NginxOptions{EarlyData: true})
 	cfg := earlyClient(NewLRUClientSessionCache(4))
 	for i := range 3 {
-		req := nginxGet(fmt.Sprintf("/%d", i))
+		req := nginxGet(fmt.Sprintf("/early/%d", i))
 		resp, st, err := getEarly(t, s.Addr, cfg, req, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		early := i > 0
-		if !strings.HasPrefix(resp, "200 OK ") || (!early && strings.HasSuffix(resp, "early=1\n")) {
+		if resp != "200 OK \n" && (!early || resp != "200 OK 1\n") {
 			t.Fatalf("connection %d: response %q", i, resp)
 		}
 		want := EarlyDataState{}
@@ -269,7 +268,11 @@ func TestDialEarlyNginx(t *testing.T) {
 			t.Fatalf("connection %d: resumed %v, early data %+v, want %+v", i, st.DidResume, st.EarlyData, want)
 		}
 		logged := nginxLogged(t, s, i+1)
-		if l := logged[i]; !strings.Contains(l, fmt.Sprintf("GET /%d ", i)) {
+		mark := "-" // $ssl_early_data, as the response said it
+		if resp == "200 OK 1\n" {
+			mark = "1"
+		}
+		if l := logged[i]; l != fmt.Sprintf("GET /early/%d %s 200", i, mark) {
 			t.Fatalf("connection %d: nginx logged %q", i, l)
 		}
 		t.Logf("connection %d: %v; nginx logged %s", i, st.EarlyData, logged[i])
@@ -283,36 +286,36 @@ func TestDialEarlyNginx(t *testing.T) {
 func TestDialEarlyNginxRejected(t *testing.T) {
 	key := make([]byte, 80)
 	rand.Read(key)
-	a := peers.NginxEarly(t, pki.ca, pki.leaf, peers.NginxEarlyConfig{EarlyData: true, TicketKey: key})
-	b := peers.NginxEarly(t, pki.ca, pki.leaf, peers.NginxEarlyConfig{TicketKey: key})
+	a := peers.Nginx(t, pki.ca, pki.leaf, peers.NginxOptions{EarlyData: true, TicketKey: key})
+	b := peers.Nginx(t, pki.ca, pki.leaf, peers.NginxOptions{TicketKey: key})
 	for _, noResend := range []bool{false, true} {
 		t.Run(fmt.Sprintf("EarlyDataNoResend=%v", noResend), func(t *testing.T) {
 			cfg := earlyClient(&oneSessionCache{})
 			cfg.EarlyDataNoResend = noResend
-			if _, _, err := getEarly(t, a.Addr, cfg, nginxGet("/a"), nil); err != nil {
+			if _, _, err := getEarly(t, a.Addr, cfg, nginxGet("/early/a"), nil); err != nil {
 				t.Fatal(err)
 			}
-			before := len(b.NginxRequests())
+			before := len(peers.NginxAccessLog(t, b, 0))
 			// With EarlyDataNoResend the caller decides what to send
 			// instead; here another request.
-			resp, st, err := getEarly(t, b.Addr, cfg, nginxGet("/b-with-a-ticket"), nginxGet("/b-instead"))
-			if !st.DidResume || st.EarlyData != (EarlyDataState{Limit: 16384, Offered: true, Bytes: len(nginxGet("/b-with-a-ticket")), Rejected: true, Resent: !noResend}) {
+			resp, st, err := getEarly(t, b.Addr, cfg, nginxGet("/early/b-with-a-ticket"), nginxGet("/early/b-instead"))
+			if !st.DidResume || st.EarlyData != (EarlyDataState{Limit: 16384, Offered: true, Bytes: len(nginxGet("/early/b-with-a-ticket")), Rejected: true, Resent: !noResend}) {
 				t.Fatalf("B with A's ticket: resumed %v, early data %+v", st.DidResume, st.EarlyData)
 			}
-			if noResend != errors.Is(err, ErrEarlyDataRejected) || (!noResend && err != nil) || !strings.HasSuffix(resp, "early=\n") {
+			if noResend != errors.Is(err, ErrEarlyDataRejected) || (!noResend && err != nil) || resp != "200 OK \n" {
 				t.Fatalf("B with A's ticket: response %q, %v", resp, err)
 			}
-			resp, st, err = getEarly(t, b.Addr, cfg, nginxGet("/b-with-b-ticket"), nil)
-			if err != nil || !st.DidResume || st.EarlyData != (EarlyDataState{}) || !strings.HasSuffix(resp, "early=\n") {
+			resp, st, err = getEarly(t, b.Addr, cfg, nginxGet("/early/b-with-b-ticket"), nil)
+			if err != nil || !st.DidResume || st.EarlyData != (EarlyDataState{}) || resp != "200 OK \n" {
 				t.Fatalf("B with B's ticket: resumed %v, early data %+v, response %q, %v", st.DidResume, st.EarlyData, resp, err)
 			}
-			want := []string{"GET /b-with-a-ticket ", "GET /b-with-b-ticket "}
+			want := []string{"GET /early/b-with-a-ticket - 200", "GET /early/b-with-b-ticket - 200"}
 			if noResend {
-				want[0] = "GET /b-instead "
+				want[0] = "GET /early/b-instead - 200"
 			}
 			logged := nginxLogged(t, b, before+len(want))[before:]
 			for i, w := range want {
-				if !strings.Contains(logged[i], w) || strings.Contains(logged[i], "early=1") {
+				if logged[i] != w {
 					t.Fatalf("B logged %q, want %q once, not as early data", logged, want)
 				}
 			}

@@ -79,15 +79,7 @@ var stapleServers = []stapleServer{
 		return peers.OpenSSL(t, pki.ca, leaf, append(extra, "-quiet")...).Addr
 	}},
 	{"nginx ssl_stapling_file", false, func(t *testing.T, leaf *testpki.Leaf, staple []byte) string {
-		conf := ""
-		if staple != nil {
-			f := filepath.Join(t.TempDir(), "staple.der")
-			if err := os.WriteFile(f, staple, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			conf = "ssl_stapling on; ssl_stapling_file " + f + ";"
-		}
-		return peers.NginxStapling(t, pki.ca, leaf, conf).Addr
+		return peers.Nginx(t, pki.ca, leaf, peers.NginxOptions{OCSPStaple: staple}).Addr
 	}},
 }
 

@@ -46,7 +46,7 @@ func TestClientGoServer(t *testing.T) {
 			tr := &Transport{Config: clientConfig()}
 			defer closeIdle(tr)
 			client := &http.Client{Transport: tr}
-			url := "https://localhost:" + portOf(srv.URL) + "/p"
+			url := "https://" + localhost(srv.Listener.Addr().String()) + "/p"
 			proto := map[bool]string{false: "HTTP/1.1", true: "HTTP/2.0"}[h2]
 			for i := range 3 {
 				resp, body := get(t, client, url)
@@ -87,7 +87,7 @@ func TestClientH2OneDial(t *testing.T) {
 	client := &http.Client{Transport: tr}
 	var wg sync.WaitGroup
 	for range 20 {
-		wg.Go(func() { get(t, client, "https://localhost:"+portOf(srv.URL)+"/") })
+		wg.Go(func() { get(t, client, "https://"+localhost(srv.Listener.Addr().String())+"/") })
 	}
 	wg.Wait()
 	if n := conns.Load(); n != 1 {
@@ -98,8 +98,8 @@ func TestClientH2OneDial(t *testing.T) {
 // The client against nginx: HTTP/2 and HTTP/1.1.
 func TestClientNginx(t *testing.T) {
 	live.Check(t)
-	ng := peers.Nginx(t, testCA, testLeaf)
-	url := "https://localhost:" + portOf("https://"+ng.Addr) + "/"
+	ng := peers.Nginx(t, testCA, testLeaf, peers.NginxOptions{EarlyData: true})
+	url := "https://" + localhost(ng.Addr) + "/"
 	for _, h1 := range []bool{false, true} {
 		tr := &Transport{Config: clientConfig(), DisableHTTP2: h1}
 		client := &http.Client{Transport: tr}
@@ -117,9 +117,10 @@ func TestClientNginx(t *testing.T) {
 	}
 }
 
-func portOf(url string) string {
-	_, port, _ := net.SplitHostPort(url[len("https://"):])
-	return port
+// localhost is addr (host:port) with the name the test certificate holds.
+func localhost(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return "localhost:" + port
 }
 
 // Without verification the state has no verified chain.

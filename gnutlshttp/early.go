@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/http2"
+
 	"github.com/go-gnutls/go-gnutls/gnutls"
 )
 
@@ -67,8 +69,8 @@ func (t *Transport) roundTripEarly(req *http.Request, addr string) (resp *http.R
 		return nil, nil, false
 	}
 	t.mu.Lock()
-	h2 := !t.DisableHTTP2 && t.h2known[addr] && len(t.pruneH2(addr)) == 0 && t.dialing[addr] == nil
-	h1 := (t.DisableHTTP2 || t.h1only[addr]) && t.live[addr] == 0 && len(t.spare[addr]) == 0
+	h2 := !t.DisableHTTP2 && t.proto[addr] == http2.NextProtoTLS && len(t.pruneH2(addr)) == 0 && t.dialing[addr] == nil
+	h1 := (t.DisableHTTP2 || t.proto[addr] == h1Proto) && t.live[addr] == 0 && len(t.spare[addr]) == 0
 	var d *h2Dial
 	switch {
 	case h2:

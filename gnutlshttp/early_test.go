@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/live"
@@ -23,7 +22,7 @@ import (
 	"github.com/go-gnutls/go-gnutls/internal/testenv"
 )
 
-// labNginx starts nginx (peers.NginxConfig) in a lab whose link has a
+// labNginx starts nginx (peers.Nginx) in a lab whose link has a
 // 20 ms RTT, so that the early data reaches nginx well before the
 // client's Finished, with fast open on both hosts. It returns the lab and
 // the server's base URL.
@@ -36,7 +35,7 @@ func labNginx(t *testing.T) (*netlab.Lab, *peers.Server, string) {
 		}
 	}
 	addr := netip.AddrPortFrom(lab.Server.Addr4, 8443).String()
-	return lab, peers.NginxOn(t, lab.Server, addr, t.TempDir(), false, testCA, testLeaf), "https://" + addr
+	return lab, peers.Nginx(t, testCA, testLeaf, peers.NginxOptions{Host: lab.Server, Addr: addr, EarlyData: true}), "https://" + addr
 }
 
 // Against nginx with ssl_early_data on: a GET on a new connection that
@@ -140,7 +139,7 @@ func TestServerEarlyDataHTTP1(t *testing.T) {
 		}
 		fmt.Fprintf(w, "early=%q", r.Header.Get("Early-Data"))
 	})})
-	base := "https://localhost:" + addr[strings.LastIndexByte(addr, ':')+1:]
+	base := "https://" + localhost(addr)
 	tr := &Transport{Config: clientConfig()}
 	defer closeIdle(tr)
 	client := &http.Client{Transport: tr}
@@ -205,12 +204,12 @@ func TestServerEarlyDataHTTP2(t *testing.T) {
 		if _, err := c.Write(first.Bytes()); err != nil {
 			t.Fatal(err)
 		}
-		if got := readBody(t, c, fr, 1); got != want[0] {
+		if got := readBody(t, c, 1); got != want[0] {
 			t.Fatalf("connection %d, request in the first flight: %q, want %q", i, got, want[0])
 		}
 		fr = http2.NewFramer(c, c)
 		writeGET(t, fr, 3, "/b")
-		if got := readBody(t, c, fr, 3); got != want[1] {
+		if got := readBody(t, c, 3); got != want[1] {
 			t.Fatalf("connection %d, request after the handshake: %q, want %q", i, got, want[1])
 		}
 		if st := c.ConnectionState(); st.EarlyData.Accepted != (i == 1) {
@@ -221,19 +220,14 @@ func TestServerEarlyDataHTTP2(t *testing.T) {
 }
 
 func writeGET(t *testing.T, fr *http2.Framer, stream uint32, path string) {
-	var block bytes.Buffer
-	enc := hpack.NewEncoder(&block)
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "localhost"}, {":path", path}} {
-		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-	}
-	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: stream, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: stream, BlockFragment: h2Headers(path), EndStream: true, EndHeaders: true}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // readBody reads frames until stream's response ends and returns its
 // body, acknowledging the server's SETTINGS.
-func readBody(t *testing.T, c *gnutls.Conn, fr *http2.Framer, stream uint32) string {
+func readBody(t *testing.T, c *gnutls.Conn, stream uint32) string {
 	rd := http2.NewFramer(c, c)
 	var body []byte
 	for {

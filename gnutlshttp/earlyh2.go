@@ -33,8 +33,7 @@ func (t *Transport) roundTripEarlyH2(req *http.Request, addr string, d *h2Dial) 
 			t.h2conns[addr] = append(t.h2conns[addr], cc)
 			t.h2early[cc] = c
 		case errors.Is(err, errNotH2):
-			t.h1only[addr] = true
-			delete(t.h2known, addr)
+			t.proto[addr] = h1Proto
 		}
 		delete(t.dialing, addr)
 		close(d.done)

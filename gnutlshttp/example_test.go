@@ -17,7 +17,7 @@ import (
 
 // An http.Client over GnuTLS: HTTP/2 or HTTP/1.1 by ALPN, TCP Fast Open,
 // and sessions resumed from one cache. A GET that opens a new connection
-// to an HTTP/1.1 server seen before goes as TLS 1.3 early data, in the SYN.
+// to a server seen before goes as TLS 1.3 early data, in the SYN.
 func ExampleTransport() {
 	tr := &gnutlshttp.Transport{
 		Config: &gnutls.Config{FastOpen: true}, // the system's trust store

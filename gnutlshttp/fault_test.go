@@ -2,11 +2,14 @@ package gnutlshttp
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,7 +39,7 @@ func rawServer(t *testing.T, alpn string, handle func(*gnutls.Conn)) (string, *a
 		}
 	})
 	t.Cleanup(stop)
-	return "https://localhost:" + portOf("https://"+l.Addr().String()), &conns
+	return "https://" + localhost(l.Addr().String()), &conns
 }
 
 // A server that selects "h2" and then sends what is not HTTP/2: the
@@ -82,7 +85,7 @@ func TestFaultCloseMidResponse(t *testing.T) {
 			tr := &Transport{Config: clientConfig(), DisableHTTP2: h1}
 			defer closeIdle(tr)
 			client := &http.Client{Transport: tr}
-			url := "https://localhost:" + portOf("https://"+addr) + "/"
+			url := "https://" + localhost(addr) + "/"
 			for _, post := range []bool{false, true} {
 				var resp *http.Response
 				var err error
@@ -119,41 +122,52 @@ func TestFaultCloseMidResponse(t *testing.T) {
 // request again after the handshake, and the server sees it once.
 func TestFaultEarlyDataOff(t *testing.T) {
 	live.Check(t)
-	dir := t.TempDir()
-	addr := "127.0.0.1:" + portOf("https://127.0.0.1:"+itoa(peers.FreePort(t)))
-	ng := peers.NginxOn(t, peers.Loopback{}, addr, dir, false, testCA, testLeaf)
+	key := make([]byte, 80)
+	rand.Read(key)
+	addr := "127.0.0.1:" + strconv.Itoa(peers.FreePort(t))
+	ng := peers.Nginx(t, testCA, testLeaf, peers.NginxOptions{Addr: addr, EarlyData: true, TicketKey: key})
 	tr := &Transport{Config: clientConfig(), DisableHTTP2: true}
 	defer closeIdle(tr)
 	client := &http.Client{Transport: tr}
-	url := "https://localhost:" + portOf("https://"+addr) + "/early"
+	url := "https://" + localhost(addr) + "/early"
 	get(t, client, url) // a ticket allowing early data
 	closeIdle(tr)
 	ng.Stop()
-	ng = peers.NginxOn(t, peers.Loopback{}, addr, dir, true, testCA, testLeaf)
+	if log := peers.NginxAccessLog(t, ng, 1); !slices.Equal(log, []string{"GET /early - 200"}) {
+		t.Fatalf("the first nginx saw %q, want the request once, not in early data", log)
+	}
+	ng = peers.Nginx(t, testCA, testLeaf, peers.NginxOptions{Addr: addr, TicketKey: key})
 	resp, body := get(t, client, url)
 	if body != "\n" || !resp.TLS.DidResume {
 		t.Fatalf("$ssl_early_data %q, resumed %v; want empty, true", body, resp.TLS.DidResume)
 	}
 	tr.mu.Lock()
-	spare := tr.spare["localhost:"+portOf("https://"+addr)]
+	spare := tr.spare[localhost(addr)]
 	tr.mu.Unlock()
 	if len(spare) != 1 {
 		t.Fatalf("%d spare connections, want the one the request made", len(spare))
 	}
-	if st := spare[0].(*stateConn).Conn.ConnectionState().EarlyData; !st.Offered || !st.Rejected || !st.Resent {
+	if st := spare[0].Conn.ConnectionState().EarlyData; !st.Offered || !st.Rejected || !st.Resent {
 		t.Fatalf("early data: %v; want offered, rejected and sent again", st)
 	}
-	log := peers.NginxAccessLog(t, ng, 2)
-	if want := []string{"GET /early - 200", "GET /early - 200"}; strings.Join(log, "|") != strings.Join(want, "|") {
-		t.Fatalf("nginx saw %q, want %q", log, want)
+	if log := peers.NginxAccessLog(t, ng, 1); !slices.Equal(log, []string{"GET /early - 200"}) {
+		t.Fatalf("the restarted nginx saw %q, want the request once, not in early data", log)
 	}
 }
 
 // A server that spoke HTTP/2 and issued a ticket allowing early data, then
 // (restarted) speaks only HTTP/1.1 and rejects the early data: the client
 // sends nothing of its HTTP/2 first flight and makes the request over
-// HTTP/1.1, once.
+// HTTP/1.1, once. When the restarted server answered a POST first (which
+// never goes as early data), the client knows it speaks HTTP/1.1 and
+// sends the GET as early data over HTTP/1.1, once.
 func TestFaultNoLongerH2(t *testing.T) {
+	for _, post := range []bool{false, true} {
+		t.Run(map[bool]string{false: "GET", true: "POST-then-GET"}[post], func(t *testing.T) { testFaultNoLongerH2(t, post) })
+	}
+}
+
+func testFaultNoLongerH2(t *testing.T, post bool) {
 	live.Check(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -164,7 +178,7 @@ func TestFaultNoLongerH2(t *testing.T) {
 	var mu sync.Mutex
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		seen = append(seen, r.Proto)
+		seen = append(seen, r.Proto+" "+r.Method+" "+r.Header.Get("Early-Data"))
 		mu.Unlock()
 		io.WriteString(w, r.Proto)
 	})
@@ -175,7 +189,7 @@ func TestFaultNoLongerH2(t *testing.T) {
 	tr := &Transport{Config: clientConfig()}
 	defer closeIdle(tr)
 	client := &http.Client{Transport: tr}
-	url := "https://localhost:" + portOf("https://"+addr) + "/"
+	url := "https://" + localhost(addr) + "/"
 	if _, body := get(t, client, url); body != "HTTP/2.0" {
 		t.Fatalf("first server: %q", body)
 	}
@@ -188,12 +202,26 @@ func TestFaultNoLongerH2(t *testing.T) {
 	second := &Server{Config: sc, Handler: handler, DisableHTTP2: true}
 	go second.Serve(l)
 	defer second.Close()
+	want := []string{"HTTP/2.0 GET ", "HTTP/1.1 GET "}
+	if post {
+		resp, err := client.Post(url, "text/plain", strings.NewReader("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(b) != "HTTP/1.1" {
+			t.Fatalf("POST to the second server: %q, %v", b, err)
+		}
+		closeIdle(tr)
+		want = []string{"HTTP/2.0 GET ", "HTTP/1.1 POST ", "HTTP/1.1 GET 1"}
+	}
 	if _, body := get(t, client, url); body != "HTTP/1.1" {
 		t.Fatalf("second server: %q", body)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if want := []string{"HTTP/2.0", "HTTP/1.1"}; strings.Join(seen, " ") != strings.Join(want, " ") {
+	if !slices.Equal(seen, want) {
 		t.Fatalf("the servers saw %q, want %q", seen, want)
 	}
 }
@@ -238,7 +266,7 @@ func TestFaultSpareClosed(t *testing.T) {
 	tr := &Transport{Config: clientConfig(), DisableHTTP2: true}
 	defer closeIdle(tr)
 	client := &http.Client{Transport: tr}
-	url := "https://localhost:" + portOf("https://"+addr) + "/"
+	url := "https://" + localhost(addr) + "/"
 	get(t, client, url) // a ticket
 	closeIdle(tr)
 	if _, body := get(t, client, url); !strings.Contains(body, `early="1"`) {
@@ -255,11 +283,11 @@ func TestFaultSpareClosed(t *testing.T) {
 // Read takes the tickets in, and it serves the next request.
 func TestSpareWithTickets(t *testing.T) {
 	live.Check(t)
-	ng := peers.Nginx(t, testCA, testLeaf)
+	ng := peers.Nginx(t, testCA, testLeaf, peers.NginxOptions{EarlyData: true})
 	tr := &Transport{Config: clientConfig(), DisableHTTP2: true}
 	defer closeIdle(tr)
 	tr.init()
-	addr := "localhost:" + portOf("https://"+ng.Addr)
+	addr := localhost(ng.Addr)
 	if err := tr.connect(context.Background(), addr); err != nil {
 		t.Fatal(err)
 	}

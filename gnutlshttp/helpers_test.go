@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"io"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
@@ -65,5 +64,3 @@ func get(t testing.TB, c *http.Client, url string) (*http.Response, string) {
 	}
 	return resp, string(b)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

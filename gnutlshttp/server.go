@@ -304,10 +304,9 @@ func (s *Server) closeListeners() {
 // connQueue is the listener the HTTP/1.1 server serves: the connections
 // whose handshake selected HTTP/1.1.
 type connQueue struct {
-	ch     chan net.Conn
-	mu     sync.Mutex
-	closed chan struct{}
-	done   bool
+	ch        chan net.Conn
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 func newConnQueue() *connQueue {
@@ -334,12 +333,7 @@ func (q *connQueue) Accept() (net.Conn, error) {
 }
 
 func (q *connQueue) Close() error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if !q.done {
-		q.done = true
-		close(q.closed)
-	}
+	q.closeOnce.Do(func() { close(q.closed) })
 	return nil
 }
 

@@ -54,8 +54,7 @@ func startServer(t *testing.T, s *Server) string {
 func TestServerClients(t *testing.T) {
 	live.Check(t)
 	addr := startServer(t, &Server{Handler: stateHandler, Config: serverConfig()})
-	port := addr[strings.LastIndexByte(addr, ':')+1:]
-	url := "https://localhost:" + port + "/x"
+	url := "https://" + localhost(addr) + "/x"
 	want := func(proto, alpn string) string {
 		return fmt.Sprintf("%s /x %s 304 localhost resumed=false early=\"\"\n", proto, alpn)
 	}
@@ -131,7 +130,7 @@ func TestServerShutdown(t *testing.T) {
 			}
 			got := make(chan result, 1)
 			go func() {
-				resp, err := (&http.Client{Transport: tr}).Get("https://localhost:" + addr[strings.LastIndexByte(addr, ':')+1:] + "/")
+				resp, err := (&http.Client{Transport: tr}).Get("https://" + localhost(addr) + "/")
 				if err != nil {
 					got <- result{err: err}
 					return

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/net/http2"
@@ -41,13 +42,18 @@ func (c *serverConn) Read(b []byte) (int, error) {
 	return c.stateConn.Read(b)
 }
 
+// earlyBufs holds the buffers readEarly reads into: every connection
+// needs one for its handshake, few keep anything from it.
+var earlyBufs = sync.Pool{New: func() any { return new([16 << 10]byte) }}
+
 // readEarly runs the handshake until the client's early data has all
 // arrived and keeps it for Read, marked for the protocol ALPN selected.
 func (c *serverConn) readEarly() error {
 	var early []byte
-	buf := make([]byte, 16<<10)
+	buf := earlyBufs.Get().(*[16 << 10]byte)
+	defer earlyBufs.Put(buf)
 	for {
-		n, err := c.Conn.ReadEarlyData(buf)
+		n, err := c.Conn.ReadEarlyData(buf[:])
 		early = append(early, buf[:n]...)
 		if err == io.EOF {
 			break

@@ -72,18 +72,17 @@ type Transport struct {
 	// h2early maps the HTTP/2 connections made for early data to the
 	// connection under each, whose state x/net/http2 took too early.
 	h2early map[*http2.ClientConn]*stateConn
-	// h2known holds the servers whose last connection spoke HTTP/2.
-	h2known map[string]bool
-	// h1only holds the servers that answered ALPN with "http/1.1" (or
-	// nothing): their requests go to h1.
-	h1only map[string]bool
+	// proto is what each server's last connection offering "h2" spoke:
+	// http2.NextProtoTLS, or h1Proto when the server selected "http/1.1"
+	// or nothing, after which its requests go to h1.
+	proto map[string]string
 	// dialing is the HTTP/2 dial in flight per host:port, which the other
 	// requests to that server wait for instead of dialing too.
 	dialing map[string]*h2Dial
 	// spare holds the HTTP/1.1 connections waiting for h1, which takes
 	// them before dialing: made for a request that went elsewhere, or by
 	// an early-data request once its response was read.
-	spare map[string][]net.Conn
+	spare map[string][]*stateConn
 	// live counts HTTP/1.1 connections per host:port that are open.
 	live map[string]int
 }
@@ -94,6 +93,7 @@ type h2Dial struct {
 }
 
 const (
+	h1Proto            = "http/1.1"
 	defaultDialTimeout = 30 * time.Second
 	defaultIdleTimeout = 90 * time.Second
 )
@@ -109,9 +109,9 @@ func (t *Transport) init() {
 			base.ClientSessionCache = gnutls.NewLRUClientSessionCache(0)
 		}
 		t.cfgH1 = base.Clone()
-		t.cfgH1.NextProtos = []string{"http/1.1"}
+		t.cfgH1.NextProtos = []string{h1Proto}
 		t.cfgH2 = base.Clone()
-		t.cfgH2.NextProtos = []string{http2.NextProtoTLS, "http/1.1"}
+		t.cfgH2.NextProtos = []string{http2.NextProtoTLS, h1Proto}
 		t.cfgH2Early = t.cfgH2.Clone()
 		t.cfgH2Early.EarlyDataNoResend = true
 		idle := t.IdleConnTimeout
@@ -132,11 +132,10 @@ func (t *Transport) init() {
 			t.h2 = &http2.Transport{}
 		}
 		t.h2conns = map[string][]*http2.ClientConn{}
-		t.h1only = map[string]bool{}
-		t.h2known = map[string]bool{}
+		t.proto = map[string]string{}
 		t.h2early = map[*http2.ClientConn]*stateConn{}
 		t.dialing = map[string]*h2Dial{}
-		t.spare = map[string][]net.Conn{}
+		t.spare = map[string][]*stateConn{}
 		t.live = map[string]int{}
 	})
 }
@@ -277,7 +276,7 @@ func (t *Transport) countLive(addr string, c *stateConn) *stateConn {
 
 // takeSpare returns a spare connection to addr that the server has not
 // closed, closing those it finds closed.
-func (t *Transport) takeSpare(addr string) net.Conn {
+func (t *Transport) takeSpare(addr string) *stateConn {
 	for {
 		t.mu.Lock()
 		cs := t.spare[addr]
@@ -301,7 +300,7 @@ func (t *Transport) takeSpare(addr string) net.Conn {
 // checks its idle connections: nothing waits in its socket, or what waits
 // is TLS's own (a session ticket, which a short Read takes in), not a
 // close_notify, an EOF or data nobody asked for.
-func open(c net.Conn) bool {
+func open(c *stateConn) bool {
 	switch waiting(c) {
 	case socketEmpty:
 		return true
@@ -321,12 +320,8 @@ const (
 )
 
 // waiting peeks at c's socket without reading from it.
-func waiting(c net.Conn) int {
-	sc, ok := c.(*stateConn)
-	if !ok {
-		return socketData
-	}
-	s, ok := sc.NetConn().(interface {
+func waiting(c *stateConn) int {
+	s, ok := c.NetConn().(interface {
 		SyscallConn() (syscall.RawConn, error)
 	})
 	if !ok {
@@ -349,7 +344,7 @@ func waiting(c net.Conn) int {
 	return state
 }
 
-func (t *Transport) putSpare(addr string, c net.Conn) {
+func (t *Transport) putSpare(addr string, c *stateConn) {
 	t.mu.Lock()
 	t.spare[addr] = append(t.spare[addr], c)
 	t.mu.Unlock()
@@ -413,7 +408,7 @@ func rewind(req *http.Request) (*http.Request, error) {
 func (t *Transport) h2Conn(ctx context.Context, addr string) (cc *http2.ClientConn, h1 bool, err error) {
 	for {
 		t.mu.Lock()
-		if t.h1only[addr] {
+		if t.proto[addr] == h1Proto {
 			t.mu.Unlock()
 			return nil, true, nil
 		}
@@ -496,9 +491,9 @@ func (t *Transport) dialH2(ctx context.Context, addr string, d *h2Dial) (cc *htt
 	switch {
 	case cc != nil:
 		t.h2conns[addr] = append(t.h2conns[addr], cc)
-		t.h2known[addr] = true
+		t.proto[addr] = http2.NextProtoTLS
 	case err == nil:
-		t.h1only[addr] = true
+		t.proto[addr] = h1Proto
 	}
 	delete(t.dialing, addr)
 	d.err = err
@@ -530,7 +525,7 @@ func (t *Transport) CloseIdleConnections() {
 			t.h2conns[addr] = kept
 		}
 	}
-	var spare []net.Conn
+	var spare []*stateConn
 	for addr, cs := range t.spare {
 		spare = append(spare, cs...)
 		delete(t.spare, addr)

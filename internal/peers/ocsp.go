@@ -23,5 +23,5 @@ func OCSPResponder(t testing.TB, ca *testpki.CA, cert *x509.Certificate, r testp
 		t.Fatal(err)
 	}
 	ready := func(s *Server) bool { return strings.Contains(s.Output(), "waiting for OCSP client connections") }
-	startOn(t, Loopback{}, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), filepath.Join(dir, "issuer.pem"), nil, ready, bin, append(args, "-port", strconv.Itoa(port))...)
+	startOn(t, loopback{}, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), filepath.Join(dir, "issuer.pem"), nil, ready, bin, append(args, "-port", strconv.Itoa(port))...)
 }

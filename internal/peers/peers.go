@@ -1,5 +1,5 @@
-// Package peers starts real TLS servers for tests: GnuTLS's gnutls-serv and
-// OpenSSL's s_server, on loopback ports, stopped when the test ends.
+// Package peers starts real servers for tests: GnuTLS's gnutls-serv,
+// OpenSSL's s_server and OCSP responder, nginx, stopped when the test ends.
 package peers
 
 import (
@@ -122,22 +122,22 @@ func openssl(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, mode string, prep
 
 func start(t testing.TB, caFile string, port int, prepare func(*exec.Cmd), bin string, args ...string) *Server {
 	t.Helper()
-	return startOn(t, Loopback{}, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), caFile, prepare, nil, bin, args...)
+	return startOn(t, loopback{}, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), caFile, prepare, nil, bin, args...)
 }
 
-// Host is where a peer runs: Loopback, or a netlab host.
+// Host is where a peer runs: loopback, or a netlab host.
 type Host interface {
 	Command(name string, arg ...string) *exec.Cmd
 	Start(cmd *exec.Cmd) error
 	DialContext(ctx context.Context, d *net.Dialer, network, address string) (net.Conn, error)
 }
 
-// Loopback runs peers in the test's own network namespace.
-type Loopback struct{}
+// loopback runs peers in the test's own network namespace.
+type loopback struct{}
 
-func (Loopback) Command(name string, arg ...string) *exec.Cmd { return exec.Command(name, arg...) }
-func (Loopback) Start(cmd *exec.Cmd) error                    { return cmd.Start() }
-func (Loopback) DialContext(ctx context.Context, d *net.Dialer, network, address string) (net.Conn, error) {
+func (loopback) Command(name string, arg ...string) *exec.Cmd { return exec.Command(name, arg...) }
+func (loopback) Start(cmd *exec.Cmd) error                    { return cmd.Start() }
+func (loopback) DialContext(ctx context.Context, d *net.Dialer, network, address string) (net.Conn, error) {
 	return d.DialContext(ctx, network, address)
 }
 
