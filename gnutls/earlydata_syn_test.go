@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -25,13 +24,7 @@ func TestEarlyDataInSYN(t *testing.T) {
 	lab := fastOpenLab(t, 5*time.Millisecond)
 	sc := earlyServerConfig()
 	sc.FastOpen = true
-	var l net.Listener
-	if err := lab.Server.Do(func() (err error) {
-		l, err = Listen("tcp", netip.AddrPortFrom(lab.Server.Addr4, 0).String(), sc)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	l := labListener(t, lab, lab.Server.Addr4, sc)
 	seen := serveEarly(t, l)
 	addr := l.Addr().String()
 	cfg := clientConfig()
@@ -171,13 +164,7 @@ func TestDialEarlyInSYNReadOrWriteFirst(t *testing.T) {
 	lab := fastOpenLab(t, 5*time.Millisecond)
 	sc := earlyServerConfig()
 	sc.FastOpen = true
-	var l net.Listener
-	if err := lab.Server.Do(func() (err error) {
-		l, err = Listen("tcp", netip.AddrPortFrom(lab.Server.Addr4, 0).String(), sc)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	l := labListener(t, lab, lab.Server.Addr4, sc)
 	// The server speaks first, then echoes.
 	t.Cleanup(peers.Serve(l, func(c net.Conn) {
 		io.WriteString(c, "hello\n")
