@@ -27,9 +27,7 @@ func TestEarlyDataInSYN(t *testing.T) {
 	l := labListener(t, lab, lab.Server.Addr4, sc)
 	seen := serveEarly(t, l)
 	addr := l.Addr().String()
-	cfg := clientConfig()
-	cfg.ServerName = "localhost"
-	cfg.FastOpen = true
+	cfg := fastOpenConfig()
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
 	req := []byte("GET /in-the-syn HTTP/1.1\r\nHost: localhost\r\n\r\n")
 
@@ -129,9 +127,7 @@ func TestEarlyDataInSYN(t *testing.T) {
 func TestEarlyDataInSYNGnutlsServ(t *testing.T) {
 	lab := fastOpenLab(t, 5*time.Millisecond)
 	addr := labGnutlsServ(t, lab, lab.Server.Addr4, 4433, "--earlydata")
-	cfg := clientConfig()
-	cfg.ServerName = "localhost"
-	cfg.FastOpen = true
+	cfg := fastOpenConfig()
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
 	req := []byte("early\n")
 	c := labWriteFirst(t, lab, addr, cfg, req)
@@ -170,8 +166,7 @@ func TestDialEarlyInSYNReadOrWriteFirst(t *testing.T) {
 		io.WriteString(c, "hello\n")
 		io.Copy(c, c)
 	}))
-	cfg := clientConfig()
-	cfg.FastOpen = true
+	cfg := fastOpenConfig()
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
 	dial := func() *Conn {
 		t.Helper()
