@@ -174,9 +174,15 @@ standin_debian() {
 # The Debian stand-in with a C toolchain, libgnutls28-dev and this machine's Go.
 standin_golang() {
 	ensure_base "$BASE_IMAGE"
-	docker build --network host -t "$1" -f - "$("$GO" env GOROOT)" <<-EOF
+	image_with_go "$1" "gcc libc6-dev pkg-config libgnutls28-dev"
+}
+
+# image_with_go IMAGE PACKAGES: BASE_IMAGE with the Debian PACKAGES and this
+# machine's Go in /usr/local/go; cached by the builder until either changes.
+image_with_go() {
+	docker build --force-rm --network host -t "$1" -f - "$("$GO" env GOROOT)" <<-EOF
 		FROM $BASE_IMAGE
-		RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev pkg-config libgnutls28-dev && rm -rf /var/lib/apt/lists/*
+		RUN apt-get update && apt-get install -y --no-install-recommends $2 && rm -rf /var/lib/apt/lists/*
 		COPY . /usr/local/go
 		ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	EOF

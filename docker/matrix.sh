@@ -17,17 +17,11 @@ build_context
 mkdir -p "$LOGS"
 
 # test_image CODENAME: the Debian base with the test packages and this
-# machine's Go; cached by the builder until either changes.
+# machine's Go.
 test_image() {
 	local image=go-gnutls/test-matrix:$1
 	log "building $image"
-	docker build --force-rm --network host -t "$image" -f - "$("$GO" env GOROOT)" >"$LOGS/image-$1.log" 2>&1 <<-EOF ||
-		FROM $BASE_IMAGE
-		RUN apt-get update && apt-get install -y --no-install-recommends $TEST_PKGS && rm -rf /var/lib/apt/lists/*
-		COPY . /usr/local/go
-		ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-		ENV GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=vendor
-	EOF
+	image_with_go "$image" "$TEST_PKGS" >"$LOGS/image-$1.log" 2>&1 ||
 		die "building $image failed, see $LOGS/image-$1.log"
 	echo "$image"
 }
@@ -41,7 +35,9 @@ test_image() {
 RUN_OPTS=(--rm --network none --sysctl net.ipv6.conf.all.disable_ipv6=0
 	--cap-add SYS_ADMIN --cap-add NET_ADMIN --device /dev/net/tun
 	--security-opt apparmor=unconfined --security-opt systempaths=unconfined
-	-v "$CONTEXT:/src" -w /src)
+	-v "$CONTEXT:/src" -w /src
+	# Nothing is downloaded in a container: the modules are vendored.
+	-e GOTOOLCHAIN=local -e GOPROXY=off -e GOFLAGS=-mod=vendor)
 [ -z "${CI:-}" ] || RUN_OPTS+=(-e "CI=$CI")
 
 # count RESULT LOG: how many tests and subtests go test -v reported with RESULT.

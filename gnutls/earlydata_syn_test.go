@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -25,14 +24,7 @@ func earlyFastOpenLab(t *testing.T) (*netlab.Lab, net.Listener) {
 	lab := fastOpenLab(t, 5*time.Millisecond)
 	sc := earlyServerConfig()
 	sc.FastOpen = true
-	var l net.Listener
-	if err := lab.Server.Do(func() (err error) {
-		l, err = Listen("tcp", netip.AddrPortFrom(lab.Server.Addr4, 0).String(), sc)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return lab, l
+	return lab, labListener(t, lab, lab.Server.Addr4, sc)
 }
 
 // A resumed fast-open connection with early data sends the ClientHello and
@@ -42,9 +34,7 @@ func TestEarlyDataInSYN(t *testing.T) {
 	lab, l := earlyFastOpenLab(t)
 	seen := serveEarly(t, l)
 	addr := l.Addr().String()
-	cfg := clientConfig()
-	cfg.ServerName = "localhost"
-	cfg.FastOpen = true
+	cfg := fastOpenConfig()
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
 	req := []byte("GET /in-the-syn HTTP/1.1\r\nHost: localhost\r\n\r\n")
 
@@ -144,9 +134,7 @@ func TestEarlyDataInSYN(t *testing.T) {
 func TestEarlyDataInSYNGnutlsServ(t *testing.T) {
 	lab := fastOpenLab(t, 5*time.Millisecond)
 	addr := labGnutlsServ(t, lab, lab.Server.Addr4, 4433, "--earlydata")
-	cfg := clientConfig()
-	cfg.ServerName = "localhost"
-	cfg.FastOpen = true
+	cfg := fastOpenConfig()
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
 	req := []byte("early\n")
 	c := labWriteFirst(t, lab, addr, cfg, req)
@@ -182,8 +170,7 @@ func TestDialEarlyInSYNReadOrWriteFirst(t *testing.T) {
 		io.WriteString(c, "hello\n")
 		io.Copy(c, c)
 	}))
-	cfg := clientConfig()
-	cfg.FastOpen = true
+	cfg := fastOpenConfig()
 	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
 	dial := func() *Conn {
 		t.Helper()

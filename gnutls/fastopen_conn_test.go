@@ -133,6 +133,18 @@ func TestFastOpenDialZone(t *testing.T) {
 	t.Cleanup(peers.Serve(l, func(c net.Conn) { io.Copy(c, c) }))
 	// Go names the listener's address without its zone here.
 	addr := fmt.Sprintf("[fe80::99%%lo]:%d", l.Addr().(*net.TCPAddr).Port)
+	// The address may not take connections yet when ip returns, even with
+	// nodad: a connect then fails with ENETUNREACH.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		c, err := lab.Client.DialContext(context.Background(), nil, "tcp6", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fe80::99%%lo is not reachable: %v", err)
+		}
+	}
 	cfg := clientConfig()
 	cfg.FastOpen, cfg.InsecureSkipVerify = true, true // the certificate does not name fe80::99
 	for _, nd := range []*net.Dialer{

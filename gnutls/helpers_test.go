@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -366,56 +365,41 @@ type earlyConn struct {
 // serveEarly is earlyServer on a listener of this package.
 func serveEarly(t *testing.T, l net.Listener) <-chan earlyConn {
 	ch := make(chan earlyConn, 16)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	t.Cleanup(peers.Serve(l, func(nc net.Conn) {
+		c := nc.(*Conn)
+		var rec earlyConn
+		buf := make([]byte, 64)
 		for {
-			nc, err := l.Accept()
-			if err != nil {
-				return
+			n, err := c.ReadEarlyData(buf)
+			if n > 0 && len(rec.early) == 0 {
+				rec.beforeDone = !c.ConnectionState().HandshakeComplete
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c := nc.(*Conn)
-				defer c.Close()
-				var rec earlyConn
-				buf := make([]byte, 64)
-				for {
-					n, err := c.ReadEarlyData(buf)
-					if n > 0 && len(rec.early) == 0 {
-						rec.beforeDone = !c.ConnectionState().HandshakeComplete
-					}
-					rec.early = append(rec.early, buf[:n]...)
-					if err == io.EOF {
-						rec.readEarlyOK = true
-						break
-					}
-					if err != nil {
-						rec.err = err
-						break
-					}
-				}
-				// ReadEarlyData consumed the early data; send it back first.
-				if _, err := c.Write(rec.early); err != nil && rec.err == nil {
-					rec.err = err
-				}
-				if _, err := io.Copy(c, c); err != nil && rec.err == nil && !isClosedOrEOF(err) {
-					rec.err = err
-				}
-				rec.state = c.ConnectionState()
-				ch <- rec
-			}()
+			rec.early = append(rec.early, buf[:n]...)
+			if err == io.EOF {
+				rec.readEarlyOK = true
+				break
+			}
+			if err != nil {
+				rec.err = err
+				break
+			}
 		}
-	}()
+		// ReadEarlyData consumed the early data; send it back first.
+		if _, err := c.Write(rec.early); err != nil && rec.err == nil {
+			rec.err = err
+		}
+		if _, err := io.Copy(c, c); err != nil && rec.err == nil && !isClosedOrEOF(err) {
+			rec.err = err
+		}
+		rec.state = c.ConnectionState()
+		ch <- rec
+	}))
 	return ch
 }
 
-// labListen listens with this package on addr in the server namespace and
-// echoes on every connection until the test ends.
-func labListen(t testing.TB, lab *netlab.Lab, addr netip.Addr, sc *Config) string {
+// labListener listens with this package on an ephemeral port of addr in
+// the server namespace.
+func labListener(t testing.TB, lab *netlab.Lab, addr netip.Addr, sc *Config) net.Listener {
 	t.Helper()
 	var l net.Listener
 	if err := lab.Server.Do(func() (err error) {
@@ -424,6 +408,14 @@ func labListen(t testing.TB, lab *netlab.Lab, addr netip.Addr, sc *Config) strin
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return l
+}
+
+// labListen listens with this package on addr in the server namespace and
+// echoes on every connection until the test ends.
+func labListen(t testing.TB, lab *netlab.Lab, addr netip.Addr, sc *Config) string {
+	t.Helper()
+	l := labListener(t, lab, addr, sc)
 	t.Cleanup(peers.Serve(l, func(c net.Conn) { io.Copy(c, c) }))
 	return l.Addr().String()
 }

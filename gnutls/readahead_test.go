@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,12 +111,7 @@ func TestReadaheadUsedOnSockets(t *testing.T) {
 		if err := os.WriteFile(config, []byte("[global]\nktls = "+map[string]string{"off": "false", "on": "true"}[ktls]+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(os.Args[0], "-test.run=^TestReadaheadUsedOnSockets$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), "GNUTLS_SYSTEM_PRIORITY_FILE="+config, "GO_GNUTLS_TEST_KTLS_CONFIG="+ktls)
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestReadaheadUsedOnSockets") {
-			t.Fatalf("with ktls %s in GnuTLS's configuration: %v\n%s", ktls, err, out)
-		}
+		inChild(t, t.Name(), "GNUTLS_SYSTEM_PRIORITY_FILE="+config, "GO_GNUTLS_TEST_KTLS_CONFIG="+ktls)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -101,6 +102,19 @@ func (p *plainText) readLine() (string, error) {
 	return strings.TrimRight(l, "\r\n"), nil
 }
 
+// readErr names why the server's answer ended early.
+func (p *plainText) readErr(got string, err error) error {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errors.New("the server did not answer within --connect-timeout")
+	case err == io.EOF && got == "":
+		return errors.New("the server closed the connection")
+	case err == io.EOF:
+		return fmt.Errorf("the server closed the connection after %q", got)
+	}
+	return fmt.Errorf("reading the server's answer: %w", err)
+}
+
 // reply reads a numbered reply, as in SMTP, FTP and NNTP: "250-..." lines
 // go on, "250 ..." ends. The code must be one of codes.
 func reply(codes ...string) func(*plainText, string) error {
@@ -165,7 +179,7 @@ func (p *plainText) postgres() error {
 	}
 	b, err := p.r.ReadByte()
 	if err != nil {
-		return fmt.Errorf("reading the server's answer: %w", err)
+		return p.readErr("", err)
 	}
 	if b != 'S' {
 		return fmt.Errorf("the server answered %q to SSLRequest: it does not accept TLS", bytes.TrimSpace([]byte{b}))

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -69,19 +67,6 @@ func (p *plainText) readElement() (string, error) {
 		}
 	}
 	return p.readUntil(">")
-}
-
-// readErr names why the server's answer ended early.
-func (p *plainText) readErr(got string, err error) error {
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return errors.New("the server did not answer within --connect-timeout")
-	case err == io.EOF && got == "":
-		return errors.New("the server closed the connection")
-	case err == io.EOF:
-		return fmt.Errorf("the server closed the connection after %q", got)
-	}
-	return fmt.Errorf("reading the server's answer: %w", err)
 }
 
 // xmlAttr escapes s for a single-quoted XML attribute.

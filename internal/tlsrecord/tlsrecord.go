@@ -210,17 +210,12 @@ func trailing(stream []byte) []byte {
 	return bytes.Clone(stream)
 }
 
-// Seal returns a record of type typ carrying payload under the sending
-// keys, and counts it as sent.
-func (c *Conn) Seal(typ byte, payload []byte) []byte {
+// WriteRecord writes a record of type typ carrying payload under the
+// sending keys, and counts it as sent.
+func (c *Conn) WriteRecord(typ byte, payload []byte) error {
 	r := c.send.p.seal(c.send.seq, typ, payload)
 	c.send.seq++
-	return r
-}
-
-// WriteRecord seals a record and writes it.
-func (c *Conn) WriteRecord(typ byte, payload []byte) error {
-	_, err := c.raw.Write(c.Seal(typ, payload))
+	_, err := c.raw.Write(r)
 	return err
 }
 
