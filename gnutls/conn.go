@@ -64,6 +64,14 @@ type Conn struct {
 	layer   socketLayer  // between GnuTLS and a socket (netpoll.go)
 	waits   atomic.Int64 // netpoller waits, for tests
 	runs    [2]runState
+
+	// deadlineMu orders SetReadDeadline against useTransport, which
+	// installs a Go transport during the handshake (fast open with early
+	// data); readDeadline is the caller's last read deadline and tr the Go
+	// transport once installed.
+	deadlineMu   sync.Mutex
+	readDeadline time.Time
+	tr           *transport
 }
 
 // Client returns a client-side TLS connection over conn. The handshake runs
@@ -133,7 +141,23 @@ func (c *Conn) setup() error {
 		c.layer = readaheadLayer{s.sessionState}
 		return nil
 	}
-	return s.SetTransport(c.conn)
+	if err := s.SetTransport(c.conn); err != nil {
+		return err
+	}
+	c.useTransport()
+	return nil
+}
+
+// useTransport tells the session's Go transport the read deadline the
+// caller set so far (already in force on c.conn) and routes later
+// SetReadDeadline calls through it.
+func (c *Conn) useTransport() {
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	c.tr = c.sess.tr
+	c.tr.deadlineMu.Lock()
+	c.tr.deadline = c.readDeadline
+	c.tr.deadlineMu.Unlock()
 }
 
 // Handshake runs the TLS handshake if it has not run yet.
@@ -451,9 +475,12 @@ func (c *Conn) SetDeadline(t time.Time) error {
 
 // SetReadDeadline sets the read deadline; a timed-out Read can be retried.
 func (c *Conn) SetReadDeadline(t time.Time) error {
-	if c.sess != nil && c.sess.tr != nil {
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	c.readDeadline = t
+	if c.tr != nil {
 		// A Go transport keeps it, to restore it after a GnuTLS timeout.
-		return c.sess.tr.setReadDeadline(c.conn, t)
+		return c.tr.setReadDeadline(c.conn, t)
 	}
 	return c.conn.SetReadDeadline(t)
 }

@@ -74,6 +74,7 @@ func (c *Conn) setFastOpen(fc *fastOpenConn) error {
 	if err := c.sess.setFastOpenCallbacks(sock, fc.fd); err != nil {
 		return err
 	}
+	c.useTransport()
 	c.syn, c.layer = sock, sock
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -183,5 +184,48 @@ func TestFastOpenHandshakeAfterClose(t *testing.T) {
 	}
 	if err := c.Handshake(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Handshake after Close: %v, want net.ErrClosed", err)
+	}
+}
+
+// SetReadDeadline from another goroutine while the first Write of a
+// DialEarly connection installs the Go transport that carries early data
+// in the SYN: the race detector sees no race, and the deadline set during
+// the handshake is the one in force after it.
+func TestSetReadDeadlineDuringEarlyHandshake(t *testing.T) {
+	addr, seen := earlyServer(t, earlyServerConfig())
+	cfg := fastOpenConfig()
+	cfg.ClientSessionCache = NewLRUClientSessionCache(4)
+	dialEarly(t, addr, cfg, []byte("first\n"))
+	<-seen
+
+	c, err := (&Dialer{Config: cfg}).DialEarly(context.Background(), "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	last := time.Now().Add(500 * time.Millisecond)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 200 {
+			c.SetReadDeadline(time.Now().Add(time.Minute))
+		}
+		c.SetReadDeadline(last)
+	}()
+	data := []byte("second\n")
+	if _, err := c.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if !c.ConnectionState().EarlyData.Offered {
+		t.Fatalf("early data not offered: %+v", c.ConnectionState().EarlyData)
+	}
+	got := make([]byte, len(data))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("echo: %q, %v", got, err)
+	}
+	// The server sends nothing more: the last deadline ends the Read.
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read past the deadline set during the handshake: %v, want os.ErrDeadlineExceeded", err)
 	}
 }
