@@ -6,10 +6,11 @@ import "github.com/go-gnutls/go-gnutls/internal/live"
 func init() {
 	live.Read = func() live.Counts {
 		return live.Counts{
-			Sessions:    liveSessions.Load(),
-			Handles:     liveHandles.Load(),
-			Credentials: liveCredentials.Load(),
-			Collected:   leakedSessions.Load(),
+			Sessions:       liveSessions.Load(),
+			Handles:        liveHandles.Load(),
+			Credentials:    liveCredentials.Load(),
+			PSKCredentials: livePSKCredentials.Load(),
+			Collected:      leakedSessions.Load(),
 		}
 	}
 }

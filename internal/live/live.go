@@ -12,10 +12,10 @@ import (
 )
 
 // Counts is what package gnutls has alive: GnuTLS sessions, handles
-// given to C, credentials, and the sessions freed by their cleanup
-// instead of Close.
+// given to C, certificate and PSK credentials, and the sessions freed by
+// their cleanup instead of Close.
 type Counts struct {
-	Sessions, Handles, Credentials, Collected int64
+	Sessions, Handles, Credentials, PSKCredentials, Collected int64
 }
 
 // Read returns the counts; package gnutls sets it when it is linked in.
@@ -44,7 +44,7 @@ func (s state) above(base state, process bool) bool {
 		return true
 	}
 	if !process {
-		return c.Credentials > b.Credentials || c.Handles > b.Handles
+		return c.Credentials > b.Credentials || c.PSKCredentials > b.PSKCredentials || c.Handles > b.Handles
 	}
 	return s.FDs > base.FDs || s.Goroutines > base.Goroutines
 }
