@@ -3,6 +3,7 @@ package gnutlshttp
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -85,11 +86,27 @@ func TestClientH2OneDial(t *testing.T) {
 	tr := &Transport{Config: clientConfig()}
 	defer closeIdle(tr)
 	client := &http.Client{Transport: tr}
+	url := "https://" + localhost(srv.Listener.Addr().String()) + "/"
 	var wg sync.WaitGroup
+	errs := make(chan error, 20)
 	for range 20 {
-		wg.Go(func() { get(t, client, "https://"+localhost(srv.Listener.Addr().String())+"/") })
+		// t.Fatal belongs to the test's goroutine: these report instead.
+		wg.Go(func() {
+			resp, err := client.Get(url)
+			if err == nil {
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			errs <- err
+		})
 	}
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+	}
 	if n := conns.Load(); n != 1 {
 		t.Fatalf("%d connections for 20 concurrent requests, want 1", n)
 	}
