@@ -139,7 +139,7 @@ func TestStartTLSFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var pt string
 			if tc.script == nil {
-				pt = hangUpServer(t)
+				pt = hangUpServer(t, tc.proto)
 			} else {
 				pt = plainServer(t, tc.script, false)
 			}
@@ -156,14 +156,25 @@ func TestStartTLSFailures(t *testing.T) {
 	})
 }
 
-// hangUpServer accepts and closes at once.
-func hangUpServer(t *testing.T) string {
+// hangUpServer accepts and hangs up: at once, or after the request of a
+// client that speaks first.
+func hangUpServer(t *testing.T, proto string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(peers.Serve(ln, func(net.Conn) {}))
+	// Where the client speaks first (postgres), its request is read before
+	// the hang-up: closing with it unread would reset the connection.
+	first := starttlsScripts[proto][0].expect
+	t.Cleanup(peers.Serve(ln, func(c net.Conn) {
+		if first != "" {
+			c.SetDeadline(time.Now().Add(time.Minute))
+			if err := readStep(bufio.NewReader(c), first); err != nil {
+				t.Errorf("hang-up server: %v", err)
+			}
+		}
+	}))
 	return port(ln.Addr().String())
 }
 
