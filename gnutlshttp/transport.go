@@ -27,8 +27,7 @@ import (
 // seen before resumes a session; with Config.FastOpen its ClientHello
 // rides in the SYN. A Transport is safe for concurrent use and, like
 // http.Transport, should be reused rather than made per request.
-//
-// Proxies are not supported: requests go straight to the URL's host.
+// Requests go through a proxy when Proxy says so (see Proxy).
 type Transport struct {
 	// Config is the TLS configuration of every connection (trust,
 	// client certificate, Priority, FastOpen, ...). An empty ServerName
@@ -44,6 +43,17 @@ type Transport struct {
 	DisableHTTP2 bool
 	// DisableEarlyData never sends a request as TLS early data.
 	DisableEarlyData bool
+
+	// Proxy, as http.Transport's, returns the proxy of a request, or nil
+	// for none; nil means no proxy for any. http.ProxyFromEnvironment
+	// reads HTTPS_PROXY, HTTP_PROXY and NO_PROXY. Only http:// proxies
+	// are supported: an https request goes through a CONNECT tunnel, with
+	// Proxy-Authorization from the URL's user info, a plain http one to
+	// the proxy. Early data goes through the tunnel too; with
+	// Config.FastOpen the CONNECT request rides the SYN to the proxy.
+	Proxy func(*http.Request) (*url.URL, error)
+	// ProxyConnectHeader holds headers sent with each CONNECT request.
+	ProxyConnectHeader http.Header
 
 	// MaxIdleConnsPerHost and IdleConnTimeout are http.Transport's, for
 	// HTTP/1.1 connections; zero values mean its defaults
@@ -66,7 +76,14 @@ type Transport struct {
 	// cfgH2Early is cfgH2 without resending rejected early data.
 	cfgH2Early *gnutls.Config
 
+	// h1proxied are the HTTP/1.1 transports for https through each proxy
+	// (h1For), tunnelConfigs the Configs naming each server (tunnelConfig).
+	h1proxied     map[string]*http.Transport
+	tunnelConfigs map[tunnelConfigKey]*gnutls.Config
+
 	mu sync.Mutex
+	// The maps below are keyed by connKey: host:port and proxy.
+
 	// h2conns are the HTTP/2 connections per host:port.
 	h2conns map[string][]*http2.ClientConn
 	// h2early maps the HTTP/2 connections made for early data to the
@@ -120,6 +137,7 @@ func (t *Transport) init() {
 		}
 		t.h1 = &http.Transport{
 			DialContext:           t.netDialer().DialContext,
+			Proxy:                 t.plainProxy,
 			DialTLSContext:        t.dialH1,
 			TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
 			MaxIdleConnsPerHost:   t.MaxIdleConnsPerHost,
@@ -166,7 +184,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errors.New("gnutlshttp: no Host in request URL")
 	}
-	addr := hostPort(req.URL)
+	proxy, err := t.proxyFor(req)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	addr := connKey(hostPort(req.URL), proxy)
 	if resp, err, ok := t.roundTripEarly(req, addr); ok {
 		return resp, err
 	}
@@ -208,7 +231,7 @@ func (t *Transport) roundTripH1(req *http.Request, addr string) (*http.Response,
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
 		used, _ = info.Conn.(*stateConn)
 	}}
-	resp, err := t.h1.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	resp, err := t.h1For(addr).RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
 	if err != nil {
 		return nil, err
 	}
@@ -256,13 +279,13 @@ func (t *Transport) dialH1(ctx context.Context, _, addr string) (net.Conn, error
 	return t.countLive(addr, c), nil
 }
 
-// dial connects to addr and completes the handshake.
+// dial connects to addr, a connKey, and completes the handshake.
 func (t *Transport) dial(ctx context.Context, addr string, cfg *gnutls.Config) (*stateConn, error) {
-	c, err := (&gnutls.Dialer{NetDialer: t.netDialer(), Config: cfg}).DialContext(ctx, "tcp", addr)
+	c, err := t.dialTLS(ctx, addr, cfg, false)
 	if err != nil {
 		return nil, err
 	}
-	return newStateConn(c.(*gnutls.Conn)), nil
+	return newStateConn(c), nil
 }
 
 // countLive counts c among addr's HTTP/1.1 connections until it closes.
@@ -506,6 +529,7 @@ func (t *Transport) dialH2(ctx context.Context, addr string, d *h2Dial) (cc *htt
 func (t *Transport) CloseIdleConnections() {
 	t.init()
 	t.h1.CloseIdleConnections()
+	t.closeIdleProxied()
 	t.mu.Lock()
 	var idle []*http2.ClientConn
 	for addr, ccs := range t.h2conns {
