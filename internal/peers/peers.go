@@ -120,6 +120,14 @@ func openssl(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, mode string, prep
 	return start(t, caFile, port, prepare, bin, args...)
 }
 
+// Command starts bin with args on loopback, in dir, and waits until addr
+// accepts a connection: a server a test was told how to start, such as
+// the README's.
+func Command(t testing.TB, dir, addr, bin string, args ...string) *Server {
+	t.Helper()
+	return startOn(t, loopback{}, addr, filepath.Join(dir, "none"), nil, nil, bin, args...)
+}
+
 func start(t testing.TB, caFile string, port int, prepare func(*exec.Cmd), bin string, args ...string) *Server {
 	t.Helper()
 	return startOn(t, loopback{}, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), caFile, prepare, nil, bin, args...)
