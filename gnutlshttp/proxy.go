@@ -192,8 +192,14 @@ type tunnelConfigKey struct {
 }
 
 // tunnel connects to proxy and has it open a tunnel to addr with CONNECT.
-// ctx bounds all of it.
+// ctx bounds all of it; without a deadline, a minute does (as in
+// net/http), so that a proxy that never answers cannot hold a request.
 func (t *Transport) tunnel(ctx context.Context, proxy *url.URL, addr string, fastOpen bool) (net.Conn, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+	}
 	fail := func(status string, code int, err error) error {
 		return &ProxyError{Proxy: proxy.Redacted(), Target: addr, StatusCode: code, Status: status, Err: err}
 	}
@@ -241,7 +247,8 @@ func (t *Transport) tunnel(ctx context.Context, proxy *url.URL, addr string, fas
 		nc.Close()
 		return nil, fail("", 0, err)
 	}
-	resp.Body.Close()
+	// The body is left unread: after a 200 the connection is the tunnel,
+	// after a refusal it is closed.
 	if resp.StatusCode != http.StatusOK {
 		nc.Close()
 		return nil, fail(resp.Status, resp.StatusCode, nil)

@@ -1,6 +1,8 @@
 package gnutlshttp
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,11 +11,13 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http/httpproxy"
 
@@ -249,4 +253,54 @@ func testProxyLab(t *testing.T, h1 bool) {
 	if log := peers.NginxAccessLog(t, ng, 3); !slices.Equal(log, []string{"GET /early - 200", "GET /early 1 200", "GET /early - 200"}) {
 		t.Fatalf("nginx saw %q", log)
 	}
+}
+
+// Whatever a proxy answers to CONNECT, the tunnel is either opened (a 200
+// with nothing after it) or refused with a *ProxyError; nothing panics
+// or waits past the dial's bound.
+func FuzzProxyAnswer(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+	f.Add([]byte("HTTP/1.0 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\nshort"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\n\r\n\x16\x03\x01"))
+	f.Add([]byte("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"))
+	f.Add([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+	f.Add([]byte{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer ln.Close()
+	answers := make(chan []byte)
+	stop := peers.Serve(ln, func(c net.Conn) {
+		data := <-answers
+		tp := bufio.NewReader(c)
+		for { // the CONNECT request, up to its blank line
+			line, err := tp.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		c.Write(data)
+	})
+	defer stop()
+	px := &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	tr := &Transport{NetDialer: &net.Dialer{Timeout: 2 * time.Second}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		go func() { answers <- data }()
+		ctx, cancel := tr.dialContext(context.Background())
+		defer cancel()
+		c, err := tr.tunnel(ctx, px, "example.test:443", false)
+		if err == nil {
+			c.Close()
+			if !regexp.MustCompile(`^HTTP/\d+\.\d+ 200`).Match(data) {
+				t.Fatalf("a tunnel opened on the answer %q", data)
+			}
+			return
+		}
+		var pe *ProxyError
+		if !errors.As(err, &pe) || pe.Target != "example.test:443" {
+			t.Fatalf("error %v (%T), want a *ProxyError", err, err)
+		}
+	})
 }
