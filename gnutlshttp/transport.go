@@ -44,13 +44,14 @@ type Transport struct {
 	// DisableEarlyData never sends a request as TLS early data.
 	DisableEarlyData bool
 
-	// Proxy, as http.Transport's, returns the proxy of a request, or nil
-	// for none; nil means no proxy for any. http.ProxyFromEnvironment
-	// reads HTTPS_PROXY, HTTP_PROXY and NO_PROXY. Only http:// proxies
-	// are supported: an https request goes through a CONNECT tunnel, with
-	// Proxy-Authorization from the URL's user info, a plain http one to
-	// the proxy. Early data goes through the tunnel too; with
-	// Config.FastOpen the CONNECT request rides the SYN to the proxy.
+	// Proxy, as in http.Transport, returns the URL of a request's proxy,
+	// nil to go direct; a nil Proxy sends every request direct.
+	// http.ProxyFromEnvironment reads HTTPS_PROXY, HTTP_PROXY and
+	// NO_PROXY. Only http:// proxies are supported: an https request goes
+	// through a CONNECT tunnel, with Proxy-Authorization from the URL's
+	// user info, a plain http one to the proxy. Early data goes through
+	// the tunnel too; with Config.FastOpen the CONNECT request rides the
+	// SYN to the proxy. A proxy that refuses or fails gives a *ProxyError.
 	Proxy func(*http.Request) (*url.URL, error)
 	// ProxyConnectHeader holds headers sent with each CONNECT request.
 	ProxyConnectHeader http.Header
