@@ -99,6 +99,7 @@ access_log none
 cache deny all
 visible_hostname squid-test
 dns_nameservers 127.0.0.1
+pinger_enable off
 shutdown_lifetime 0 seconds
 acl everyone src all
 http_access deny everyone
