@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
 )
 
 // Requests as TLS 1.3 early data.
@@ -93,7 +95,7 @@ func (t *Transport) roundTripEarly(req *http.Request, addr string) (resp *http.R
 // roundTripEarlyH1 sends req as the first Write of a new HTTP/1.1
 // connection, for which roundTripEarly counted addr a live connection.
 func (t *Transport) roundTripEarlyH1(req *http.Request, addr string) (*http.Response, error) {
-	gc, err := t.dialTLS(req.Context(), addr, t.cfgH1, true)
+	gc, err := t.dialTLS(req.Context(), &gnutls.Dialer{NetDialer: t.netDialer(), Config: t.cfgH1}, addr, true)
 	if err != nil {
 		t.releaseLive(addr)
 		closeBody(req)

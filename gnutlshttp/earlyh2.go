@@ -39,7 +39,7 @@ func (t *Transport) roundTripEarlyH2(req *http.Request, addr string, d *h2Dial) 
 		close(d.done)
 		t.mu.Unlock()
 	}
-	gc, err := t.dialTLS(req.Context(), addr, t.cfgH2Early, true)
+	gc, err := t.dialTLS(req.Context(), &gnutls.Dialer{NetDialer: t.netDialer(), Config: t.cfgH2Early}, addr, true)
 	if err != nil {
 		finish(nil, nil, err)
 		closeBody(req)

@@ -112,12 +112,12 @@ func splitKey(key string) (addr string, proxy *url.URL) {
 	return addr, proxy
 }
 
-// dialTLS returns a TLS connection to the server of key, through its
-// proxy if it has one: with the handshake complete, or, when early, not
-// started, for its first Write to go as early data (Dialer.DialEarly).
-func (t *Transport) dialTLS(ctx context.Context, key string, cfg *gnutls.Config, early bool) (*gnutls.Conn, error) {
+// dialTLS dials as d does, to the server of key and through its proxy if
+// it has one: the connection is returned with its handshake complete
+// (d.DialContext), or, when early, not started, for its first Write to go
+// as early data (d.DialEarly).
+func (t *Transport) dialTLS(ctx context.Context, d *gnutls.Dialer, key string, early bool) (*gnutls.Conn, error) {
 	addr, proxy := splitKey(key)
-	d := &gnutls.Dialer{NetDialer: t.netDialer(), Config: cfg}
 	if proxy == nil {
 		if early {
 			return d.DialEarly(ctx, "tcp", addr)
@@ -130,12 +130,12 @@ func (t *Transport) dialTLS(ctx context.Context, key string, cfg *gnutls.Config,
 	}
 	ctx, cancel := t.dialContext(ctx)
 	defer cancel()
-	nc, err := t.tunnel(ctx, proxy, addr, cfg.FastOpen)
+	nc, err := t.tunnel(ctx, proxy, addr, d.Config.FastOpen)
 	if err != nil {
 		return nil, err
 	}
 	host, _, _ := net.SplitHostPort(addr)
-	cfg = t.tunnelConfig(cfg, host)
+	cfg := t.tunnelConfig(d.Config, host)
 	if early {
 		return gnutls.ClientEarly(nc, cfg), nil
 	}

@@ -282,7 +282,7 @@ func (t *Transport) dialH1(ctx context.Context, _, addr string) (net.Conn, error
 
 // dial connects to addr, a connKey, and completes the handshake.
 func (t *Transport) dial(ctx context.Context, addr string, cfg *gnutls.Config) (*stateConn, error) {
-	c, err := t.dialTLS(ctx, addr, cfg, false)
+	c, err := t.dialTLS(ctx, &gnutls.Dialer{NetDialer: t.netDialer(), Config: cfg}, addr, false)
 	if err != nil {
 		return nil, err
 	}
