@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,9 +80,10 @@ func TestProxyConnect(t *testing.T) {
 }
 
 // A proxy that refuses the tunnel (403: the port is not allowed; 407: no
-// credentials; tinyproxy answers 401 to wrong ones), or closes the connection without answering
-// (squid resetting it), fails the request with a ProxyError naming the
-// proxy, the target and the status; a password never shows. With the
+// credentials; tinyproxy answers 401 to wrong ones), closes the
+// connection without answering (squid resetting it), or cannot be
+// reached fails the request with a ProxyError naming the proxy, the
+// target and the status or the cause; a password never shows. With the
 // right credentials in the proxy URL, the tunnel opens.
 func TestProxyRefused(t *testing.T) {
 	live.Check(t)
@@ -90,6 +92,7 @@ func TestProxyRefused(t *testing.T) {
 	noPort := peers.Tinyproxy(t, peers.TinyproxyOptions{})
 	auth := peers.Tinyproxy(t, peers.TinyproxyOptions{ConnectPorts: []int{port(t, addr)}, BasicAuth: "user s3cret"})
 	squid := peers.SquidReset(t)
+	down := "127.0.0.1:" + strconv.Itoa(peers.FreePort(t))
 	for _, tc := range []struct {
 		name   string
 		proxy  *url.URL
@@ -101,6 +104,7 @@ func TestProxyRefused(t *testing.T) {
 		{"407 no credentials", proxyURL(t, auth, ""), 407, nil, fmt.Sprintf("gnutlshttp: proxy http://%s refused CONNECT %s: 407 Proxy Authentication Required", auth.Addr, addr)},
 		{"401 wrong password", proxyURL(t, auth, "user:wrong@"), 401, nil, fmt.Sprintf("proxy http://user:xxxxx@%s refused", auth.Addr)},
 		{"closes", proxyURL(t, squid, ""), 0, nil, fmt.Sprintf("gnutlshttp: proxy http://%s, CONNECT %s: ", squid.Addr, addr)},
+		{"not listening", &url.URL{Scheme: "http", Host: down}, 0, syscall.ECONNREFUSED, fmt.Sprintf("gnutlshttp: proxy http://%s, CONNECT %s: dial tcp %s: ", down, addr, down)},
 		{"scheme", &url.URL{Scheme: "socks5", Host: noPort.Addr}, -1, nil, `proxy socks5://` + noPort.Addr + `: scheme "socks5" not supported (only http)`},
 		{"basic auth", proxyURL(t, auth, "user:s3cret@"), -1, nil, ""},
 	} {
@@ -134,7 +138,8 @@ func TestProxyRefused(t *testing.T) {
 				}
 				return
 			}
-			if !errors.As(err, &pe) || pe.StatusCode != tc.status || pe.Target != addr || (tc.status == 0) != (pe.Err != nil) {
+			if !errors.As(err, &pe) || pe.StatusCode != tc.status || pe.Target != addr || (tc.status == 0) != (pe.Err != nil) ||
+				(tc.errIs != nil && !errors.Is(err, tc.errIs)) {
 				t.Fatalf("error %v (%+v), want a ProxyError with status %d", err, pe, tc.status)
 			}
 		})
