@@ -19,4 +19,8 @@
 // server, a request that arrived in early data carries "Early-Data: 1"
 // (RFC 8470); a handler answers 425 Too Early to have the client send it
 // again after the handshake, and this package's Transport does so once.
+//
+// Transport.Proxy, as in http.Transport, sends requests through an
+// http:// proxy: https ones through a CONNECT tunnel (early data
+// included), plain http ones with their absolute URL.
 package gnutlshttp
