@@ -82,8 +82,9 @@ func (t *Transport) proxyFor(req *http.Request) (*url.URL, error) {
 	return u, nil
 }
 
-// plainProxy is the proxy of a plain http request, for net/http's
-// transport; https requests reach it only with their tunnel made.
+// plainProxy is net/http's Proxy: the https requests that transport sees
+// go direct or through a tunnel h1For dials, so it names a proxy for
+// plain http requests alone.
 func (t *Transport) plainProxy(req *http.Request) (*url.URL, error) {
 	if req.URL.Scheme != "http" {
 		return nil, nil
