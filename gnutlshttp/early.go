@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"sync"
 	"time"
 
@@ -164,11 +166,13 @@ func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string) (*ht
 	if err := bw.Flush(); err != nil {
 		return fail(err)
 	}
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, req)
+	head := &headReader{r: c, n: maxResponseHeaderBytes}
+	br := bufio.NewReader(head)
+	resp, err := readFinalResponse(br, req, head)
 	if err != nil {
 		return fail(err)
 	}
+	head.n = -1
 	st := c.ConnectionState()
 	resp.TLS = &st
 	body := &earlyBody{ReadCloser: resp.Body}
@@ -185,6 +189,61 @@ func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string) (*ht
 	}
 	resp.Body = body
 	return resp, nil
+}
+
+// maxResponseHeaderBytes bounds the response header, and the 1xx
+// responses before it that no Got1xxResponse hook looked at, as
+// http.Transport's default MaxResponseHeaderBytes does.
+const maxResponseHeaderBytes = 10 << 20
+
+// readFinalResponse reads req's response from br as http.Transport does:
+// each 1xx informational response (but 101, which is final) goes to the
+// request's httptrace hooks (Got100Continue, Got1xxResponse) and the next
+// response is read, until the final one.
+func readFinalResponse(br *bufio.Reader, req *http.Request, head *headReader) (*http.Response, error) {
+	trace := httptrace.ContextClientTrace(req.Context())
+	for {
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			if head.n == 0 {
+				err = errors.New("gnutlshttp: server response headers exceeded 10 MB")
+			}
+			return nil, err
+		}
+		code := resp.StatusCode
+		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
+			return resp, nil
+		}
+		if code == http.StatusContinue && trace != nil && trace.Got100Continue != nil {
+			trace.Got100Continue()
+		}
+		if trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
+				return nil, err
+			}
+			head.n = maxResponseHeaderBytes // the hook bounds what it takes
+		}
+	}
+}
+
+// headReader reads at most n bytes while n >= 0, as a bound on a
+// response's header; n < 0 means no bound (the body).
+type headReader struct {
+	r io.Reader
+	n int64
+}
+
+func (h *headReader) Read(p []byte) (int, error) {
+	if h.n < 0 {
+		return h.r.Read(p)
+	}
+	if h.n == 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	p = p[:min(int64(len(p)), h.n)]
+	n, err := h.r.Read(p)
+	h.n -= int64(n)
+	return n, err
 }
 
 // earlyBody is the body of a response read on an early-data connection:

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
+	"net/textproto"
 	"slices"
 	"strings"
 	"sync"
@@ -250,5 +252,68 @@ func readBody(t *testing.T, c *gnutls.Conn, stream uint32) string {
 		case *http2.GoAwayFrame:
 			t.Fatalf("GOAWAY %v", f.ErrCode)
 		}
+	}
+}
+
+// A server that sends 103 Early Hints before its response: a GET sent as
+// early data gets the 1xx through httptrace's Got1xxResponse and the
+// final response as its own, and a POST that follows on the same
+// connection gets its own response. Over HTTP/1.1 and HTTP/2.
+func TestEarlyDataInformational(t *testing.T) {
+	for _, h1 := range []bool{true, false} {
+		t.Run(map[bool]string{true: "http1", false: "http2"}[h1], func(t *testing.T) {
+			live.Check(t)
+			sc := serverConfig()
+			sc.MaxEarlyData = 16384
+			addr := startServer(t, &Server{Config: sc, DisableHTTP2: h1, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				if r.Method == http.MethodGet {
+					w.Header().Set("Link", "</style.css>; rel=preload")
+					w.WriteHeader(http.StatusEarlyHints)
+				}
+				w.Header().Set("Remote-Addr", r.RemoteAddr)
+				fmt.Fprintf(w, "%s %s early=%q", r.Proto, r.Method, r.Header.Get("Early-Data"))
+			})})
+			tr := &Transport{Config: clientConfig(), DisableHTTP2: h1}
+			defer closeIdle(tr)
+			client := &http.Client{Transport: tr}
+			url := "https://" + localhost(addr) + "/"
+			proto := map[bool]string{true: "HTTP/1.1", false: "HTTP/2.0"}[h1]
+			get(t, client, url) // a ticket, and the server's protocol
+			closeIdle(tr)
+			var hints []string
+			ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+				Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+					hints = append(hints, fmt.Sprintf("%d %s", code, h.Get("Link")))
+					return nil
+				},
+			})
+			req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := proto + ` GET early="1"`; err != nil || resp.StatusCode != 200 || string(b) != want {
+				t.Fatalf("GET in early data: %d %q, %v; want 200 %q", resp.StatusCode, b, err, want)
+			}
+			if want := []string{"103 </style.css>; rel=preload"}; !slices.Equal(hints, want) {
+				t.Fatalf("Got1xxResponse saw %q, want %q", hints, want)
+			}
+			from := resp.Header.Get("Remote-Addr")
+			resp, err = client.Post(url, "text/plain", strings.NewReader("x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := proto + ` POST early=""`; err != nil || resp.StatusCode != 200 || string(b) != want {
+				t.Fatalf("POST after it: %d %q, %v; want 200 %q", resp.StatusCode, b, err, want)
+			}
+			if got := resp.Header.Get("Remote-Addr"); got != from {
+				t.Fatalf("the POST came from %s, the GET from %s: not the same connection, the test shows nothing", got, from)
+			}
+		})
 	}
 }
