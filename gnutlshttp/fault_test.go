@@ -1,8 +1,10 @@
 package gnutlshttp
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -309,5 +311,43 @@ func TestSpareWithTickets(t *testing.T) {
 	resp.Body.Close()
 	if used != spare {
 		t.Fatal("the request did not use the spare connection")
+	}
+}
+
+// A server (crypto/tls) that answers with a body delimited by the
+// connection's close and closes its TCP socket without close_notify: the
+// body is read whole, as net/http on crypto/tls reads it, on a new
+// connection and on one that resumes.
+func TestFaultCloseWithoutCloseNotify(t *testing.T) {
+	live.Check(t)
+	body := strings.Repeat("close-delimited ", 4096)
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{testLeaf.TLS}, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := peers.Serve(l, func(c net.Conn) {
+		tc := c.(*tls.Conn)
+		if _, err := http.ReadRequest(bufio.NewReader(tc)); err != nil {
+			return
+		}
+		io.WriteString(tc, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"+body)
+		tc.NetConn().Close() // no close_notify
+	})
+	t.Cleanup(stop)
+	tr := &Transport{Config: clientConfig()}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	url := "https://" + localhost(l.Addr().String()) + "/"
+	for i := range 2 {
+		resp, err := client.Get(url)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(b) != body {
+			t.Fatalf("request %d: read %d of %d bytes, %v", i, len(b), len(body), err)
+		}
+		closeIdle(tr)
 	}
 }
