@@ -76,6 +76,11 @@ func (c *client) session(conn *gnutls.Conn) error {
 	for {
 		select {
 		case err := <-readDone:
+			// Standard input ended: as gnutls-cli does, a close without
+			// close_notify ends the session as a clean one.
+			if errors.Is(err, gnutls.ErrPremature) {
+				err = io.EOF
+			}
 			return c.peerClosed(err)
 		case <-received:
 			idle.Reset(c.o.closeWait)
