@@ -9,6 +9,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -106,6 +107,16 @@ func (t *Transport) roundTripEarlyH1(req *http.Request, addr string) (*http.Resp
 	c := newStateConn(gc)
 	c.onClose = func() { t.releaseLive(addr) }
 	resp, err := t.sendEarly(c, req, addr)
+	if lost := (*lostEarlyError)(nil); errors.As(err, &lost) {
+		// The server may have answered already, but what it sent is
+		// lost with the handshake. The request is safe to replay: it
+		// goes once more, on a new connection, after its handshake.
+		again, rerr := rewind(req)
+		if rerr != nil {
+			return nil, lost.err
+		}
+		return t.roundTripH1(again, addr)
+	}
 	if !tooEarly(resp, err, c) {
 		return resp, err
 	}
@@ -160,10 +171,14 @@ func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string) (*ht
 		return nil, err
 	}
 	bw := bufio.NewWriterSize(c, 16<<10)
-	if err := req.Write(bw); err != nil {
-		return fail(err)
+	err := req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
 	}
-	if err := bw.Flush(); err != nil {
+	if err != nil {
+		if ctx.Err() == nil && !c.Conn.ConnectionState().HandshakeComplete && lostConnection(err) {
+			err = &lostEarlyError{err}
+		}
 		return fail(err)
 	}
 	head := &headReader{r: c, n: maxResponseHeaderBytes}
@@ -244,6 +259,21 @@ func (h *headReader) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
 	h.n -= int64(n)
 	return n, err
+}
+
+// lostEarlyError is sendEarly's error when the connection broke during
+// the handshake that carried the request as early data: a server that
+// answers in 0.5-RTT data and closes at once (an HTTP/1.0 request, or
+// "Connection: close") makes sending the client's Finished fail.
+type lostEarlyError struct{ err error }
+
+func (e *lostEarlyError) Error() string { return e.err.Error() }
+func (e *lostEarlyError) Unwrap() error { return e.err }
+
+// lostConnection reports an error of a connection the peer closed or
+// reset.
+func lostConnection(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, gnutls.ErrPremature)
 }
 
 // earlyBody is the body of a response read on an early-data connection:
