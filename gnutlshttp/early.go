@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
@@ -98,6 +99,7 @@ func (t *Transport) roundTripEarly(req *http.Request, addr string) (resp *http.R
 // roundTripEarlyH1 sends req as the first Write of a new HTTP/1.1
 // connection, for which roundTripEarly counted addr a live connection.
 func (t *Transport) roundTripEarlyH1(req *http.Request, addr string) (*http.Response, error) {
+	deadline := t.handshakeDeadline()
 	gc, err := (&gnutls.Dialer{NetDialer: t.netDialer(), Config: t.cfgH1}).DialEarly(req.Context(), "tcp", addr)
 	if err != nil {
 		t.releaseLive(addr)
@@ -106,7 +108,7 @@ func (t *Transport) roundTripEarlyH1(req *http.Request, addr string) (*http.Resp
 	}
 	c := newStateConn(gc)
 	c.onClose = func() { t.releaseLive(addr) }
-	resp, err := t.sendEarly(c, req, addr)
+	resp, err := t.sendEarly(c, req, addr, deadline)
 	if lost := (*lostEarlyError)(nil); errors.As(err, &lost) {
 		// The server may have answered already, but what it sent is
 		// lost with the handshake. The request is safe to replay: it
@@ -150,16 +152,25 @@ func (t *Transport) releaseLive(addr string) {
 }
 
 // sendEarly writes req as the connection's first Write, so that it goes
-// as early data, and reads the response. Once the response body is read
-// to its end the connection becomes a spare for h1; closed early, it is
-// closed.
-func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string) (*http.Response, error) {
-	ctx := req.Context()
+// as early data, and reads the response. The handshake, which that Write
+// runs, must be complete by deadline (none when zero). Once the response
+// body is read to its end the connection becomes a spare for h1; closed
+// early, it is closed.
+func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string, deadline time.Time) (*http.Response, error) {
+	// ctx is the exchange's: the request's context, the handshake's
+	// deadline and ResponseHeaderTimeout end it with their cause, and
+	// its own end releases it from the request's context.
+	ctx, cancel := context.WithCancelCause(req.Context())
 	if d := t.ResponseHeaderTimeout; d > 0 {
-		var cancel context.CancelCauseFunc
-		ctx, cancel = context.WithCancelCause(ctx)
 		timer := time.AfterFunc(d, func() { cancel(errResponseHeaderTimeout) })
 		defer timer.Stop()
+	}
+	hs := &handshakeWriter{c: c}
+	if !deadline.IsZero() {
+		hs.timer = time.AfterFunc(time.Until(deadline), func() {
+			cancel(&net.OpError{Op: "handshake", Net: "tcp", Addr: c.RemoteAddr(), Err: context.DeadlineExceeded})
+		})
+		defer hs.timer.Stop()
 	}
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	fail := func(err error) (*http.Response, error) {
@@ -168,9 +179,10 @@ func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string) (*ht
 		if ctx.Err() != nil {
 			err = context.Cause(ctx)
 		}
+		cancel(nil)
 		return nil, err
 	}
-	bw := bufio.NewWriterSize(c, 16<<10)
+	bw := bufio.NewWriterSize(hs, 16<<10)
 	err := req.Write(bw)
 	if err == nil {
 		err = bw.Flush()
@@ -192,7 +204,9 @@ func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string) (*ht
 	resp.TLS = &st
 	body := &earlyBody{ReadCloser: resp.Body}
 	body.done = func(reuse bool) {
-		if stop() && reuse && !resp.Close && br.Buffered() == 0 {
+		open := stop()
+		cancel(nil)
+		if open && reuse && !resp.Close && br.Buffered() == 0 {
 			t.putSpare(addr, c)
 			return
 		}
@@ -204,6 +218,37 @@ func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string) (*ht
 	}
 	resp.Body = body
 	return resp, nil
+}
+
+// handshakeDeadline is when a connection dialed now must have completed
+// its handshake: NetDialer's Timeout and Deadline bound the dial and the
+// handshake together, for connections made for early data as for the
+// others (gnutls.Dialer.DialContext).
+func (t *Transport) handshakeDeadline() time.Time {
+	nd := t.netDialer()
+	var d time.Time
+	if nd.Timeout > 0 {
+		d = time.Now().Add(nd.Timeout)
+	}
+	if !nd.Deadline.IsZero() && (d.IsZero() || nd.Deadline.Before(d)) {
+		d = nd.Deadline
+	}
+	return d
+}
+
+// handshakeWriter writes to c, the Write that runs its handshake first,
+// and stops timer, the handshake's bound, once the handshake is complete.
+type handshakeWriter struct {
+	c     *stateConn
+	timer *time.Timer
+}
+
+func (w *handshakeWriter) Write(b []byte) (int, error) {
+	n, err := w.c.Write(b)
+	if w.timer != nil && w.c.ConnectionState().HandshakeComplete {
+		w.timer.Stop()
+	}
+	return n, err
 }
 
 // maxResponseHeaderBytes bounds the response header, and the 1xx

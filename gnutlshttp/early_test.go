@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -355,5 +356,56 @@ func TestEarlyDataAnsweredAndClosed(t *testing.T) {
 	t.Logf("%d of 20 requests reached nginx after the handshake", again)
 	if failed > 0 {
 		t.Fatalf("%d of 20 tries failed", failed)
+	}
+}
+
+// registryCtx is a parent context that counts the children registered
+// with it (context.WithCancel and the like call its AfterFunc) and not
+// yet released. It is never cancelled.
+type registryCtx struct {
+	context.Context
+	done chan struct{}
+	live atomic.Int32
+}
+
+func (c *registryCtx) Done() <-chan struct{} { return c.done }
+
+func (c *registryCtx) AfterFunc(func()) (stop func() bool) {
+	c.live.Add(1)
+	var once sync.Once
+	return func() bool {
+		stopped := false
+		once.Do(func() { c.live.Add(-1); stopped = true })
+		return stopped
+	}
+}
+
+// A request on the early path releases what it registered with its
+// context once its response is read: a long-lived parent does not
+// collect a child per request.
+func TestEarlyDataReleasesContext(t *testing.T) {
+	live.Check(t)
+	sc := serverConfig()
+	sc.MaxEarlyData = 16384
+	addr := startServer(t, &Server{Config: sc, Handler: stateHandler})
+	tr := &Transport{Config: clientConfig(), DisableHTTP2: true, ResponseHeaderTimeout: 5 * time.Second}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	parent := &registryCtx{Context: context.Background(), done: make(chan struct{})}
+	for i := range 3 {
+		closeIdle(tr)
+		req, _ := http.NewRequestWithContext(parent, "GET", "https://"+localhost(addr)+"/", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || (i > 0 && !strings.Contains(string(b), `early="1"`)) {
+			t.Fatalf("request %d: %q, %v; want it in early data", i, b, err)
+		}
+	}
+	if n := parent.live.Load(); n != 0 {
+		t.Fatalf("%d children of the request's context left registered after 3 requests, want 0", n)
 	}
 }
