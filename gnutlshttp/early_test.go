@@ -1,6 +1,7 @@
 package gnutlshttp
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -408,4 +409,116 @@ func TestEarlyDataReleasesContext(t *testing.T) {
 	if n := parent.live.Load(); n != 0 {
 		t.Fatalf("%d children of the request's context left registered after 3 requests, want 0", n)
 	}
+}
+
+// Every request that began in early data reaches the handler with exactly
+// "Early-Data: 1", whatever the client sent: over HTTP/1.1 the requests
+// after a POST and the stray CRLF net/http skips, over HTTP/2 a request
+// that sent "early-data: 0". A request after the handshake keeps a field
+// the client sent (RFC 8470, section 5.1), as "1", and one without it has
+// none.
+func TestServerEarlyDataMarks(t *testing.T) {
+	for _, h1 := range []bool{true, false} {
+		t.Run(map[bool]string{true: "http1", false: "http2"}[h1], func(t *testing.T) {
+			live.Check(t)
+			sc := serverConfig()
+			sc.MaxEarlyData = 16384
+			addr := startServer(t, &Server{Config: sc, DisableHTTP2: h1, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				fmt.Fprintf(w, "%s %q", r.URL.Path, r.Header.Values("Early-Data"))
+			})})
+			cfg := clientConfig()
+			cfg.ServerName, cfg.NextProtos = "localhost", []string{map[bool]string{true: "http/1.1", false: "h2"}[h1]}
+			cfg.ClientSessionCache = gnutls.NewLRUClientSessionCache(1)
+			var got []string
+			for i := range 2 { // the second resumes, with early data
+				c, err := (&gnutls.Dialer{Config: cfg}).DialEarly(context.Background(), "tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				if h1 {
+					got = serverMarksH1(t, c)
+				} else {
+					got = serverMarksH2(t, c)
+				}
+				if st := c.ConnectionState(); st.EarlyData.Accepted != (i == 1) {
+					t.Fatalf("connection %d: early data %v", i, st.EarlyData)
+				}
+				c.Close()
+			}
+			want := []string{`/post ["1"]`, `/a ["1"]`, `/b ["1"]`, `/c ["1"]`, `/d []`}
+			if !h1 {
+				want = []string{`/a ["1"]`, `/c ["1"]`, `/d []`}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("the handler saw %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// serverMarksH1 sends a POST, a stray CRLF and two GETs (the first with
+// "Early-Data: 0") as its first Write, then two GETs, the first with
+// "Early-Data: 0", and returns the bodies.
+func serverMarksH1(t *testing.T, c *gnutls.Conn) []string {
+	const (
+		host = "Host: localhost\r\n"
+		post = "POST /post HTTP/1.1\r\n" + host + "Content-Length: 1\r\n\r\nx\r\n"
+		a    = "GET /a HTTP/1.1\r\n" + host + "Early-Data: 0\r\n\r\n"
+		b    = "GET /b HTTP/1.1\r\n" + host + "\r\n"
+		cc   = "GET /c HTTP/1.1\r\n" + host + "Early-Data: 0\r\n\r\n"
+		d    = "GET /d HTTP/1.1\r\n" + host + "\r\n"
+	)
+	br := bufio.NewReader(c)
+	var bodies []string
+	read := func(n int) {
+		for range n {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bodies = append(bodies, string(body))
+		}
+	}
+	if _, err := io.WriteString(c, post+a+b); err != nil {
+		t.Fatal(err)
+	}
+	read(3)
+	if _, err := io.WriteString(c, cc+d); err != nil {
+		t.Fatal(err)
+	}
+	read(2)
+	return bodies
+}
+
+// serverMarksH2 sends a request with "early-data: 0" in the first flight,
+// then two after the handshake, the first with "early-data: 0", and
+// returns the bodies.
+func serverMarksH2(t *testing.T, c *gnutls.Conn) []string {
+	var first bytes.Buffer
+	first.WriteString(http2.ClientPreface)
+	fr := http2.NewFramer(&first, c)
+	fr.WriteSettings()
+	early0 := [2]string{"early-data", "0"}
+	write := func(fr *http2.Framer, stream uint32, path string, extra ...[2]string) {
+		if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: stream, BlockFragment: h2Headers(path, extra...), EndStream: true, EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(fr, 1, "/a", early0)
+	if _, err := c.Write(first.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	bodies := []string{readBody(t, c, 1)}
+	fr = http2.NewFramer(c, c)
+	write(fr, 3, "/c", early0)
+	bodies = append(bodies, readBody(t, c, 3))
+	write(fr, 5, "/d")
+	return append(bodies, readBody(t, c, 5))
 }
