@@ -29,7 +29,10 @@ import (
 // is written to it first; it joins its pool afterwards. A server that
 // rejects the early data gets the request again after the handshake, and
 // one that answers 425 Too Early (RFC 8470) gets it once more, after the
-// handshake. Other requests never go as early data.
+// handshake. An HTTP/1.1 request whose connection broke during that
+// handshake (a server that answered in 0.5-RTT data and closed) goes once
+// more on a new connection, after its handshake. Other requests never go
+// as early data.
 //
 // A resumed connection has the protocol its session had, so the request
 // goes over HTTP/2 to a server an earlier connection found speaking it,
