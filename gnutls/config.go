@@ -145,6 +145,8 @@ type Config struct {
 	ticketKey *ticketKey
 	replay    *AntiReplay
 	blackhole blackholeCache
+	// staples is the OCSP staple shared with Clones (ocsp.go).
+	staples *stapleGroup
 }
 
 // DefaultFastOpenBlackhole is how long Dial avoids fast open to a
@@ -168,6 +170,7 @@ func (c *Config) Clone() *Config {
 		PSKIdentity: c.PSKIdentity, PSKKey: c.PSKKey, GetPSKKey: c.GetPSKKey, PSKIdentityHint: c.PSKIdentityHint,
 		ServerSessionCache: c.ServerSessionCache, SessionLifetime: c.SessionLifetime,
 		EarlyDataNoResend: c.EarlyDataNoResend, MaxEarlyData: c.MaxEarlyData, EarlyDataWindow: c.EarlyDataWindow,
+		staples: c.stapleGroup(),
 	}
 }
 

@@ -309,6 +309,16 @@ func (c *Conn) saveSession() {
 }
 
 // Read reads application data; a clean close_notify is io.EOF.
+//
+// A peer that closes the transport without close_notify ends Read with an
+// *Error: GNUTLS_E_PREMATURE_TERMINATION (ErrPremature, which errors.Is
+// also matches to io.ErrUnexpectedEOF) when the close fell between
+// records or inside a record's header, GNUTLS_E_UNEXPECTED_PACKET_LENGTH
+// inside a record's body. It is never io.EOF: crypto/tls returns io.EOF
+// for a close between records, but GnuTLS does not tell that from a close
+// inside a header, and an attacker can cut a connection at either point.
+// A protocol that delimits its own messages may take ErrPremature as the
+// end of the stream, as gnutlshttp does for HTTP.
 func (c *Conn) Read(b []byte) (int, error) {
 	if err := c.Handshake(); err != nil {
 		return 0, err

@@ -8,10 +8,13 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
+	"weak"
 
 	pointer "github.com/mattn/go-pointer"
 )
@@ -223,7 +226,10 @@ func (c *Credentials) SetOCSPStaple(der []byte) error {
 // SetOCSPStaple replaces the OCSP response a server Config staples (see
 // Credentials.SetOCSPStaple), starting with the next handshake; it may be
 // called while the Config serves. Before the first call the Config
-// staples Certificates[0].OCSPStaple, if any.
+// staples Certificates[0].OCSPStaple, if any. The Config's Clones, made
+// before or after, staple it too, as crypto/tls's Clone shares the
+// certificates the staple is about; a Clone given another certificate
+// keeps its own.
 func (c *Config) SetOCSPStaple(der []byte) error {
 	if !c.hasCertificate() {
 		return fmt.Errorf("gnutls: SetOCSPStaple: a Config without a certificate has nothing to staple for: %w", errNoCertificate)
@@ -232,14 +238,59 @@ func (c *Config) SetOCSPStaple(der []byte) error {
 	if err != nil {
 		return err
 	}
-	return cr.SetOCSPStaple(der)
+	g := c.stapleGroup()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := cr.SetOCSPStaple(der); err != nil {
+		return err
+	}
+	g.der, g.set = slices.Clone(der), true
+	kept := g.creds[:0]
+	for _, w := range g.creds {
+		other := w.Value()
+		if other == nil {
+			continue
+		}
+		kept = append(kept, w)
+		if other != cr {
+			other.SetOCSPStaple(g.der) // refused by a Clone with another certificate
+		}
+	}
+	g.creds = kept
+	return nil
+}
+
+// stapleGroup is the staple a Config and its Clones share, and the server
+// credentials each built, which SetOCSPStaple updates. It holds them
+// weakly: each Config keeps its own alive, and a Config no longer used
+// frees them.
+type stapleGroup struct {
+	mu    sync.Mutex
+	der   []byte
+	set   bool // SetOCSPStaple was called: der replaces Certificates[0].OCSPStaple
+	creds []weak.Pointer[Credentials]
+}
+
+// stapleGroup returns c's, made on first use; Clone shares it.
+func (c *Config) stapleGroup() *stapleGroup {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stapleGroupLocked()
+}
+
+func (c *Config) stapleGroupLocked() *stapleGroup {
+	if c.staples == nil {
+		c.staples = &stapleGroup{}
+	}
+	return c.staples
 }
 
 // setupStapling makes a server's credentials ask the Go side for staples,
-// starting with Certificates[0].OCSPStaple. It installs the callback
-// before any session uses the credentials, since GnuTLS's setter is not
-// safe during handshakes; without a staple the callback answers in C. A
-// server with pre-shared keys alone has no certificate to staple for.
+// starting with the group's staple or Certificates[0].OCSPStaple. It
+// installs the callback before any session uses the credentials, since
+// GnuTLS's setter is not safe during handshakes; without a staple the
+// callback answers in C. A server with pre-shared keys alone has no
+// certificate to staple for. The caller holds c.mu.
 func (c *Config) setupStapling(cr *Credentials) error {
 	if !c.hasCertificate() {
 		return nil
@@ -248,7 +299,16 @@ func (c *Config) setupStapling(cr *Credentials) error {
 	if len(c.Certificates) > 0 {
 		der = c.Certificates[0].OCSPStaple
 	}
-	return cr.SetOCSPStaple(der)
+	g := c.stapleGroupLocked()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.set || cr.SetOCSPStaple(g.der) != nil {
+		if err := cr.SetOCSPStaple(der); err != nil {
+			return err
+		}
+	}
+	g.creds = append(g.creds, weak.Make(cr))
+	return nil
 }
 
 // ocspClockSkew is how far in the future a stapled response's thisUpdate

@@ -462,3 +462,41 @@ func certStatusOf(r *OCSPResponse) any {
 	}
 	return r.CertStatus
 }
+
+// SetOCSPStaple reaches the Config's Clones, made before and after, as
+// crypto/tls's Clone shares the certificates; a Clone given another
+// certificate keeps stapling its own (none here).
+func TestSetOCSPStapleClones(t *testing.T) {
+	checkLeaks(t)
+	good := ocspResponse(t, pki.leaf, testpki.OCSPRequest{})
+	sc := serverConfig()
+	before := sc.Clone()
+	other := sc.Clone()
+	other.Certificates = []tls.Certificate{pki.ca.Issue(testpki.Options{}, "localhost", "127.0.0.1").TLS}
+	beforeAddr, otherAddr := echoListener(t, before), echoListener(t, other)
+	stapled := func(addr string) []byte {
+		t.Helper()
+		c, err := Dial("tcp", addr, clientConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		echo(t, c, "ping")
+		return c.ConnectionState().OCSPResponse
+	}
+	if got := stapled(beforeAddr); got != nil {
+		t.Fatalf("a staple before SetOCSPStaple: %d bytes", len(got))
+	}
+	if err := sc.SetOCSPStaple(good); err != nil {
+		t.Fatal(err)
+	}
+	after := sc.Clone()
+	for name, addr := range map[string]string{"clone made before": beforeAddr, "clone made after": echoListener(t, after)} {
+		if got := stapled(addr); !bytes.Equal(got, good) {
+			t.Errorf("%s: %d bytes stapled, want the %d set on the original", name, len(got), len(good))
+		}
+	}
+	if got := stapled(otherAddr); got != nil {
+		t.Errorf("clone with another certificate: %d bytes stapled, want none", len(got))
+	}
+}

@@ -1,19 +1,25 @@
 package gnutlshttp
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/live"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testpki"
 )
 
 // goServer starts net/http's server on crypto/tls, HTTP/2 as well when h2;
@@ -150,5 +156,83 @@ func TestClientInsecureState(t *testing.T) {
 	resp, _ := get(t, &http.Client{Transport: tr}, srv.URL)
 	if resp.TLS == nil || len(resp.TLS.PeerCertificates) != 1 || resp.TLS.VerifiedChains != nil {
 		t.Fatalf("TLS state %+v; want the peer's certificate and no verified chain", resp.TLS)
+	}
+}
+
+// fakeDNS answers A queries for name with 127.0.0.1, on a loopback UDP
+// port, and returns a resolver that asks it.
+func fakeDNS(t *testing.T, name string) *net.Resolver {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var p dnsmessage.Parser
+			h, err := p.Start(buf[:n])
+			if err != nil {
+				continue
+			}
+			q, err := p.Question()
+			if err != nil {
+				continue
+			}
+			b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true})
+			b.StartQuestions()
+			b.Question(q)
+			b.StartAnswers()
+			if q.Type == dnsmessage.TypeA && strings.EqualFold(q.Name.String(), name+".") {
+				b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}})
+			}
+			if out, err := b.Finish(); err == nil {
+				pc.WriteTo(out, from)
+			}
+		}
+	}()
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "udp", pc.LocalAddr().String())
+	}}
+}
+
+// A URL with an international host name: the Transport dials, verifies
+// and pools its connections under the ASCII form (IDNA), as net/http
+// does, so requests to it share one connection.
+func TestClientInternationalHost(t *testing.T) {
+	for _, h1 := range []bool{true, false} {
+		t.Run(map[bool]string{true: "http1", false: "http2"}[h1], func(t *testing.T) {
+			live.Check(t)
+			const ascii = "xn--bcher-kva.test" // bücher.test
+			leaf := testCA.Issue(testpki.Options{}, ascii)
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, "%s %s %s", r.Host, r.TLS.ServerName, r.RemoteAddr)
+			}))
+			srv.EnableHTTP2 = !h1
+			srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
+			srv.StartTLS()
+			t.Cleanup(srv.Close)
+			_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+			tr := &Transport{Config: clientConfig(), DisableHTTP2: h1, NetDialer: &net.Dialer{Timeout: 5 * time.Second, Resolver: fakeDNS(t, ascii)}}
+			defer closeIdle(tr)
+			client := &http.Client{Transport: tr}
+			var first string
+			for i := range 3 {
+				_, body := get(t, client, "https://bücher.test:"+port+"/")
+				f := strings.Fields(body)
+				if len(f) != 3 || f[0] != ascii+":"+port || f[1] != ascii {
+					t.Fatalf("request %d: the server saw %q, want host and server name %s", i, body, ascii)
+				}
+				if i == 0 {
+					first = f[2]
+				} else if f[2] != first {
+					t.Fatalf("request %d came from %s, the first from %s: want one connection", i, f[2], first)
+				}
+			}
+		})
 	}
 }

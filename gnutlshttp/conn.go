@@ -2,6 +2,8 @@ package gnutlshttp
 
 import (
 	"crypto/tls"
+	"errors"
+	"io"
 	"sync"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
@@ -27,6 +29,19 @@ func (c *stateConn) Close() error {
 		c.closeOnce.Do(c.onClose)
 	}
 	return err
+}
+
+// Read reads from the connection; a close without close_notify is io.EOF,
+// as crypto/tls reports a close at a record boundary. HTTP's own framing
+// (Content-Length, chunked, HTTP/2 frames) tells a truncated message; a
+// body delimited by the close is read as net/http on crypto/tls reads it.
+// A close inside a record's body stays an error.
+func (c *stateConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if errors.Is(err, gnutls.ErrPremature) {
+		err = io.EOF
+	}
+	return n, err
 }
 
 func newStateConn(c *gnutls.Conn) *stateConn { return &stateConn{Conn: c} }

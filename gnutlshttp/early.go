@@ -5,8 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -25,7 +29,10 @@ import (
 // is written to it first; it joins its pool afterwards. A server that
 // rejects the early data gets the request again after the handshake, and
 // one that answers 425 Too Early (RFC 8470) gets it once more, after the
-// handshake. Other requests never go as early data.
+// handshake. An HTTP/1.1 request whose connection broke during that
+// handshake (a server that answered in 0.5-RTT data and closed) goes once
+// more on a new connection, after its handshake. Other requests never go
+// as early data.
 //
 // A resumed connection has the protocol its session had, so the request
 // goes over HTTP/2 to a server an earlier connection found speaking it,
@@ -95,6 +102,7 @@ func (t *Transport) roundTripEarly(req *http.Request, addr string) (resp *http.R
 // roundTripEarlyH1 sends req as the first Write of a new HTTP/1.1
 // connection, for which roundTripEarly counted addr a live connection.
 func (t *Transport) roundTripEarlyH1(req *http.Request, addr string) (*http.Response, error) {
+	deadline := t.handshakeDeadline()
 	gc, err := t.dialTLS(req.Context(), &gnutls.Dialer{NetDialer: t.netDialer(), Config: t.cfgH1}, addr, true)
 	if err != nil {
 		t.releaseLive(addr)
@@ -103,7 +111,17 @@ func (t *Transport) roundTripEarlyH1(req *http.Request, addr string) (*http.Resp
 	}
 	c := newStateConn(gc)
 	c.onClose = func() { t.releaseLive(addr) }
-	resp, err := t.sendEarly(c, req, addr)
+	resp, err := t.sendEarly(c, req, addr, deadline)
+	if lost := (*lostEarlyError)(nil); errors.As(err, &lost) {
+		// The server may have answered already, but what it sent is
+		// lost with the handshake. The request is safe to replay: it
+		// goes once more, on a new connection, after its handshake.
+		again, rerr := rewind(req)
+		if rerr != nil {
+			return nil, lost.err
+		}
+		return t.roundTripH1(again, addr)
+	}
 	if !tooEarly(resp, err, c) {
 		return resp, err
 	}
@@ -137,16 +155,25 @@ func (t *Transport) releaseLive(addr string) {
 }
 
 // sendEarly writes req as the connection's first Write, so that it goes
-// as early data, and reads the response. Once the response body is read
-// to its end the connection becomes a spare for h1; closed early, it is
-// closed.
-func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string) (*http.Response, error) {
-	ctx := req.Context()
+// as early data, and reads the response. The handshake, which that Write
+// runs, must be complete by deadline (none when zero). Once the response
+// body is read to its end the connection becomes a spare for h1; closed
+// early, it is closed.
+func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string, deadline time.Time) (*http.Response, error) {
+	// ctx is the exchange's: the request's context, the handshake's
+	// deadline and ResponseHeaderTimeout end it with their cause, and
+	// its own end releases it from the request's context.
+	ctx, cancel := context.WithCancelCause(req.Context())
 	if d := t.ResponseHeaderTimeout; d > 0 {
-		var cancel context.CancelCauseFunc
-		ctx, cancel = context.WithCancelCause(ctx)
 		timer := time.AfterFunc(d, func() { cancel(errResponseHeaderTimeout) })
 		defer timer.Stop()
+	}
+	hs := &handshakeWriter{c: c}
+	if !deadline.IsZero() {
+		hs.timer = time.AfterFunc(time.Until(deadline), func() {
+			cancel(&net.OpError{Op: "handshake", Net: "tcp", Addr: c.RemoteAddr(), Err: context.DeadlineExceeded})
+		})
+		defer hs.timer.Stop()
 	}
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	fail := func(err error) (*http.Response, error) {
@@ -155,25 +182,34 @@ func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string) (*ht
 		if ctx.Err() != nil {
 			err = context.Cause(ctx)
 		}
+		cancel(nil)
 		return nil, err
 	}
-	bw := bufio.NewWriterSize(c, 16<<10)
-	if err := req.Write(bw); err != nil {
+	bw := bufio.NewWriterSize(hs, 16<<10)
+	err := req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		if ctx.Err() == nil && !c.Conn.ConnectionState().HandshakeComplete && lostConnection(err) {
+			err = &lostEarlyError{err}
+		}
 		return fail(err)
 	}
-	if err := bw.Flush(); err != nil {
-		return fail(err)
-	}
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, req)
+	head := &headReader{r: c, n: maxResponseHeaderBytes}
+	br := bufio.NewReader(head)
+	resp, err := readFinalResponse(br, req, head)
 	if err != nil {
 		return fail(err)
 	}
+	head.n = -1
 	st := c.ConnectionState()
 	resp.TLS = &st
 	body := &earlyBody{ReadCloser: resp.Body}
 	body.done = func(reuse bool) {
-		if stop() && reuse && !resp.Close && br.Buffered() == 0 {
+		open := stop()
+		cancel(nil)
+		if open && reuse && !resp.Close && br.Buffered() == 0 {
 			t.putSpare(addr, c)
 			return
 		}
@@ -185,6 +221,107 @@ func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string) (*ht
 	}
 	resp.Body = body
 	return resp, nil
+}
+
+// handshakeDeadline is when a connection dialed now must have completed
+// its handshake: NetDialer's Timeout and Deadline bound the dial and the
+// handshake together, for connections made for early data as for the
+// others (gnutls.Dialer.DialContext).
+func (t *Transport) handshakeDeadline() time.Time {
+	nd := t.netDialer()
+	var d time.Time
+	if nd.Timeout > 0 {
+		d = time.Now().Add(nd.Timeout)
+	}
+	if !nd.Deadline.IsZero() && (d.IsZero() || nd.Deadline.Before(d)) {
+		d = nd.Deadline
+	}
+	return d
+}
+
+// handshakeWriter writes to c, the Write that runs its handshake first,
+// and stops timer, the handshake's bound, once the handshake is complete.
+type handshakeWriter struct {
+	c     *stateConn
+	timer *time.Timer
+}
+
+func (w *handshakeWriter) Write(b []byte) (int, error) {
+	n, err := w.c.Write(b)
+	if w.timer != nil && w.c.ConnectionState().HandshakeComplete {
+		w.timer.Stop()
+	}
+	return n, err
+}
+
+// maxResponseHeaderBytes bounds the response header, and the 1xx
+// responses before it that no Got1xxResponse hook looked at, as
+// http.Transport's default MaxResponseHeaderBytes does.
+const maxResponseHeaderBytes = 10 << 20
+
+// readFinalResponse reads req's response from br as http.Transport does:
+// each 1xx informational response (but 101, which is final) goes to the
+// request's httptrace hooks (Got100Continue, Got1xxResponse) and the next
+// response is read, until the final one.
+func readFinalResponse(br *bufio.Reader, req *http.Request, head *headReader) (*http.Response, error) {
+	trace := httptrace.ContextClientTrace(req.Context())
+	for {
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			if head.n == 0 {
+				err = errors.New("gnutlshttp: server response headers exceeded 10 MB")
+			}
+			return nil, err
+		}
+		code := resp.StatusCode
+		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
+			return resp, nil
+		}
+		if code == http.StatusContinue && trace != nil && trace.Got100Continue != nil {
+			trace.Got100Continue()
+		}
+		if trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
+				return nil, err
+			}
+			head.n = maxResponseHeaderBytes // the hook bounds what it takes
+		}
+	}
+}
+
+// headReader reads at most n bytes while n >= 0, as a bound on a
+// response's header; n < 0 means no bound (the body).
+type headReader struct {
+	r io.Reader
+	n int64
+}
+
+func (h *headReader) Read(p []byte) (int, error) {
+	if h.n < 0 {
+		return h.r.Read(p)
+	}
+	if h.n == 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	p = p[:min(int64(len(p)), h.n)]
+	n, err := h.r.Read(p)
+	h.n -= int64(n)
+	return n, err
+}
+
+// lostEarlyError is sendEarly's error when the connection broke during
+// the handshake that carried the request as early data: a server that
+// answers in 0.5-RTT data and closes at once (an HTTP/1.0 request, or
+// "Connection: close") makes sending the client's Finished fail.
+type lostEarlyError struct{ err error }
+
+func (e *lostEarlyError) Error() string { return e.err.Error() }
+func (e *lostEarlyError) Unwrap() error { return e.err }
+
+// lostConnection reports an error of a connection the peer closed or
+// reset.
+func lostConnection(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, gnutls.ErrPremature)
 }
 
 // earlyBody is the body of a response read on an early-data connection:

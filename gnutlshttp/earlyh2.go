@@ -1,10 +1,13 @@
 package gnutlshttp
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/net/http2"
 
@@ -39,6 +42,7 @@ func (t *Transport) roundTripEarlyH2(req *http.Request, addr string, d *h2Dial) 
 		close(d.done)
 		t.mu.Unlock()
 	}
+	deadline := t.handshakeDeadline()
 	gc, err := t.dialTLS(req.Context(), &gnutls.Dialer{NetDialer: t.netDialer(), Config: t.cfgH2Early}, addr, true)
 	if err != nil {
 		finish(nil, nil, err)
@@ -46,6 +50,16 @@ func (t *Transport) roundTripEarlyH2(req *http.Request, addr string, d *h2Dial) 
 		return nil, err
 	}
 	f := newFirstFlight(newStateConn(gc))
+	// The handshake runs in the first flight's Write, which must be done
+	// by deadline.
+	var timedOut atomic.Pointer[net.OpError]
+	if !deadline.IsZero() {
+		bound := time.AfterFunc(time.Until(deadline), func() {
+			timedOut.Store(&net.OpError{Op: "handshake", Net: "tcp", Addr: f.RemoteAddr(), Err: context.DeadlineExceeded})
+			f.Close()
+		})
+		go func() { <-f.sent; bound.Stop() }()
+	}
 	cc, err := t.h2.NewClientConn(f)
 	if err != nil {
 		f.Close()
@@ -65,6 +79,9 @@ func (t *Transport) roundTripEarlyH2(req *http.Request, addr string, d *h2Dial) 
 	resp, err := cc.RoundTrip(req)
 	if err != nil {
 		cc.Close()
+		if e := timedOut.Load(); e != nil {
+			return nil, e
+		}
 		if !errors.Is(f.err, errNotH2) {
 			return nil, err
 		}

@@ -1,8 +1,10 @@
 package gnutlshttp
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -15,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/live"
@@ -309,5 +313,96 @@ func TestSpareWithTickets(t *testing.T) {
 	resp.Body.Close()
 	if used != spare {
 		t.Fatal("the request did not use the spare connection")
+	}
+}
+
+// A server (crypto/tls) that answers with a body delimited by the
+// connection's close and closes its TCP socket without close_notify: the
+// body is read whole, as net/http on crypto/tls reads it, on a new
+// connection and on one that resumes.
+func TestFaultCloseWithoutCloseNotify(t *testing.T) {
+	live.Check(t)
+	body := strings.Repeat("close-delimited ", 4096)
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{testLeaf.TLS}, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := peers.Serve(l, func(c net.Conn) {
+		tc := c.(*tls.Conn)
+		if _, err := http.ReadRequest(bufio.NewReader(tc)); err != nil {
+			return
+		}
+		io.WriteString(tc, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"+body)
+		tc.NetConn().Close() // no close_notify
+	})
+	t.Cleanup(stop)
+	tr := &Transport{Config: clientConfig()}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	url := "https://" + localhost(l.Addr().String()) + "/"
+	for i := range 2 {
+		resp, err := client.Get(url)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(b) != body {
+			t.Fatalf("request %d: read %d of %d bytes, %v", i, len(b), len(body), err)
+		}
+		closeIdle(tr)
+	}
+}
+
+// A server that accepts connections and never answers: NetDialer.Timeout
+// bounds the handshake of a request that may go as early data (a GET) as
+// it bounds that of one that may not (a POST), well before the request's
+// context ends. Over HTTP/1.1, and over HTTP/2 to a server that answered
+// a first connection (crypto/tls) over HTTP/2.
+func TestFaultHandshakeTimeout(t *testing.T) {
+	for _, h1 := range []bool{true, false} {
+		t.Run(map[bool]string{true: "http1", false: "http2"}[h1], func(t *testing.T) { testFaultHandshakeTimeout(t, h1) })
+	}
+}
+
+func testFaultHandshakeTimeout(t *testing.T, h1 bool) {
+	live.Check(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first atomic.Bool
+	first.Store(!h1)
+	t.Cleanup(peers.Serve(l, func(c net.Conn) {
+		if first.CompareAndSwap(true, false) {
+			tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{testLeaf.TLS}, NextProtos: []string{"h2"}})
+			if tc.Handshake() == nil {
+				(&http2.Server{IdleTimeout: time.Second}).ServeConn(tc, &http2.ServeConnOpts{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})})
+			}
+			return
+		}
+		io.Copy(io.Discard, c)
+	}))
+	tr := &Transport{Config: clientConfig(), DisableHTTP2: h1, NetDialer: &net.Dialer{Timeout: 200 * time.Millisecond}}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	url := "https://" + localhost(l.Addr().String()) + "/"
+	if !h1 {
+		get(t, client, url) // the server speaks HTTP/2
+		closeIdle(tr)
+	}
+	for _, method := range []string{"POST", "GET"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, method, url, nil)
+		start := time.Now()
+		resp, err := client.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+		}
+		var oe *net.OpError
+		if took := time.Since(start); !errors.As(err, &oe) || oe.Op != "handshake" || !errors.Is(err, context.DeadlineExceeded) || took > 2*time.Second {
+			t.Fatalf("%s: %v after %v; want the handshake's timeout after 200 ms", method, err, took)
+		}
 	}
 }

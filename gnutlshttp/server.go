@@ -22,7 +22,9 @@ import (
 // arrived wholly or partly in early data carries the header
 // "Early-Data: 1" (RFC 8470): a handler that must not act on a request
 // an attacker could replay answers it with 425 Too Early, and the client
-// sends it again once the handshake is complete.
+// sends it again once the handshake is complete. A request that came
+// with an Early-Data header (added by a proxy that got it in early data)
+// keeps it, as "1".
 type Server struct {
 	// Addr is the address ListenAndServe listens on; empty means ":https".
 	Addr string

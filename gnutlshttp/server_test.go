@@ -1,6 +1,7 @@
 package gnutlshttp
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -14,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/live"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
 	"github.com/go-gnutls/go-gnutls/internal/testenv"
+	"github.com/go-gnutls/go-gnutls/internal/testpki"
 )
 
 // stateHandler answers with the protocol and the TLS state the request
@@ -184,5 +187,48 @@ func TestServerHandshakeError(t *testing.T) {
 	}
 	if got := logged.String(); !strings.Contains(got, "TLS handshake error from 127.0.0.1") || !strings.Contains(got, "Certificate is bad") {
 		t.Fatalf("logged %q", got)
+	}
+}
+
+// A staple set on the Server's Config with SetOCSPStaple, before it
+// serves and while it does, is what its handshakes send.
+func TestServerOCSPStaple(t *testing.T) {
+	live.Check(t)
+	staple := func(validity time.Duration) []byte {
+		der, err := testCA.OCSPResponse(testLeaf.Cert, testpki.OCSPRequest{Validity: validity})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	first, second := staple(time.Hour), staple(2*time.Hour)
+	sc := serverConfig()
+	if err := sc.SetOCSPStaple(first); err != nil {
+		t.Fatal(err)
+	}
+	addr := startServer(t, &Server{Config: sc, Handler: stateHandler})
+	stapled := func() []byte {
+		t.Helper()
+		cfg := clientConfig()
+		cfg.ServerName = "localhost"
+		c, err := gnutls.Dial("tcp", addr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		st := c.ConnectionState()
+		if len(st.OCSPResponse) > 0 && !st.OCSPVerified {
+			t.Fatal("the staple did not verify")
+		}
+		return st.OCSPResponse
+	}
+	if got := stapled(); !bytes.Equal(got, first) {
+		t.Fatalf("staple set before serving: got %d bytes, want the %d set", len(got), len(first))
+	}
+	if err := sc.SetOCSPStaple(second); err != nil {
+		t.Fatal(err)
+	}
+	if got := stapled(); !bytes.Equal(got, second) {
+		t.Fatalf("staple set while serving: got %d bytes, want the %d set", len(got), len(second))
 	}
 }

@@ -76,20 +76,37 @@ func (c *serverConn) readEarly() error {
 }
 
 // countRequests returns how many HTTP/1.1 requests begin in b: those
-// parsed whole, and one cut short by its end.
+// parsed whole, and one cut short by its end. As net/http's server does,
+// up to 4 CR or LF after a POST begin no request (RFC 9112, section 2.2).
 func countRequests(b []byte) int {
 	r := bytes.NewReader(b)
 	br := bufio.NewReader(r)
 	n := 0
-	for r.Len()+br.Buffered() > 0 {
+	last := ""
+	for {
+		if last == http.MethodPost {
+			peek, _ := br.Peek(4)
+			br.Discard(numLeadingCRorLF(peek))
+		}
+		if r.Len()+br.Buffered() == 0 {
+			return n
+		}
 		n++
 		req, err := http.ReadRequest(br)
 		if err != nil {
-			break
+			return n
 		}
 		if _, err := io.Copy(io.Discard, req.Body); err != nil {
-			break
+			return n
 		}
+		last = req.Method
+	}
+}
+
+func numLeadingCRorLF(b []byte) int {
+	n := 0
+	for n < len(b) && (b[n] == '\r' || b[n] == '\n') {
+		n++
 	}
 	return n
 }
@@ -105,15 +122,22 @@ func withEarlyRequests(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
-// earlyHandler sets "Early-Data: 1" on the HTTP/1.1 requests that began
-// in early data.
+// earlyHandler gives each request that began in early data exactly one
+// "Early-Data: 1", over HTTP/1.1 by counting them and over HTTP/2 where
+// markH2 added the field. A request not in early data keeps an
+// Early-Data field it came with, which a previous hop that received it
+// in early data added (RFC 8470, section 5.1): the server must not lose
+// that. Every instance, repeated or with another value, counts as a
+// single "1" (the same section), so it becomes exactly that.
 type earlyHandler struct{ h http.Handler }
 
 func (e earlyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	early := false
 	if sc, ok := r.Context().Value(serverConnKey{}).(*serverConn); ok && r.ProtoMajor == 1 {
-		if sc.served.Add(1) <= int64(sc.earlyRequests) {
-			r.Header.Set("Early-Data", "1")
-		}
+		early = sc.served.Add(1) <= int64(sc.earlyRequests)
+	}
+	if early || len(r.Header.Values("Early-Data")) > 0 {
+		r.Header.Set("Early-Data", "1")
 	}
 	e.h.ServeHTTP(w, r)
 }

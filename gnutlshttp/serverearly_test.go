@@ -27,6 +27,10 @@ func TestCountRequests(t *testing.T) {
 		{post + get + chunked + get, 4}, // pipelined, bodies of both kinds
 		{chunked[:len(chunked)-3], 1},
 		{"not HTTP at all\r\n\r\n", 1},
+		// The CRLF net/http skips after a POST begins no request.
+		{post + "\r\n", 1},
+		{post + "\r\n" + get + get, 3},
+		{get + "\r\n", 2}, // not after a GET: net/http refuses it
 	} {
 		if got := countRequests([]byte(tc.early)); got != tc.want {
 			t.Errorf("%q: %d requests, want %d", tc.early, got, tc.want)
@@ -34,11 +38,11 @@ func TestCountRequests(t *testing.T) {
 	}
 }
 
-// h2Headers encodes a request's header block.
-func h2Headers(path string) []byte {
+// h2Headers encodes a request's header block, with extra fields.
+func h2Headers(path string, extra ...[2]string) []byte {
 	var b bytes.Buffer
 	enc := hpack.NewEncoder(&b)
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "a"}, {":path", path}} {
+	for _, f := range append([][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "a"}, {":path", path}}, extra...) {
 		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
 	}
 	return b.Bytes()

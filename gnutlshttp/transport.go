@@ -13,8 +13,10 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/idna"
 	"golang.org/x/sys/unix"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
@@ -209,13 +211,29 @@ func closeBody(req *http.Request) {
 }
 
 // hostPort is the URL's host and port, 443 by default, as http.Transport
-// names the address it dials.
+// names the address it dials and pools its connections under: an
+// international host name in its ASCII form (IDNA lookup profile).
 func hostPort(u *url.URL) string {
 	port := u.Port()
 	if port == "" {
 		port = "443"
 	}
-	return net.JoinHostPort(u.Hostname(), port)
+	host := u.Hostname()
+	if !isASCII(host) {
+		if ascii, err := idna.Lookup.ToASCII(host); err == nil {
+			host = ascii
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // roundTripH1 sends req, an https request to addr, through net/http's

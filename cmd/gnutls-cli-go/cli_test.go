@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
@@ -312,7 +315,18 @@ func TestServerClose(t *testing.T) {
 			io.WriteString(c, "bye\n")
 			c.NetConn().Close()
 		})
-		r := cli(t, "", "--x509cafile", ca, "-p", pt, "localhost")
+		// Standard input stays open: after it ended, such a close is
+		// a clean end (TestCloseWithoutCloseNotify).
+		stdin, keep, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer keep.Close()
+		defer stdin.Close()
+		r := runCmd(t, exec.Command(bin, "--x509cafile", ca, "-p", pt, "localhost"), "", func(c *exec.Cmd) error {
+			c.Stdin = stdin
+			return c.Start()
+		})
 		r.fails(t, "*** Fatal error: ", "read failed: the server closed the connection without close_notify")
 		if r.stdout != "bye\n" {
 			t.Errorf("stdout %q", r.stdout)
@@ -449,4 +463,39 @@ func TestReportLikeGnutlsCli(t *testing.T) {
 	compareReports(t, ref, args, []string{"Processed ", "- Successfully sent ", "- Server has requested", "- Certificate type:", "- Got a certificate list",
 		" - subject ", "- Status:", "- Description:", "- Session ID:", "- Application protocol:", "- Handshake was completed", "- Resume Handshake was completed",
 		"*** This is a resumed session", "- Disconnecting", "- Connecting again", "- Peer has closed the GnuTLS connection"}, 14)
+}
+
+// TestCloseWithoutCloseNotify: a server (crypto/tls) that answers and then
+// closes its TCP socket without close_notify after standard input ended
+// (an SMTP server after QUIT) ends a run that succeeded, as for
+// gnutls-cli, in the same test.
+func TestCloseWithoutCloseNotify(t *testing.T) {
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pki.leaf.TLS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(peers.Serve(ln, func(c net.Conn) {
+		tc := c.(*tls.Conn)
+		tc.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := bufio.NewReader(tc).ReadString('\n'); err != nil {
+			return
+		}
+		io.WriteString(tc, "221 bye\r\n")
+		// Until the client's close_notify, if it sends one.
+		tc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		io.Copy(io.Discard, tc)
+		tc.NetConn().Close() // no close_notify
+	}))
+	args := []string{"--x509cafile", caFile(t, pki.ca), "-p", port(ln.Addr().String()), "localhost"}
+	ref := exec.Command(testenv.LookPath(t, "gnutls-cli"), args...)
+	ref.Stdin = strings.NewReader("QUIT\r\n")
+	out, err := ref.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "221 bye") {
+		t.Fatalf("gnutls-cli: %v, want exit status 0 and the answer\n%s", err, out)
+	}
+	r := cli(t, "QUIT\r\n", args...)
+	r.ok(t, "- Peer has closed the GnuTLS connection")
+	if r.stdout != "221 bye\r\n" {
+		t.Errorf("stdout %q, want the answer", r.stdout)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
@@ -39,6 +40,22 @@ func (c *client) handshake(ctx context.Context, conn *gnutls.Conn) error {
 		return err
 	}
 	return nil
+}
+
+// earlyLost reports, and says, whether err ended a handshake that carried
+// --earlydata because the server closed the connection: it may have
+// answered the early data in 0.5-RTT data and closed before the client's
+// Finished arrived, which then failed to be sent, and what it sent is
+// lost with the handshake.
+func (c *client) earlyLost(err error) bool {
+	var gerr *gnutls.Error
+	if c.early == nil || !errors.As(err, &gerr) || gerr.Op != "handshake" ||
+		!(errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, gnutls.ErrPremature)) {
+		return false
+	}
+	fmt.Fprintf(c.report, "*** The server closed the connection during the handshake that carried the early data (%s)\n", describe(err))
+	fmt.Fprintln(c.report, "- Connecting again, without resuming: the early data goes after the handshake")
+	return true
 }
 
 func earlyDataReport(st gnutls.ConnectionState) string {

@@ -126,7 +126,16 @@ func (c *client) run() error {
 		cfg = cfg.Clone()
 		c.early = early
 		if conn, err = c.connect(cfg, addrs, port); err != nil {
-			return err
+			if !c.earlyLost(err) {
+				return err
+			}
+			// Once more, without resuming: the early data goes after
+			// the handshake.
+			cfg = cfg.Clone()
+			cfg.ClientSessionCache = nil
+			if conn, err = c.connect(cfg, addrs, port); err != nil {
+				return err
+			}
 		}
 		if err := c.printReport(conn, true); err != nil {
 			conn.Close()

@@ -68,15 +68,30 @@ func (c *client) session(conn *gnutls.Conn) error {
 			return writeFailed(err)
 		}
 	}
+	// Standard input ended: as gnutls-cli does, a close without
+	// close_notify ends the session as a clean one.
+	closedAfterInput := func(err error) error {
+		if errors.Is(err, gnutls.ErrPremature) {
+			err = io.EOF
+		}
+		return c.peerClosed(err)
+	}
 	if err := conn.CloseWrite(); err != nil {
-		return writeFailed(err)
+		// A server that closed first leaves no one to send close_notify
+		// to; the reader says whether it closed as it may.
+		select {
+		case rerr := <-readDone:
+			return closedAfterInput(rerr)
+		case <-time.After(time.Second):
+		}
+		return err
 	}
 	idle := time.NewTimer(c.o.closeWait)
 	defer idle.Stop()
 	for {
 		select {
 		case err := <-readDone:
-			return c.peerClosed(err)
+			return closedAfterInput(err)
 		case <-received:
 			idle.Reset(c.o.closeWait)
 		case <-idle.C:
