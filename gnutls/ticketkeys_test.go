@@ -2,30 +2,9 @@ package gnutls
 
 import (
 	"crypto/rand"
-	"sync"
 	"testing"
 	"time"
 )
-
-// anySessionCache returns the last session put, whatever the key: a
-// client that offers one server's session to another, as a client of a
-// fleet behind one name does.
-type anySessionCache struct {
-	mu   sync.Mutex
-	data []byte
-}
-
-func (c *anySessionCache) Get(string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.data, c.data != nil
-}
-
-func (c *anySessionCache) Put(_ string, data []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.data = data
-}
 
 func newTicketKey32(t testing.TB) [32]byte {
 	var k [32]byte
@@ -115,7 +94,7 @@ func TestSessionTicketKeysShared(t *testing.T) {
 			} {
 				cc := clientConfig()
 				cc.Priority = v.priority
-				cc.ClientSessionCache = &anySessionCache{}
+				cc.ClientSessionCache = &oneSessionCache{}
 				if dialResumed(t, issuer, cc, issued) {
 					t.Fatal("the first connection resumed")
 				}
@@ -142,7 +121,7 @@ func TestSessionTicketKeysRotation(t *testing.T) {
 			client := func() *Config {
 				cc := clientConfig()
 				cc.Priority = v.priority
-				cc.ClientSessionCache = &anySessionCache{}
+				cc.ClientSessionCache = &oneSessionCache{}
 				return cc
 			}
 
