@@ -128,8 +128,8 @@ type Config struct {
 	// accepts none. GnuTLS's anti-replay check, one per Config, rejects
 	// early data of a ClientHello seen before, or of a ticket too old for
 	// the current window; the data is then skipped and the client sends it
-	// again after the handshake. Replays across servers or restarts are not
-	// caught: see Conn.ReadEarlyData.
+	// again after the handshake. Replays across servers or restarts are
+	// caught only with a shared AntiReplay store: see Conn.ReadEarlyData.
 	MaxEarlyData uint32
 	// EarlyDataWindow is the anti-replay window; zero means
 	// DefaultEarlyDataWindow (10s).

@@ -15,8 +15,8 @@
 // server of the fleet at most records a flight. Session cache entries are
 // sealed by gnutls under a key derived from the ticket keys before they
 // reach the Store, and kept with the expiry GnuTLS gives them. When Redis
-// fails or is slow, early data is refused and sessions are not resumed
-// from the cache: handshakes go on in full.
+// fails or is slow, early data is refused and TLS 1.2 sessions are not
+// resumed from the cache (tickets still are): the handshakes go on.
 package redisstore
 
 import (
