@@ -395,13 +395,12 @@ func (c *Config) configure(s *Session, creds *Credentials, isClient bool, server
 		if err := c.configureEarlyData(s); err != nil {
 			return err
 		}
-		if err := c.configureSessionCache(s); err != nil {
-			return err
-		}
 		if !c.SessionTicketsDisabled {
-			return c.configureTickets(s)
+			if err := c.configureTickets(s); err != nil {
+				return err
+			}
 		}
-		return nil
+		return c.configureSessionCache(s)
 	}
 	if name := serverName; name != "" && !c.DisableSNI {
 		if _, err := netip.ParseAddr(name); err != nil {
