@@ -3,6 +3,7 @@ package gnutls
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/tls"
 	"testing"
 	"time"
 )
@@ -102,6 +103,43 @@ func TestSessionTicketKeysShared(t *testing.T) {
 				if got := dialResumed(t, tc.addr, cc, tc.ch); got != tc.resume {
 					t.Errorf("%s: resumed %v, want %v", tc.name, got, tc.resume)
 				}
+			}
+		})
+	}
+}
+
+// crypto/tls, which keys its session cache by server name, resumes its
+// sessions across servers sharing ticket keys, and only those.
+func TestSessionTicketKeysCryptoTLSClient(t *testing.T) {
+	checkLeaks(t)
+	a, b := newTicketKey32(t), newTicketKey32(t)
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) {
+			issuer, issued := ticketServer(t, [][32]byte{a}, nil)
+			sharing, sharingResumed := ticketServer(t, [][32]byte{b, a}, nil)
+			other, otherResumed := ticketServer(t, [][32]byte{b}, nil)
+			tc := &tls.Config{ServerName: "localhost", RootCAs: newPool(pki.ca.Cert), MinVersion: v.want, MaxVersion: v.want,
+				ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+			dial := func(addr string, server <-chan bool) bool {
+				t.Helper()
+				c, err := tls.Dial("tcp", addr, tc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				echo(t, c, "x")
+				if s := <-server; s != c.ConnectionState().DidResume {
+					t.Fatalf("server resumed %v, client %v", s, !s)
+				}
+				return c.ConnectionState().DidResume
+			}
+			dial(issuer, issued)
+			if !dial(sharing, sharingResumed) {
+				t.Error("a server listing the key did not resume crypto/tls's ticket")
+			}
+			dial(issuer, issued)
+			if dial(other, otherResumed) {
+				t.Error("a server without the key resumed crypto/tls's ticket")
 			}
 		})
 	}
