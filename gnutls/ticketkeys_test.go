@@ -290,3 +290,31 @@ func TestSetSessionTicketKeysRules(t *testing.T) {
 		t.Error("Clone dropped the ticket keys")
 	}
 }
+
+// After a HelloRetryRequest the second ClientHello offers the ticket
+// again; the master chosen for the first stays (GnuTLS takes no other
+// once it has decrypted a ticket) and the session resumes.
+func TestSessionTicketKeysHelloRetry(t *testing.T) {
+	checkLeaks(t)
+	a, b := newTicketKey32(t), newTicketKey32(t)
+	old, oldResumed := ticketServer(t, [][32]byte{b}, nil)
+	rotated, rotatedResumed := ticketServer(t, [][32]byte{a, b}, func(sc *Config) {
+		sc.Priority = "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-SECP384R1"
+	})
+	cc := clientConfig()
+	// A key share for P-256 only: the server asks again for P-384.
+	cc.Priority = "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-SECP256R1:+GROUP-SECP384R1"
+	cc.ClientSessionCache = &oneSessionCache{}
+	dialResumed(t, old, cc, oldResumed)
+	c, err := Dial("tcp", rotated, cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	echo(t, c, "x")
+	<-rotatedResumed
+	st := c.ConnectionState()
+	if st.Info.Group != "SECP384R1" || !st.DidResume {
+		t.Errorf("group %s, resumed %v; want SECP384R1 after a HelloRetryRequest, resumed", st.Info.Group, st.DidResume)
+	}
+}
