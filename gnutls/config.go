@@ -128,12 +128,19 @@ type Config struct {
 	// accepts none. GnuTLS's anti-replay check, one per Config, rejects
 	// early data of a ClientHello seen before, or of a ticket too old for
 	// the current window; the data is then skipped and the client sends it
-	// again after the handshake. Replays across servers or restarts are not
-	// caught: see Conn.ReadEarlyData.
+	// again after the handshake. Replays across servers or restarts are
+	// caught only with a shared AntiReplay store: see Conn.ReadEarlyData.
 	MaxEarlyData uint32
 	// EarlyDataWindow is the anti-replay window; zero means
 	// DefaultEarlyDataWindow (10s).
 	EarlyDataWindow time.Duration
+	// AntiReplay, for a server, is where the anti-replay check records
+	// early data, shared by servers that share session ticket keys; nil
+	// keeps it in this Config. AntiReplayTimeout bounds each of its calls
+	// (zero: DefaultAntiReplayTimeout); past it, or when it fails, early
+	// data is refused and the handshake goes on.
+	AntiReplay        AntiReplayStore
+	AntiReplayTimeout time.Duration
 
 	mu sync.Mutex
 	// roles are the credentials built for each role, indexed by
@@ -147,6 +154,9 @@ type Config struct {
 	blackhole blackholeCache
 	// staples is the OCSP staple shared with Clones (ocsp.go).
 	staples *stapleGroup
+
+	// ticketKeys, when set (SetSessionTicketKeys), replace ticketKey.
+	ticketKeys *ticketKeys
 }
 
 // DefaultFastOpenBlackhole is how long Dial avoids fast open to a
@@ -170,6 +180,8 @@ func (c *Config) Clone() *Config {
 		PSKIdentity: c.PSKIdentity, PSKKey: c.PSKKey, GetPSKKey: c.GetPSKKey, PSKIdentityHint: c.PSKIdentityHint,
 		ServerSessionCache: c.ServerSessionCache, SessionLifetime: c.SessionLifetime,
 		EarlyDataNoResend: c.EarlyDataNoResend, MaxEarlyData: c.MaxEarlyData, EarlyDataWindow: c.EarlyDataWindow,
+		AntiReplay: c.AntiReplay, AntiReplayTimeout: c.AntiReplayTimeout,
+		ticketKeys: c.sessionTicketKeys(),
 		staples: c.stapleGroup(),
 	}
 }
@@ -386,17 +398,12 @@ func (c *Config) configure(s *Session, creds *Credentials, isClient bool, server
 		if err := c.configureEarlyData(s); err != nil {
 			return err
 		}
-		if err := c.configureSessionCache(s); err != nil {
-			return err
-		}
 		if !c.SessionTicketsDisabled {
-			k, err := c.serverTicketKey()
-			if err != nil {
+			if err := c.configureTickets(s); err != nil {
 				return err
 			}
-			return s.enableTickets(k)
 		}
-		return nil
+		return c.configureSessionCache(s)
 	}
 	if name := serverName; name != "" && !c.DisableSNI {
 		if _, err := netip.ParseAddr(name); err != nil {
