@@ -218,3 +218,40 @@ func echoLine(t *testing.T, addr string, cfg *tls.Config, line string) (string, 
 	got, err := bufio.NewReader(c).ReadString('\n')
 	return strings.TrimSuffix(got, "\n"), c.(*tls.Conn).ConnectionState(), err
 }
+
+// sClient sends line with openssl s_client, waits up to 10 s for it to
+// come back, then ends stdin, which makes s_client close.
+func sClient(t *testing.T, addr, caFile, line string) error {
+	t.Helper()
+	cmd := exec.Command(testenv.LookPath(t, "openssl"), "s_client", "-connect", addr, "-CAfile", caFile,
+		"-servername", "localhost", "-verify_return_error", "-quiet", "-no_ign_eof")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	out := &peers.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			t.Logf("openssl s_client: %v\n%s", err, out.String())
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Errorf("openssl s_client did not exit at the end of its input")
+		}
+	}()
+	io.WriteString(stdin, line+"\n")
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(out.String(), line) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q did not come back", line)
+}
