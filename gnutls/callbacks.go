@@ -74,6 +74,11 @@ func goGnutlsCacheRemove(h, key unsafe.Pointer, keyLen C.uint) C.int {
 	return restoreHooks(h).cacheRemove(C.GoStringN((*C.char)(key), C.int(keyLen)))
 }
 
+//export goGnutlsClientHello
+func goGnutlsClientHello(h unsafe.Pointer, s C.gnutls_session_t, msg unsafe.Pointer, n C.uint) {
+	restoreHooks(h).clientHello(s, unsafe.Slice((*byte)(msg), int(n)))
+}
+
 //export goGnutlsAntiReplayAdd
 func goGnutlsAntiReplayAdd(ptr unsafe.Pointer, exp C.time_t, key, data *C.gnutls_datum_t) C.int {
 	k := unsafe.Slice((*byte)(unsafe.Pointer(key.data)), int(key.size))

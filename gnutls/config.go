@@ -134,6 +134,13 @@ type Config struct {
 	// EarlyDataWindow is the anti-replay window; zero means
 	// DefaultEarlyDataWindow (10s).
 	EarlyDataWindow time.Duration
+	// AntiReplay, for a server, is where the anti-replay check records
+	// early data, shared by servers that share session ticket keys; nil
+	// keeps it in this Config. AntiReplayTimeout bounds each of its calls
+	// (zero: DefaultAntiReplayTimeout); past it, or when it fails, early
+	// data is refused and the handshake goes on.
+	AntiReplay        AntiReplayStore
+	AntiReplayTimeout time.Duration
 
 	mu sync.Mutex
 	// roles are the credentials built for each role, indexed by
@@ -145,6 +152,9 @@ type Config struct {
 	ticketKey *ticketKey
 	replay    *AntiReplay
 	blackhole blackholeCache
+
+	// ticketKeys, when set (SetSessionTicketKeys), replace ticketKey.
+	ticketKeys *ticketKeys
 }
 
 // DefaultFastOpenBlackhole is how long Dial avoids fast open to a
@@ -168,6 +178,8 @@ func (c *Config) Clone() *Config {
 		PSKIdentity: c.PSKIdentity, PSKKey: c.PSKKey, GetPSKKey: c.GetPSKKey, PSKIdentityHint: c.PSKIdentityHint,
 		ServerSessionCache: c.ServerSessionCache, SessionLifetime: c.SessionLifetime,
 		EarlyDataNoResend: c.EarlyDataNoResend, MaxEarlyData: c.MaxEarlyData, EarlyDataWindow: c.EarlyDataWindow,
+		AntiReplay: c.AntiReplay, AntiReplayTimeout: c.AntiReplayTimeout,
+		ticketKeys: c.sessionTicketKeys(),
 	}
 }
 
@@ -387,11 +399,7 @@ func (c *Config) configure(s *Session, creds *Credentials, isClient bool, server
 			return err
 		}
 		if !c.SessionTicketsDisabled {
-			k, err := c.serverTicketKey()
-			if err != nil {
-				return err
-			}
-			return s.enableTickets(k)
+			return c.configureTickets(s)
 		}
 		return nil
 	}

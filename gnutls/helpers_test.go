@@ -365,7 +365,7 @@ type earlyConn struct {
 // serveEarly is earlyServer on a listener of this package.
 func serveEarly(t *testing.T, l net.Listener) <-chan earlyConn {
 	ch := make(chan earlyConn, 16)
-	t.Cleanup(peers.Serve(l, func(nc net.Conn) {
+	stop := peers.Serve(l, func(nc net.Conn) {
 		c := nc.(*Conn)
 		var rec earlyConn
 		buf := make([]byte, 64)
@@ -393,7 +393,9 @@ func serveEarly(t *testing.T, l net.Listener) <-chan earlyConn {
 		}
 		rec.state = c.ConnectionState()
 		ch <- rec
-	}))
+	})
+	// Dropped once run, as in serveOn, for the leak checks.
+	t.Cleanup(func() { stop(); stop = nil })
 	return ch
 }
 

@@ -6,6 +6,7 @@ package gnutls
 import "C"
 
 import (
+	"time"
 	"unsafe"
 
 	pointer "github.com/mattn/go-pointer"
@@ -27,6 +28,11 @@ type sessionHooks struct {
 	pskUnknown  bool
 
 	cache ServerSessionCache
+
+	// tickets are a server's ticket keys, lifetime its session lifetime:
+	// which key a ClientHello's ticket names (ticketkeys.go).
+	tickets  *ticketKeys
+	lifetime time.Duration
 
 	// err is what a callback failed with, for the caller of Handshake.
 	err error

@@ -16,8 +16,13 @@ import (
 // clients without session tickets resume them (TLS 1.2; TLS 1.3 resumes
 // by ticket only). GnuTLS stores a session once its handshake completes
 // and removes it when it finds it unusable. The data holds the session's
-// master secret: keep it as keys are kept. Get returns nothing past
-// expires. It must be safe for concurrent use.
+// master secret: keep it as keys are kept. When the Config has session
+// ticket keys (SetSessionTicketKeys), the data is sealed under a key
+// derived from them (AES-256-GCM, bound to the session ID), so that
+// servers sharing the keys can share the cache and a reader of it learns
+// no secret; an entry that does not open is not resumed. Get returns
+// nothing past expires, the session's expiry as GnuTLS computes it
+// (gnutls_db_check_entry_expire_time). It must be safe for concurrent use.
 type ServerSessionCache interface {
 	Put(sessionID string, data []byte, expires time.Time)
 	Get(sessionID string) (data []byte, ok bool)
@@ -129,6 +134,9 @@ func (c *Config) configureSessionCache(s *Session) error {
 	}
 	if c.ServerSessionCache == nil {
 		return nil
+	}
+	if ks := c.sessionTicketKeys(); ks != nil {
+		return s.SetSessionCache(sealedCache{c.ServerSessionCache, ks.seal})
 	}
 	return s.SetSessionCache(c.ServerSessionCache)
 }

@@ -1,0 +1,110 @@
+// Package redisstore keeps the state a fleet of go-gnutls servers shares in
+// Redis: the anti-replay records of TLS 1.3 early data
+// (gnutls.AntiReplayStore) and the TLS 1.2 session cache
+// (gnutls.ServerSessionCache).
+//
+// Give every server of the fleet the same session ticket keys
+// (gnutls.Config.SetSessionTicketKeys) and one Store:
+//
+//	store := redisstore.New(redis.NewClient(&redis.Options{Addr: "10.0.0.5:6379"}), redisstore.Options{Prefix: "web:"})
+//	cfg.SetSessionTicketKeys(keys)
+//	cfg.AntiReplay = store
+//	cfg.ServerSessionCache = store
+//
+// Anti-replay records are set with SET NX and an expiry, so that one
+// server of the fleet at most records a flight. Session cache entries are
+// sealed by gnutls under a key derived from the ticket keys before they
+// reach the Store, and kept with the expiry GnuTLS gives them. When Redis
+// fails or is slow, early data is refused and sessions are not resumed
+// from the cache: handshakes go on in full.
+package redisstore
+
+import (
+	"context"
+	"encoding/hex"
+	"time"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+	"github.com/redis/go-redis/v9"
+)
+
+// Options configures a Store.
+type Options struct {
+	// Prefix is put before every key the Store writes, so that fleets
+	// can share one Redis.
+	Prefix string
+	// Timeout bounds each Redis command; zero means DefaultTimeout. An
+	// anti-replay check is bounded by the Config's AntiReplayTimeout too.
+	Timeout time.Duration
+}
+
+// DefaultTimeout is how long a Store waits for Redis when Options.Timeout
+// is zero.
+const DefaultTimeout = 100 * time.Millisecond
+
+// Store keeps anti-replay records and sealed session cache entries in
+// Redis. It is safe for concurrent use.
+type Store struct {
+	client  redis.UniversalClient
+	prefix  string
+	timeout time.Duration
+}
+
+// New returns a Store on client.
+func New(client redis.UniversalClient, opts Options) *Store {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	return &Store{client: client, prefix: opts.Prefix, timeout: opts.Timeout}
+}
+
+// Keys under the prefix: "replay:" and the hex of the anti-replay key,
+// "session:" and the hex of the session ID.
+func (s *Store) replayKey(key []byte) string { return s.prefix + "replay:" + hex.EncodeToString(key) }
+func (s *Store) sessionKey(id string) string {
+	return s.prefix + "session:" + hex.EncodeToString([]byte(id))
+}
+
+// Add records key for ttl with SET NX and reports whether it was absent
+// (gnutls.AntiReplayStore).
+func (s *Store) Add(ctx context.Context, key []byte, ttl time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return s.client.SetNX(ctx, s.replayKey(key), 1, ttl).Result()
+}
+
+// Put stores a session until expires (gnutls.ServerSessionCache). A
+// failure is dropped: the session is then not resumed by ID.
+func (s *Store) Put(sessionID string, data []byte, expires time.Time) {
+	ttl := time.Until(expires)
+	if ttl <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	s.client.Set(ctx, s.sessionKey(sessionID), data, ttl)
+}
+
+// Get returns the session stored under sessionID; a failure reads as
+// none.
+func (s *Store) Get(sessionID string) ([]byte, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	b, err := s.client.Get(ctx, s.sessionKey(sessionID)).Bytes()
+	if err != nil || len(b) == 0 {
+		return nil, false
+	}
+	return b, true
+}
+
+// Delete removes the session stored under sessionID.
+func (s *Store) Delete(sessionID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	s.client.Del(ctx, s.sessionKey(sessionID))
+}
+
+var (
+	_ gnutls.AntiReplayStore    = (*Store)(nil)
+	_ gnutls.ServerSessionCache = (*Store)(nil)
+)
