@@ -3,7 +3,7 @@
 
 GO      ?= go
 SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
-APT_PKGS := gcc libc6-dev pkg-config libgnutls28-dev gnutls-bin openssl iproute2 ca-certificates make nginx curl wget nghttp2-client softhsm2 faketime
+APT_PKGS := gcc libc6-dev pkg-config libgnutls28-dev gnutls-bin openssl iproute2 ca-certificates make nginx curl wget nghttp2-client softhsm2 faketime redis-server
 BIN     := bin
 
 # Go's build cache does not see the headers in include/ (outside the

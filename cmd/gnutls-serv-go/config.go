@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -22,12 +23,16 @@ const sessionCacheSize = 4096
 // buildConfig checks every file and setting before anything listens, so
 // that a mistake is reported as such, and returns the server Config and
 // what closes the store it shares with other servers.
-func buildConfig(o *options) (*gnutls.Config, func(), error) {
+func buildConfig(o *options, stderr io.Writer) (*gnutls.Config, func(), error) {
 	cfg, err := serverConfig(o)
 	if err != nil {
 		return nil, nil, err
 	}
-	return cfg, func() {}, nil
+	closeStore, err := setupFleet(o, cfg, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, closeStore, nil
 }
 
 func serverConfig(o *options) (*gnutls.Config, error) {

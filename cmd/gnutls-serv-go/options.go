@@ -125,6 +125,14 @@ var optionTable = []option{
 	{"", "noticket", "", "don't issue or accept session tickets", flag(func(o *options) *bool { return &o.noTicket })},
 	{"", "nodb", "", "do not use a resumption database (TLS 1.2 session IDs)", flag(func(o *options) *bool { return &o.noDB })},
 	{"", "fastopen", "", "accept TCP Fast Open on the listening sockets", flag(func(o *options) *bool { return &o.fastOpen })},
+	{"", "ticket-key-file", "FILE", "session ticket keys shared with the other servers of a fleet: one a line, base64 of 32 bytes (openssl rand -base64 32); the first issues tickets, every one is accepted", str(func(o *options) *string { return &o.ticketKeyFile })},
+	{"", "redis", "HOST:PORT", "share the 0-RTT anti-replay records and the TLS 1.2 session cache with the other servers of a fleet through this Redis server (needs --ticket-key-file)", func(o *options, v string) error {
+		if err := checkRedisAddr(v); err != nil {
+			return err
+		}
+		o.redis = v
+		return nil
+	}},
 	{"d", "debug", "NUM", "write GnuTLS's debug messages up to this level (0 to 9999) to stderr", func(o *options, v string) error {
 		n, err := number(v, 0, 9999)
 		o.debug = int(n)
@@ -231,6 +239,8 @@ func parseArgs(args []string) (*options, error) {
 		return nil, usagef("--maxearlydata needs --earlydata")
 	case o.pskHint != "" && o.pskPasswd == "":
 		return nil, usagef("--pskhint needs --pskpasswd")
+	case o.redis != "" && o.ticketKeyFile == "":
+		return nil, usagef("--redis needs --ticket-key-file: the fleet's session cache is sealed under a key derived from the ticket keys")
 	case o.ocspResponse != "" && len(o.certFiles) == 0:
 		return nil, usagef("--ocsp-response needs a certificate (--x509certfile)")
 	case len(o.certFiles) == 0 && o.pskPasswd == "":

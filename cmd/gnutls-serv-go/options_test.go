@@ -30,6 +30,8 @@ func TestBadOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	badPSK := write("psk.txt", "alice:not-hex\n")
+	shortKey := write("short-key", "c2hvcnQ=\n")
+	noKey := write("no-key", "# nothing\n\n")
 	pair := []string{"--x509certfile", f.cert, "--x509keyfile", f.key}
 	port := strconv.Itoa(peers.FreePort(t))
 	for _, c := range []struct {
@@ -57,6 +59,11 @@ func TestBadOptions(t *testing.T) {
 		{append([]string{"--maxearlydata", "100"}, pair...), "--maxearlydata needs --earlydata", false},
 		{[]string{"--pskpasswd", "/nonexistent.txt"}, "--pskpasswd: cannot read /nonexistent.txt", false},
 		{[]string{"--pskpasswd", badPSK}, `--pskpasswd ` + badPSK + `: line 1: the key of "alice" is not hex`, false},
+		{append([]string{"--ticket-key-file", "/nonexistent"}, pair...), "--ticket-key-file: cannot read /nonexistent", false},
+		{append([]string{"--ticket-key-file", shortKey}, pair...), "--ticket-key-file " + shortKey + ": line 1 is not base64 of 32 bytes", false},
+		{append([]string{"--ticket-key-file", noKey}, pair...), "--ticket-key-file " + noKey + ": no key in the file", false},
+		{append([]string{"--redis", "127.0.0.1:6379"}, pair...), "--redis needs --ticket-key-file", false},
+		{append([]string{"--redis", "localhost"}, pair...), `--redis: "localhost" is not HOST:PORT`, false},
 		{[]string{"--listen", "localhost"}, `--listen: "localhost" is not an IP address`, false},
 		// gnutls-serv only warns, then fails every handshake.
 		{nil, "no certificate: give --x509certfile and --x509keyfile, or --pskpasswd", false},

@@ -35,7 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
-	cfg, closeStore, err := buildConfig(o)
+	cfg, closeStore, err := buildConfig(o, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "gnutls-serv-go: %v\n", err)
 		return 1
