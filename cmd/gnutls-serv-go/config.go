@@ -39,6 +39,7 @@ func serverConfig(o *options) (*gnutls.Config, error) {
 	cfg := &gnutls.Config{
 		Priority:               o.priority,
 		MaxEarlyData:           o.maxEarlyData,
+		EarlyDataWindow:        o.earlyDataWindow,
 		SessionTicketsDisabled: o.noTicket,
 		FastOpen:               o.fastOpen,
 	}

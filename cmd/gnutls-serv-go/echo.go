@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -11,12 +10,13 @@ import (
 	"github.com/go-gnutls/go-gnutls/gnutls"
 )
 
-// handshakeTimeout bounds an echo connection's handshake.
+// handshakeTimeout bounds an echo connection's handshake, early data
+// included.
 const handshakeTimeout = 10 * time.Second
 
-// echoServer is --echo: after the handshake it prints one line for the
-// connection on stdout and sends back what the client sends until it
-// closes.
+// echoServer is --echo: it prints a line on stdout when early data
+// arrives and one when the handshake completes, then sends back what the
+// client sends until it closes.
 type echoServer struct {
 	cfg  *gnutls.Config
 	out  *lines
@@ -58,16 +58,47 @@ func (e *echoServer) serve(ln net.Listener) error {
 }
 
 func (e *echoServer) handle(c *gnutls.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
-	err := c.HandshakeContext(ctx)
-	cancel()
+	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	early, err := e.readEarly(c)
+	if err == nil {
+		err = c.Handshake()
+	}
 	if err != nil {
 		e.out.printf("* Handshake with %s failed: %v", c.RemoteAddr(), err)
 		return
 	}
+	c.SetDeadline(time.Time{})
 	st := c.ConnectionState()
 	e.out.printf("* Accepted connection from %s: %s resumed=%s early-data=%s", c.RemoteAddr(), st.Info.Version, yesNo(st.DidResume), yesNo(st.EarlyData.Accepted))
+	if _, err := c.Write(early); err != nil {
+		return
+	}
 	io.Copy(c, c)
+}
+
+// earlyShown is how much of the early data its line on stdout quotes.
+const earlyShown = 64
+
+// readEarly reads the client's TLS 1.3 early data, if the server accepted
+// any, printing a line for each piece as it arrives, before the handshake
+// completes: the server acts on early data at once, which is what makes a
+// replayed first flight dangerous (and what anti-replay prevents).
+func (e *echoServer) readEarly(c *gnutls.Conn) ([]byte, error) {
+	var early []byte
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := c.ReadEarlyData(buf)
+		if n > 0 {
+			e.out.printf("* Early data from %s: %d bytes %q", c.RemoteAddr(), n, buf[:min(n, earlyShown)])
+			early = append(early, buf[:n]...)
+		}
+		switch {
+		case err == io.EOF:
+			return early, nil
+		case err != nil:
+			return nil, err
+		}
+	}
 }
 
 func (e *echoServer) closed() bool {

@@ -35,7 +35,12 @@ func setupFleet(o *options, cfg *gnutls.Config, stderr io.Writer) (func(), error
 	if o.redis == "" {
 		return func() {}, nil
 	}
-	client := redis.NewClient(&redis.Options{Addr: o.redis, DialTimeout: redisstore.DefaultTimeout, MaxRetries: -1})
+	// go-redis ignores the store's per-command contexts unless
+	// ContextTimeoutEnabled; without it a Redis that accepts connections
+	// but does not answer holds a handshake for its 3 s read timeout.
+	t := redisstore.DefaultTimeout
+	client := redis.NewClient(&redis.Options{Addr: o.redis, DialTimeout: t, ReadTimeout: t, WriteTimeout: t,
+		ContextTimeoutEnabled: true, MaxRetries: -1})
 	store := redisstore.New(client, redisstore.Options{Prefix: redisPrefix})
 	cfg.AntiReplay = store
 	if !o.noDB {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // options are the command line settings.
@@ -22,6 +23,7 @@ type options struct {
 	priority            string
 	earlyData           bool
 	maxEarlyData        uint32
+	earlyDataWindow     time.Duration
 	pskPasswd           string
 	pskHint             string
 	ocspResponse        string
@@ -118,6 +120,14 @@ var optionTable = []option{
 		}
 		o.maxEarlyData = uint32(n)
 		return err
+	}},
+	{"", "earlydata-window", "DURATION", "the 0-RTT anti-replay window (default 10s): early data is accepted for tickets issued since the server's current window began", func(o *options, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Millisecond {
+			return fmt.Errorf("%q is not a duration of 1ms or more, such as 10s", v)
+		}
+		o.earlyDataWindow = d
+		return nil
 	}},
 	{"", "pskpasswd", "FILE", "PSK password file: lines of IDENTITY:HEXKEY", str(func(o *options) *string { return &o.pskPasswd })},
 	{"", "pskhint", "STRING", "PSK identity hint sent to TLS 1.2 clients (needs --pskpasswd)", str(func(o *options) *string { return &o.pskHint })},
@@ -235,6 +245,8 @@ func parseArgs(args []string) (*options, error) {
 		return nil, usagef("--disable-client-cert cannot go with --verify-client-cert")
 	case o.verifyClientCert && o.caFile == "":
 		return nil, usagef("--verify-client-cert needs --x509cafile: the CAs to verify with")
+	case o.earlyDataWindow != 0 && !o.earlyData:
+		return nil, usagef("--earlydata-window needs --earlydata")
 	case o.maxEarlyData != 0 && !o.earlyData:
 		return nil, usagef("--maxearlydata needs --earlydata")
 	case o.pskHint != "" && o.pskPasswd == "":
