@@ -123,9 +123,9 @@ var fleetAddrs = []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
 // fleetAddrs, with pki's certificate and args (HTTP unless they say
 // --echo). Each has served one connection, so that its anti-replay window
 // began before the test's tickets are issued: GnuTLS refuses the early
-// data of older tickets, and starts a new window (refusing older tickets
-// again) at the first early data after one ended, so the window is long
-// enough for a test.
+// data of older tickets, and at the first early data after a window
+// ended starts a new one (refusing the tickets issued before it), so the
+// window is long enough for a test.
 func startFleet(t *testing.T, args ...string) []*proc {
 	t.Helper()
 	f := pkiFiles(t)
