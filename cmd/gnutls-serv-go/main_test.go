@@ -122,20 +122,27 @@ func startServer(t *testing.T, cmd *exec.Cmd) *proc {
 	}
 }
 
-// stop sends SIGTERM and waits for the exit.
+// stop sends SIGTERM and waits for the exit, which must be gnutls-serv's:
+// status 1 after "Exiting via signal 15". A data race the server's race
+// detector reported fails the test.
 func (s *proc) stop(t *testing.T) {
 	select {
 	case <-s.exited:
-		return
 	default:
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+			if code := s.cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(s.stderr.String(), "Exiting via signal 15\n") {
+				t.Errorf("%s after SIGTERM: exit status %d, want 1 after \"Exiting via signal 15\"", s.cmd.Args[0], code)
+			}
+		case <-time.After(5 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.exited
+			t.Errorf("%s did not exit within 5s of SIGTERM", s.cmd.Args)
+		}
 	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(5 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
-		t.Errorf("%s did not exit within 5s of SIGTERM", s.cmd.Args)
+	if strings.Contains(s.stderr.String(), "WARNING: DATA RACE") {
+		t.Errorf("%s reported a data race", s.cmd.Args[0])
 	}
 	t.Logf("%s\n--- stdout:\n%s--- stderr:\n%s", strings.Join(s.cmd.Args, " "), s.stdout.String(), s.stderr.String())
 }
