@@ -16,7 +16,7 @@ bench-netlab: deps
 
 BENCH_OUT := bench/out
 
-.PHONY: bench bench-ttfb bench-loopback bench-idle bench-profile bench-handshake-cost bench-http
+.PHONY: bench bench-ttfb bench-loopback bench-idle bench-profile bench-handshake-cost bench-http bench-fleet
 
 bench/c/tlsbench: bench/c/tlsbench.c
 	$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags --libs gnutls) -lpthread
@@ -26,7 +26,7 @@ bench/c/earlyserv: bench/c/earlyserv.c
 	@$(MAKE) --no-print-directory deps APT_PKGS="libssl-dev"
 	$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags --libs libssl libcrypto)
 
-bench: bench-fastopen bench-netlab bench-ttfb bench-idle bench-loopback bench-profile bench-handshake-cost bench-http
+bench: bench-fastopen bench-netlab bench-ttfb bench-idle bench-loopback bench-profile bench-handshake-cost bench-http bench-fleet
 
 $(BENCH_OUT):
 	mkdir -p $@
@@ -65,3 +65,8 @@ bench-profile: deps bench/c/tlsbench | $(BENCH_OUT)
 bench-http: deps | $(BENCH_OUT)
 	cd bench && $(GO) test -run '^$$' -bench 'HTTPTTFB' -benchtime=20x -timeout 30m . | tee out/http-ttfb.txt
 	cd bench && $(GO) test -run '^$$' -bench 'HTTP2Server|HTTP1Client' -benchtime=5x -v -timeout 30m . | tee out/http-throughput.txt
+
+# Resumed connections going round three servers sharing ticket keys, the
+# anti-replay store and session cache in memory or in redis-server.
+bench-fleet: deps | $(BENCH_OUT)
+	cd bench && $(GO) test -run '^$$' -bench 'Fleet' -benchtime=5x -count=5 . | tee out/fleet.txt

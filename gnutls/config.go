@@ -129,8 +129,8 @@ type Config struct {
 	// accepts none. GnuTLS's anti-replay check, one per Config, rejects
 	// early data of a ClientHello seen before, or of a ticket too old for
 	// the current window; the data is then skipped and the client sends it
-	// again after the handshake. Replays across servers or restarts are not
-	// caught: see Conn.ReadEarlyData.
+	// again after the handshake. Replays across servers or restarts are
+	// caught only with a shared AntiReplay store: see Conn.ReadEarlyData.
 	MaxEarlyData uint32
 	// EarlyDataWindow is the anti-replay window; zero means
 	// DefaultEarlyDataWindow (10s).
@@ -398,13 +398,12 @@ func (c *Config) configure(s *Session, creds *Credentials, isClient bool, server
 		if err := c.configureEarlyData(s); err != nil {
 			return err
 		}
-		if err := c.configureSessionCache(s); err != nil {
-			return err
-		}
 		if !c.SessionTicketsDisabled {
-			return c.configureTickets(s)
+			if err := c.configureTickets(s); err != nil {
+				return err
+			}
 		}
-		return nil
+		return c.configureSessionCache(s)
 	}
 	if name := serverName; name != "" && !c.DisableSNI {
 		if _, err := netip.ParseAddr(name); err != nil {

@@ -31,7 +31,8 @@ import (
 // ClientHello (a hook, go_gnutls_ticketkeys.h), the key name of each
 // ticket it offers is compared with the names every listed master has in
 // this period and the previous one, and the session is given the master
-// that matches.
+// that matches. The hook is the server session's only one (GnuTLS keeps
+// one per session): it dispatches by message (go_gnutls_server_hook).
 
 // Labels of the keys derived from a 32-byte ticket key: the ticket master
 // and the key that seals ServerSessionCache entries (sealedcache.go).
@@ -193,7 +194,7 @@ func (s *Session) enableTicketKeys(ks *ticketKeys, lifetime time.Duration) error
 	return s.call(func(p C.gnutls_session_t) error {
 		h := s.hooksLocked(p)
 		h.tickets, h.lifetime = ks, lifetime
-		C.go_gnutls_watch_client_hello(p)
+		C.go_gnutls_set_server_hook(p)
 		return nil
 	})
 }
@@ -203,6 +204,9 @@ func (s *Session) enableTicketKeys(ks *ticketKeys, lifetime time.Duration) error
 // it has used one (a second ClientHello, after HelloRetryRequest), and
 // then keeps the first.
 func (h *sessionHooks) clientHello(p C.gnutls_session_t, msg []byte) {
+	if h.tickets == nil {
+		return
+	}
 	for _, name := range ticketKeyNames(msg) {
 		if k := h.tickets.find(name, time.Now(), h.lifetime); k != nil {
 			C.gnutls_session_ticket_enable_server(p, k.ptr)

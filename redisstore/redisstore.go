@@ -15,11 +15,12 @@
 // server of the fleet at most records a flight. Session cache entries are
 // sealed by gnutls under a key derived from the ticket keys before they
 // reach the Store, and kept with the expiry GnuTLS gives them. When Redis
-// fails or is slow, early data is refused and sessions are not resumed
-// from the cache: handshakes go on in full.
+// fails or is slow, early data is refused and TLS 1.2 sessions are not
+// resumed from the cache (tickets still are): the handshakes go on.
 package redisstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"time"
@@ -68,9 +69,9 @@ func (s *Store) sessionKey(id string) string {
 // Add records key for ttl with SET NX and reports whether it was absent
 // (gnutls.AntiReplayStore).
 func (s *Store) Add(ctx context.Context, key []byte, ttl time.Duration) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	return s.client.SetNX(ctx, s.replayKey(key), 1, ttl).Result()
+	return run(ctx, s.timeout, func(ctx context.Context) (bool, error) {
+		return s.client.SetNX(ctx, s.replayKey(key), 1, ttl).Result()
+	})
 }
 
 // Put stores a session until expires (gnutls.ServerSessionCache). A
@@ -80,17 +81,18 @@ func (s *Store) Put(sessionID string, data []byte, expires time.Time) {
 	if ttl <= 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
-	s.client.Set(ctx, s.sessionKey(sessionID), data, ttl)
+	data = bytes.Clone(data) // the command may outlive the call
+	run(context.Background(), s.timeout, func(ctx context.Context) (string, error) {
+		return s.client.Set(ctx, s.sessionKey(sessionID), data, ttl).Result()
+	})
 }
 
-// Get returns the session stored under sessionID; a failure reads as
-// none.
+// Get returns the session stored under sessionID; a failure, or a value
+// that is not a string, reads as none.
 func (s *Store) Get(sessionID string) ([]byte, bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
-	b, err := s.client.Get(ctx, s.sessionKey(sessionID)).Bytes()
+	b, err := run(context.Background(), s.timeout, func(ctx context.Context) ([]byte, error) {
+		return s.client.Get(ctx, s.sessionKey(sessionID)).Bytes()
+	})
 	if err != nil || len(b) == 0 {
 		return nil, false
 	}
@@ -99,9 +101,34 @@ func (s *Store) Get(sessionID string) ([]byte, bool) {
 
 // Delete removes the session stored under sessionID.
 func (s *Store) Delete(sessionID string) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	run(context.Background(), s.timeout, func(ctx context.Context) (int64, error) {
+		return s.client.Del(ctx, s.sessionKey(sessionID)).Result()
+	})
+}
+
+// run runs cmd with ctx bounded by timeout, and returns when either ends:
+// a client that does not heed its context's deadline (go-redis without
+// ContextTimeoutEnabled waits its ReadTimeout) still does not hold up a
+// handshake. The command then finishes in the background.
+func run[T any](ctx context.Context, timeout time.Duration, cmd func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	s.client.Del(ctx, s.sessionKey(sessionID))
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := cmd(ctx)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
 }
 
 var (

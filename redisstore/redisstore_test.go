@@ -1,0 +1,214 @@
+package redisstore
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-gnutls/go-gnutls/internal/live"
+	"github.com/go-gnutls/go-gnutls/internal/peers"
+)
+
+// Add is SET NX with an expiry, under the Store's prefix.
+func TestStoreAdd(t *testing.T) {
+	s, client, _ := redisStore(t, Options{Prefix: "a:"})
+	other := New(client, Options{Prefix: "b:"})
+	ctx := context.Background()
+	key := []byte("binder \x00\xff")
+	for i, want := range []bool{true, false, false} {
+		if fresh, err := s.Add(ctx, key, 200*time.Millisecond); err != nil || fresh != want {
+			t.Fatalf("Add %d: %v, %v; want %v", i, fresh, err, want)
+		}
+	}
+	if fresh, err := other.Add(ctx, key, time.Second); err != nil || !fresh {
+		t.Errorf("another prefix: %v, %v", fresh, err)
+	}
+	ttl, err := client.PTTL(ctx, s.replayKey(key)).Result()
+	if err != nil || ttl <= 0 || ttl > 200*time.Millisecond {
+		t.Errorf("PTTL %v, %v; want up to 200ms", ttl, err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if fresh, err := s.Add(ctx, key, time.Second); err != nil || !fresh {
+		t.Errorf("after the expiry: %v, %v", fresh, err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Add(cancelled, []byte("other"), time.Second); err == nil {
+		t.Error("Add with a cancelled context succeeded")
+	}
+}
+
+// Sessions are kept until their expiry; what is not a string reads as
+// nothing.
+func TestStoreSessions(t *testing.T) {
+	s, client, _ := redisStore(t, Options{Prefix: "p:"})
+	ctx := context.Background()
+	s.Put("id\x00", []byte("sealed"), time.Now().Add(time.Minute))
+	if got, ok := s.Get("id\x00"); !ok || string(got) != "sealed" {
+		t.Fatalf("Get = %q, %v", got, ok)
+	}
+	if ttl := client.TTL(ctx, s.sessionKey("id\x00")).Val(); ttl <= 0 || ttl > time.Minute {
+		t.Errorf("TTL %v, want up to a minute", ttl)
+	}
+	s.Delete("id\x00")
+	if _, ok := s.Get("id\x00"); ok {
+		t.Error("a deleted session was returned")
+	}
+	s.Put("old", []byte("x"), time.Now().Add(-time.Second))
+	if n := client.Exists(ctx, s.sessionKey("old")).Val(); n != 0 {
+		t.Error("an expired session was stored")
+	}
+	client.RPush(ctx, s.sessionKey("list"), "a")
+	if got, ok := s.Get("list"); ok {
+		t.Errorf("a list read as a session: %q", got)
+	}
+}
+
+// Three servers sharing ticket keys and a Store: a client resumes at each
+// (TLS 1.3 tickets, and TLS 1.2 session IDs from Redis), a recorded first
+// flight replayed to each is refused its early data, genuine 0-RTT at the
+// others is accepted, and Redis holds no session in clear.
+func TestFleet(t *testing.T) {
+	live.Check(t)
+	store, client, _ := redisStore(t, Options{Prefix: "fleet:"})
+	keys := [][32]byte{newKey()}
+	var addrs []string
+	var seen []<-chan served
+	for range 3 {
+		a, ch := fleetServer(t, fleetConfig(keys, store))
+		addrs, seen = append(addrs, a), append(seen, ch)
+	}
+	cc := clientConfig()
+	req := []byte("GET / HTTP/1.1\r\n\r\n")
+	if st, _ := dial(t, addrs[0], cc, req, seen[0]); st.DidResume {
+		t.Fatal("the first connection resumed")
+	}
+	flight := recordFlight(t, addrs[0], cc, req, seen[0])
+	for i := range addrs {
+		if s := replay(t, addrs[i], flight, seen[i]); len(s.early) != 0 {
+			t.Errorf("server %d accepted a replayed flight's early data %q", i, s.early)
+		}
+	}
+	for i := 1; i < len(addrs); i++ {
+		st, s := dial(t, addrs[i], cc, req, seen[i])
+		if !st.DidResume || !st.EarlyData.Accepted || !bytes.Equal(s.early, req) {
+			t.Errorf("server %d: resumed %v, early data %v, server read %q", i, st.DidResume, st.EarlyData, s.early)
+		}
+	}
+
+	tls12 := clientConfig()
+	tls12.Priority, tls12.SessionTicketsDisabled = "NORMAL:-VERS-ALL:+VERS-TLS1.2", true
+	for i := range 4 {
+		st, s := dial(t, addrs[i%3], tls12, req, seen[i%3])
+		if st.DidResume != (i > 0) || s.resumed != st.DidResume {
+			t.Errorf("TLS 1.2 connection %d to server %d: resumed %v (server %v)", i, i%3, st.DidResume, s.resumed)
+		}
+	}
+	sessions := client.Keys(context.Background(), "fleet:session:*").Val()
+	if len(sessions) == 0 {
+		t.Fatal("no session in Redis")
+	}
+	for _, k := range sessions {
+		if v := client.Get(context.Background(), k).Val(); !strings.HasPrefix(v, "GGC1") {
+			t.Errorf("%s is not sealed: %q", k, v[:min(len(v), 8)])
+		}
+	}
+}
+
+// Redis stopped, or hanging, in mid-run: the servers go on, resuming by
+// ticket with early data refused (the client sends it again) and making
+// full TLS 1.2 handshakes, no connection waits past the bounds, and all is
+// as before once Redis is back. Garbage in Redis is ignored.
+func TestFleetRedisDown(t *testing.T) {
+	live.Check(t)
+	store, client, srv := redisStore(t, Options{Prefix: "down:"})
+	keys := [][32]byte{newKey()}
+	a0, seen0 := fleetServer(t, fleetConfig(keys, store))
+	a1, seen1 := fleetServer(t, fleetConfig(keys, store))
+	cc := clientConfig()
+	tls12 := clientConfig()
+	tls12.Priority, tls12.SessionTicketsDisabled = "NORMAL:-VERS-ALL:+VERS-TLS1.2", true
+	req := []byte("request\n")
+
+	// check makes a 0-RTT connection and a TLS 1.2 one to each server
+	// in turn, and says whether the early data was accepted and the TLS
+	// 1.2 session resumed; each connection must finish within a second.
+	check := func(what string, wantEarly, want12 bool) {
+		t.Helper()
+		for i, s := range []struct {
+			addr string
+			ch   <-chan served
+		}{{a0, seen0}, {a1, seen1}} {
+			start := time.Now()
+			st, _ := dial(t, s.addr, cc, req, s.ch)
+			if !st.DidResume || st.EarlyData.Accepted != wantEarly {
+				t.Errorf("%s, server %d: resumed %v, early data %v; want resumed, early data accepted %v", what, i, st.DidResume, st.EarlyData, wantEarly)
+			}
+			st, _ = dial(t, s.addr, tls12, req, s.ch)
+			if i > 0 && st.DidResume != want12 {
+				t.Errorf("%s, server %d: TLS 1.2 resumed %v, want %v", what, i, st.DidResume, want12)
+			}
+			if took := time.Since(start); took > time.Second {
+				t.Errorf("%s, server %d: two connections took %v", what, i, took)
+			}
+		}
+	}
+	dial(t, a0, cc, req, seen0)
+	check("Redis up", true, true)
+
+	srv.Stop()
+	check("Redis stopped", false, false)
+
+	srv = peers.Redis(t, srv.Port())
+	eventually(t, "early data accepted after Redis restarted", func() bool {
+		st, _ := dial(t, a1, cc, req, seen1)
+		return st.EarlyData.Accepted
+	})
+	check("Redis back", true, true)
+
+	if err := srv.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	check("Redis hanging", false, false)
+	if err := srv.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "early data accepted after Redis resumed", func() bool {
+		st, _ := dial(t, a1, cc, req, seen1)
+		return st.EarlyData.Accepted
+	})
+
+	// Garbage under every session key, and keys of the wrong type.
+	ctx := context.Background()
+	for _, k := range client.Keys(ctx, "down:session:*").Val() {
+		client.Set(ctx, k, "GGC1 not a sealed session", time.Minute)
+	}
+	st, _ := dial(t, a1, tls12, req, seen1)
+	if st.DidResume {
+		t.Error("resumed a session from garbage")
+	}
+	for _, k := range client.Keys(ctx, "down:session:*").Val() {
+		client.Del(ctx, k)
+		client.RPush(ctx, k, "x")
+	}
+	if st, _ := dial(t, a0, tls12, req, seen0); st.DidResume {
+		t.Error("resumed a session from a list")
+	}
+	for _, k := range client.Keys(ctx, "down:*").Val() {
+		client.Del(ctx, k)
+	}
+	check("Redis emptied", true, true)
+}
+
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for range 20 {
+		if ok() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("not %s", what)
+}
