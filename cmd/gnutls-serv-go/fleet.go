@@ -35,9 +35,9 @@ func setupFleet(o *options, cfg *gnutls.Config, stderr io.Writer) (func(), error
 	if o.redis == "" {
 		return func() {}, nil
 	}
-	// go-redis ignores the store's per-command contexts unless
-	// ContextTimeoutEnabled; without it a Redis that accepts connections
-	// but does not answer holds a handshake for its 3 s read timeout.
+	// go-redis heeds the store's per-command deadlines only with
+	// ContextTimeoutEnabled; without it a command the store gave up on
+	// holds its connection until the 3 s read timeout.
 	t := redisstore.DefaultTimeout
 	client := redis.NewClient(&redis.Options{Addr: o.redis, DialTimeout: t, ReadTimeout: t, WriteTimeout: t,
 		ContextTimeoutEnabled: true, MaxRetries: -1})

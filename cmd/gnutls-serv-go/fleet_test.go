@@ -9,77 +9,22 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/gnutlshttp"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
-	"github.com/go-gnutls/go-gnutls/internal/testenv"
 )
 
-// redisServer is a redis-server the test started on loopback.
-type redisServer struct {
-	addr string
-	dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// startRedis starts redis-server on 127.0.0.1 with a free port and a
-// temporary directory, without persistence; the test's end stops it.
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	r := &redisServer{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(peers.FreePort(t))), dir: t.TempDir()}
-	r.start(t)
-	t.Cleanup(func() { r.kill() })
-	return r
-}
-
-// start (re)starts the server on its address and waits until it answers.
-func (r *redisServer) start(t *testing.T) {
-	t.Helper()
-	_, port, _ := net.SplitHostPort(r.addr)
-	r.cmd = exec.Command(testenv.LookPath(t, "redis-server"), "--bind", "127.0.0.1", "--port", port,
-		"--dir", r.dir, "--save", "", "--appendonly", "no", "--protected-mode", "yes")
-	out := &peers.Buffer{}
-	r.cmd.Stdout, r.cmd.Stderr = out, out
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(r.cmd, r.done)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if reply, err := r.do("PING"); err == nil && reply == "+PONG" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server did not answer within 10s: %s", out.String())
-		}
-	}
-}
-
-// kill stops the server at once.
-func (r *redisServer) kill() {
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Signal(syscall.SIGCONT)
-	r.cmd.Process.Kill()
-	<-r.done
-	r.cmd = nil
-}
-
-// do sends one command in Redis's inline form and returns the first
-// line of the reply.
-func (r *redisServer) do(args ...string) (string, error) {
-	c, err := net.DialTimeout("tcp", r.addr, time.Second)
+// redisDo sends one command to the Redis at addr and returns its reply,
+// as RESP.
+func redisDo(addr string, args ...string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return "", err
 	}
@@ -173,8 +118,8 @@ func get(t *testing.T, c *http.Client, url string) string {
 // TestFleetResumes: a crypto/tls client going round three servers that
 // share ticket keys and Redis resumes at each after its first connection.
 func TestFleetResumes(t *testing.T) {
-	rs := startRedis(t)
-	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.addr)
+	rs := peers.Redis(t, 0)
+	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr)
 	cfg := tlsConfig()
 	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}
@@ -258,8 +203,8 @@ func (g *gnutlsClient) get(t *testing.T, s *proc, path string) (string, time.Dur
 // on once fleet-wide, while genuine 0-RTT with the same session at
 // another server is accepted.
 func TestFleetReplay(t *testing.T) {
-	rs := startRedis(t)
-	fleet := startFleet(t, "--echo", "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.addr)
+	rs := peers.Redis(t, 0)
+	fleet := startFleet(t, "--echo", "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr)
 	proxy := newSwitchProxy(t, fleet[0].addr)
 	cfg := &gnutls.Config{ServerName: "localhost", RootCAPEM: pki.ca.PEM, ClientSessionCache: gnutls.NewLRUClientSessionCache(1)}
 	// dial sends line on a new connection through the proxy to s, as early
@@ -314,8 +259,8 @@ const redisBound = time.Second
 // resumed by ID, within redisBound; when Redis answers again, early data
 // is accepted again.
 func TestFleetRedisDown(t *testing.T) {
-	rs := startRedis(t)
-	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.addr)
+	rs := peers.Redis(t, 0)
+	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr)
 	proxy := newSwitchProxy(t, fleet[0].addr)
 	g := newGnutlsClient(t, proxy, nil)
 	// TLS 1.2 without tickets: resumed by session ID, from Redis.
@@ -340,12 +285,14 @@ func TestFleetRedisDown(t *testing.T) {
 			}
 		}
 	}
-	rs.cmd.Process.Signal(syscall.SIGSTOP)
+	if err := rs.Pause(); err != nil {
+		t.Fatal(err)
+	}
 	down("stopped")
-	rs.cmd.Process.Signal(syscall.SIGCONT)
-	rs.kill()
+	rs.Resume()
+	rs.Stop()
 	down("gone")
-	rs.start(t)
+	peers.Redis(t, rs.Port())
 	// The first command on a connection Redis dropped may fail: allow a
 	// few requests for the servers to reconnect.
 	for i := 0; ; i++ {
@@ -363,21 +310,21 @@ func TestFleetRedisDown(t *testing.T) {
 // Redis are ignored: the client gets a full handshake, and the servers
 // go on.
 func TestFleetGarbageInStore(t *testing.T) {
-	rs := startRedis(t)
-	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.addr)
+	rs := peers.Redis(t, 0)
+	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr)
 	proxy := newSwitchProxy(t, fleet[0].addr)
 	g12 := newGnutlsClient(t, proxy, &gnutls.Config{Priority: "NORMAL:-VERS-TLS1.3", SessionTicketsDisabled: true})
 	big := make([]byte, 1<<20)
 	rand.Read(big)
 	for i, garbage := range []string{"", "x", string(big[:48]), string(big[:4096]), string(big)} {
 		g12.get(t, fleet[0], "/store/"+strconv.Itoa(i))
-		keys, err := rs.do("KEYS", redisPrefix+"session:*")
+		keys, err := redisDo(rs.Addr, "KEYS", redisPrefix+"session:*")
 		if err != nil || !strings.HasPrefix(keys, "*") || keys == "*0" {
 			t.Fatalf("no session in Redis: %q, %v", keys, err)
 		}
 		for _, k := range strings.Split(keys, "\r\n") {
 			if strings.HasPrefix(k, redisPrefix) {
-				if reply, err := rs.do("SET", k, garbage); err != nil || reply != "+OK" {
+				if reply, err := redisDo(rs.Addr, "SET", k, garbage); err != nil || reply != "+OK" {
 					t.Fatalf("SET %s: %q, %v", k, reply, err)
 				}
 			}
