@@ -98,9 +98,16 @@ func hasListen(args []string) bool {
 // stderr; the test's end stops it.
 func startServer(t *testing.T, cmd *exec.Cmd) *proc {
 	t.Helper()
+	return startServerWith(t, cmd, (*exec.Cmd).Start)
+}
+
+// startServerWith is startServer with start starting cmd (in a lab
+// namespace: Host.Start).
+func startServerWith(t *testing.T, cmd *exec.Cmd, start func(*exec.Cmd) error) *proc {
+	t.Helper()
 	s := &proc{cmd: cmd, stdout: &peers.Buffer{}, stderr: &peers.Buffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd); err != nil {
 		t.Fatal(err)
 	}
 	go func() { cmd.Wait(); close(s.exited) }()
