@@ -46,9 +46,10 @@ type Config struct {
 	CRLFile string
 	CRLPEM  []byte
 
-	// Certificates are presented to the peer: a server's certificate, or a
-	// client certificate. Only the first is used; a server staples its
-	// OCSPStaple (see SetOCSPStaple).
+	// Certificates are presented to the peer: a server's certificates, or a
+	// client certificate. GnuTLS picks, for each handshake, the first that
+	// suits the peer (its key type, signature algorithms, server name); a
+	// server staples the first one's OCSPStaple (see SetOCSPStaple).
 	Certificates []tls.Certificate
 	// CertFile and KeyFile, used when Certificates is empty, are a
 	// certificate chain and its private key as PEM files or pkcs11: URLs
@@ -274,12 +275,14 @@ func (c *Config) buildCredentials(isClient bool) (*Credentials, error) {
 	}
 	switch {
 	case len(c.Certificates) > 0:
-		certPEM, keyPEM, err := certificatePEM(c.Certificates[0])
-		if err != nil {
-			return fail(err)
-		}
-		if err := cr.AddKeyPairPEM(certPEM, keyPEM); err != nil {
-			return fail(err)
+		for i, cert := range c.Certificates {
+			certPEM, keyPEM, err := certificatePEM(cert, i)
+			if err != nil {
+				return fail(err)
+			}
+			if err := cr.AddKeyPairPEM(certPEM, keyPEM); err != nil {
+				return fail(err)
+			}
 		}
 	case c.CertFile != "" || c.KeyFile != "":
 		if err := cr.AddKeyPairFiles(c.CertFile, c.KeyFile); err != nil {
@@ -302,17 +305,17 @@ func (c *Config) hasCertificate() bool {
 	return len(c.Certificates) > 0 || c.CertFile != "" || c.KeyFile != ""
 }
 
-// certificatePEM encodes a crypto/tls certificate for GnuTLS.
-func certificatePEM(cert tls.Certificate) (certPEM, keyPEM []byte, err error) {
+// certificatePEM encodes Certificates[i] for GnuTLS.
+func certificatePEM(cert tls.Certificate, i int) (certPEM, keyPEM []byte, err error) {
 	if len(cert.Certificate) == 0 || cert.PrivateKey == nil {
-		return nil, nil, errors.New("gnutls: Certificates[0] needs a chain and a private key")
+		return nil, nil, fmt.Errorf("gnutls: Certificates[%d] needs a chain and a private key", i)
 	}
 	for _, der := range cert.Certificate {
 		certPEM = append(certPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
 	}
 	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
 	if err != nil {
-		return nil, nil, fmt.Errorf("gnutls: Certificates[0] private key: %w", err)
+		return nil, nil, fmt.Errorf("gnutls: Certificates[%d] private key: %w", i, err)
 	}
 	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), nil
 }

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-gnutls/go-gnutls/gnutls"
+	"github.com/go-gnutls/go-gnutls/redisstore"
+	"github.com/redis/go-redis/v9"
+)
+
+// redisPrefix is put before every key the servers write to Redis.
+const redisPrefix = "gnutls-serv-go:"
+
+// setupFleet gives cfg what servers of a fleet share: the ticket keys of
+// --ticket-key-file, and with --redis one store for 0-RTT anti-replay
+// and the TLS 1.2 session cache. It returns what closes the store.
+func setupFleet(o *options, cfg *gnutls.Config, stderr io.Writer) (func(), error) {
+	if o.ticketKeyFile != "" {
+		keys, err := readTicketKeys(o.ticketKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.SetSessionTicketKeys(keys)
+		clear(keys)
+	}
+	if o.redis == "" {
+		return func() {}, nil
+	}
+	// go-redis heeds the store's per-command deadlines only with
+	// ContextTimeoutEnabled; without it a command the store gave up on
+	// holds its connection until the 3 s read timeout.
+	t := redisstore.DefaultTimeout
+	client := redis.NewClient(&redis.Options{Addr: o.redis, DialTimeout: t, ReadTimeout: t, WriteTimeout: t,
+		ContextTimeoutEnabled: true, MaxRetries: -1})
+	store := redisstore.New(client, redisstore.Options{Prefix: redisPrefix})
+	cfg.AntiReplay = store
+	if !o.noDB {
+		cfg.ServerSessionCache = store
+	}
+	// A Redis that is down now is not fatal: until it answers, early data
+	// is refused and handshakes are full ones.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := client.Ping(ctx).Err(); err != nil {
+		fmt.Fprintf(stderr, "Warning: --redis %s does not answer (%v): early data is refused and TLS 1.2 sessions are not resumed by ID until it does.\n", o.redis, err)
+	}
+	return func() { client.Close() }, nil
+}
+
+// readTicketKeys reads --ticket-key-file: one key a line, base64 of 32
+// bytes as `openssl rand -base64 32` writes it; blank lines and lines
+// starting with # are skipped.
+func readTicketKeys(path string) ([][32]byte, error) {
+	b, err := readFile("--ticket-key-file", path)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(b)
+	var keys [][32]byte
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		buf := make([]byte, base64.StdEncoding.DecodedLen(len(line)))
+		m, err := base64.StdEncoding.Decode(buf, []byte(line))
+		if err != nil || m != 32 {
+			clear(buf)
+			return nil, failf("--ticket-key-file %s: line %d is not base64 of 32 bytes (as openssl rand -base64 32 writes)", path, n)
+		}
+		keys = append(keys, [32]byte(buf[:32]))
+		clear(buf)
+	}
+	if len(keys) == 0 {
+		return nil, failf("--ticket-key-file %s: no key in the file", path)
+	}
+	return keys, nil
+}
+
+// checkRedisAddr checks that --redis is HOST:PORT.
+func checkRedisAddr(v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil || host == "" {
+		return fmt.Errorf("%q is not HOST:PORT", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q: the port must be a number from 1 to 65535", v)
+	}
+	return nil
+}
