@@ -183,7 +183,7 @@ func (c *Config) Clone() *Config {
 		EarlyDataNoResend: c.EarlyDataNoResend, MaxEarlyData: c.MaxEarlyData, EarlyDataWindow: c.EarlyDataWindow,
 		AntiReplay: c.AntiReplay, AntiReplayTimeout: c.AntiReplayTimeout,
 		ticketKeys: c.sessionTicketKeys(),
-		staples: c.stapleGroup(),
+		staples:    c.stapleGroup(),
 	}
 }
 
