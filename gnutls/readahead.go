@@ -33,30 +33,49 @@ func freeReadahead(ra unsafe.Pointer) {
 }
 
 // readaheadLayer is the read-ahead as the netpoller loop sees it
-// (socketLayer). Only the reading side calls it, which Conn holds (c.in)
-// and which Close waits for before it frees the session.
+// (socketLayer). Only the reading side calls it, which Conn holds (c.in);
+// Session.Close may free the read-ahead at any time, so each look at it
+// holds the session's lock (with).
 type readaheadLayer struct{ st *sessionState }
 
-func (r readaheadLayer) ra() *C.go_gnutls_readahead { return (*C.go_gnutls_readahead)(r.st.ra) }
+// with runs f on the read-ahead under the session's read lock, unless the
+// session was freed; it returns f's answer, or false.
+func (r readaheadLayer) with(f func(ra *C.go_gnutls_readahead) bool) bool {
+	r.st.mu.RLock()
+	defer r.st.mu.RUnlock()
+	if r.st.ra == nil {
+		return false
+	}
+	return f((*C.go_gnutls_readahead)(r.st.ra))
+}
 
 // buffered reports whether received bytes wait in the buffer.
-func (r readaheadLayer) buffered() bool { return r.st.ra != nil && r.ra().len > 0 }
+func (r readaheadLayer) buffered() bool {
+	return r.with(func(ra *C.go_gnutls_readahead) bool { return ra.len > 0 })
+}
 
 func (r readaheadLayer) holdsWrite() bool { return false }
 
 // startRead forgets that a read found the socket empty, so that
 // sendBlockedInRead tells about the next read.
 func (r readaheadLayer) startRead() {
-	if r.st.ra != nil {
-		r.ra().again = 0
-	}
+	r.with(func(ra *C.go_gnutls_readahead) bool {
+		ra.again = 0
+		return false
+	})
 }
 
 // sendBlockedInRead: the read-ahead's recv did not find the socket empty.
-func (r readaheadLayer) sendBlockedInRead() bool { return r.st.ra != nil && r.ra().again == 0 }
+func (r readaheadLayer) sendBlockedInRead() bool {
+	return r.with(func(ra *C.go_gnutls_readahead) bool { return ra.again == 0 })
+}
 
 // readaheadHeld reports whether the session uses the read-ahead and
 // whether it holds a buffer now, for tests.
 func (s *Session) readaheadHeld() (used, held bool) {
-	return s.ra != nil, s.ra != nil && (*C.go_gnutls_readahead)(s.ra).buf != nil
+	used = readaheadLayer{s.sessionState}.with(func(ra *C.go_gnutls_readahead) bool {
+		held = ra.buf != nil
+		return true
+	})
+	return used, held
 }
