@@ -3,6 +3,7 @@ package gnutls
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -308,7 +309,8 @@ func (c *Conn) saveSession() {
 	}
 }
 
-// Read reads application data; a clean close_notify is io.EOF.
+// Read reads application data; a clean close_notify is io.EOF. A Read
+// that Close ends, or that runs after it, returns net.ErrClosed.
 func (c *Conn) Read(b []byte) (int, error) {
 	if err := c.Handshake(); err != nil {
 		return 0, err
@@ -365,11 +367,16 @@ func (c *Conn) Write(b []byte) (int, error) {
 	return n + m, c.closedUnder(true, err)
 }
 
-// closedUnder is a GnuTLS error of a Read or Write that Close overtook,
+// closedUnder is the error of a Read or Write that Close overtook,
 // reported as net.ErrClosed: closing the transport under one call can make
-// GnuTLS refuse the other's with GNUTLS_E_INVALID_SESSION.
+// GnuTLS refuse the other's with GNUTLS_E_INVALID_SESSION, and the peer's
+// answer to the close_notify Close sends can reach a waiting Read first,
+// as io.EOF.
 func (c *Conn) closedUnder(write bool, err error) error {
-	if _, ok := err.(*Error); !ok || c.activeCall.Load()&1 == 0 || errors.Is(err, net.ErrClosed) {
+	if err == nil || c.activeCall.Load()&1 == 0 || errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	if _, ok := err.(*Error); !ok && err != io.EOF {
 		return err
 	}
 	return c.opError(write, net.ErrClosed)
