@@ -15,15 +15,48 @@ import (
 // body, and often the records after it. Conn uses it for sockets.
 func (s *Session) setReadahead(fd int) error {
 	return s.setTransport(intTransport, fd, func(p C.gnutls_session_t) error {
-		ra := (*C.go_gnutls_readahead)(C.calloc(1, C.sizeof_go_gnutls_readahead))
-		if ra == nil {
-			return &Error{Op: "set transport", Code: ErrorCode(C.GNUTLS_E_MEMORY_ERROR), Err: syscall.ENOMEM}
+		ra, err := newReadahead(fd)
+		if err != nil {
+			return err
 		}
-		ra.fd = C.int(fd)
 		C.go_gnutls_set_readahead(p, ra)
 		s.ra = unsafe.Pointer(ra)
 		return nil
 	})
+}
+
+// readaheadAfterFastOpen makes a fast-open session, whose connection is
+// made, read through a read-ahead buffer too; writes stay fast open's.
+func (s *Session) readaheadAfterFastOpen() error {
+	return s.call(func(p C.gnutls_session_t) error {
+		if s.kind != fastOpenTransport || s.ra != nil {
+			return nil
+		}
+		ra, err := newReadahead(s.fd)
+		if err != nil {
+			return err
+		}
+		C.go_gnutls_set_readahead_recv(p, ra)
+		s.ra = unsafe.Pointer(ra)
+		return nil
+	})
+}
+
+func newReadahead(fd int) (*C.go_gnutls_readahead, error) {
+	ra := (*C.go_gnutls_readahead)(C.calloc(1, C.sizeof_go_gnutls_readahead))
+	if ra == nil {
+		return nil, &Error{Op: "set transport", Code: ErrorCode(C.GNUTLS_E_MEMORY_ERROR), Err: syscall.ENOMEM}
+	}
+	ra.fd = C.int(fd)
+	return ra, nil
+}
+
+// readaheadFollows makes the read-ahead feed r what it serves; the caller
+// holds the session (call).
+func (st *sessionState) readaheadFollows(r *C.go_gnutls_records) {
+	if st.ra != nil {
+		(*C.go_gnutls_readahead)(st.ra).recs = r
+	}
 }
 
 // freeReadahead releases ra after its session was freed. It lives here
