@@ -199,9 +199,11 @@ func (c *Conn) handshake(ctx context.Context, in, out []byte) (n int, err error)
 		ctx = context.Background()
 	}
 	if ctx.Done() != nil {
+		// Once ctx's end closed the connection, its error is the answer,
+		// even when the handshake completed meanwhile (as in crypto/tls).
 		stop := context.AfterFunc(ctx, func() { c.conn.Close() })
 		defer func() {
-			if !stop() && err != nil {
+			if !stop() {
 				err = &net.OpError{Op: "handshake", Net: c.conn.LocalAddr().Network(), Addr: c.conn.RemoteAddr(), Err: ctx.Err()}
 				c.handshakeErr = err
 			}
