@@ -22,7 +22,8 @@ import (
 // crypto/tls's bound. GnuTLS sets none across calls, so a peer could
 // otherwise keep a reader busy forever. A TLS 1.3 post-handshake message
 // counts by its size, a full record's worth as one record, however many
-// records it is split over (RFC 8446 section 5.1 allows any split).
+// records it is split over (RFC 8446 section 5.1 allows any split); under
+// kernel TLS, whose records Conn does not see, each record counts one.
 const MaxEmptyRecords = 16
 
 // ErrEmptyRecords is the Err of the *Error (code ErrUnexpectedPacket)
