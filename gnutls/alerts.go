@@ -17,16 +17,24 @@ import (
 // MaxEmptyRecords in a row.
 
 // MaxEmptyRecords is how many records in a row Conn.Read takes in without
-// any data for the caller (warning alerts, empty records, post-handshake
-// messages) before it ends the connection with ErrEmptyRecords and an
-// unexpected_message alert: crypto/tls's bound. GnuTLS sets none across
-// calls, so a peer could otherwise keep a reader busy forever.
+// any data for the caller (warning alerts, empty records) before it ends
+// the connection with ErrEmptyRecords and an unexpected_message alert:
+// crypto/tls's bound. GnuTLS sets none across calls, so a peer could
+// otherwise keep a reader busy forever. A TLS 1.3 post-handshake message
+// counts by its size, a full record's worth as one record, however many
+// records it is split over (RFC 8446 section 5.1 allows any split); under
+// kernel TLS, whose records Conn does not see, each record counts one.
 const MaxEmptyRecords = 16
 
 // ErrEmptyRecords is the Err of the *Error (code ErrUnexpectedPacket)
 // Read returns when more than MaxEmptyRecords records in a row carried no
 // data.
 var ErrEmptyRecords = errors.New("gnutls: more than MaxEmptyRecords records in a row carried no data")
+
+// recordWorth is what a record without data counts towards
+// MaxEmptyRecords, in bytes: the largest TLS 1.3 record, header included.
+// A post-handshake message counts its bytes.
+const recordWorth = 5 + 1<<14 + 256
 
 // alertTimeout bounds sending the alert after a fatal error: the
 // connection is unusable then, so a peer that does not read cannot hold us.
@@ -44,12 +52,24 @@ func (e *Error) alerts() bool {
 // for the caller (c.in); a Go transport shares it (transport.records).
 type recordCounter struct {
 	seq   uint64 // the read sequence number after the last read
-	empty uint64 // records in a row without data
+	empty uint64 // what the records in a row without data count, in bytes (recordWorth)
+	// seenEmpty and seenBytes are the session's recordsSeen after the
+	// last read, where followed (TLS 1.3).
+	seenEmpty, seenBytes uint64
 }
 
-// countRecords starts counting once the handshake is done.
+// countRecords starts counting once the handshake is done. A fast-open
+// connection, made now, reads through the read-ahead from here on, as
+// other sockets do.
 func (c *Conn) countRecords() {
+	if c.sess.kind == fastOpenTransport && c.syn == nil && !systemKTLS() {
+		if err := c.sess.readaheadAfterFastOpen(); err == nil {
+			c.layer = readaheadLayer{c.sess.sessionState}
+		}
+	}
+	c.sess.trackRecords()
 	c.records = &recordCounter{seq: c.sess.readSeq()}
+	c.records.seenEmpty, c.records.seenBytes, _ = c.sess.recordsSeen()
 	if c.sess.tr != nil {
 		c.sess.tr.records = c.records
 	}
@@ -58,7 +78,10 @@ func (c *Conn) countRecords() {
 // recv reads once for readRecord (netpoll.go). A warning alert or a
 // renegotiation request becomes ErrAgain, so that the read goes on; each
 // record taken in without data counts towards MaxEmptyRecords, found from
-// the read sequence number, which counts the records of an epoch.
+// the read sequence number, which counts the records of an epoch. Where
+// the record lengths are followed (TLS 1.3), a record that carries nothing
+// counts whole and any other, part of a post-handshake message, by its
+// size (records.go): GnuTLS answers GNUTLS_E_AGAIN after either.
 func (c *Conn) recv(b []byte) (int, error) {
 	c.layer.startRead()
 	n, seq, err := c.sess.read(b)
@@ -68,6 +91,11 @@ func (c *Conn) recv(b []byte) (int, error) {
 		taken = seq + 1 // a TLS 1.3 KeyUpdate began a new epoch
 	}
 	rc.seq = seq
+	cost := taken * recordWorth
+	if empty, bytes, ok := c.sess.recordsSeen(); ok {
+		cost = (empty-rc.seenEmpty)*recordWorth + (bytes - rc.seenBytes)
+		rc.seenEmpty, rc.seenBytes = empty, bytes
+	}
 	if n > 0 {
 		rc.empty = 0
 		return n, err
@@ -82,12 +110,12 @@ func (c *Conn) recv(b []byte) (int, error) {
 		// A warning is dropped (crypto/tls does too); renegotiation is
 		// refused by ignoring the request (RFC 5246 section 7.4.1.1).
 		err = &Error{Op: "read", Code: ErrAgain}
-		taken = max(taken, 1)
+		cost = max(cost, recordWorth)
 	default:
 		return n, err
 	}
-	rc.empty += taken
-	if rc.empty > MaxEmptyRecords {
+	rc.empty += cost
+	if rc.empty > MaxEmptyRecords*recordWorth {
 		return 0, &Error{Op: "read", Code: ErrUnexpectedPacket, Err: ErrEmptyRecords}
 	}
 	return 0, err

@@ -3,11 +3,13 @@ package gnutls
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -55,11 +57,16 @@ func TestCloseUnblocks(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 			within(t, "Close", func() { c.Close() })
 			within(t, "Read", func() {
-				// The echo server may answer close_notify with its own first.
-				if err := <-errc; !isClosedOrEOF(err) {
-					t.Errorf("blocked Read after Close: %v, want net.ErrClosed or io.EOF", err)
+				// The echo server answers close_notify with its own,
+				// which may reach the Read before the socket closes:
+				// still, Close ended the Read.
+				if err := <-errc; !errors.Is(err, net.ErrClosed) {
+					t.Errorf("blocked Read after Close: %v, want net.ErrClosed", err)
 				}
 			})
+			if _, err := c.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("Read after Close: %v, want net.ErrClosed", err)
+			}
 			if _, err := c.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
 				t.Errorf("Write after Close: %v", err)
 			}
@@ -215,5 +222,58 @@ func TestConcurrentReadWriteDirections(t *testing.T) {
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
+	}
+}
+
+// finishCanceller is a connection that, once the client's Finished (the
+// first TLS 1.3 record under the handshake keys) is written, ends the
+// context and waits until HandshakeContext closed it in answer.
+type finishCanceller struct {
+	net.Conn
+	cancel    context.CancelFunc
+	once      sync.Once
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func (f *finishCanceller) Write(b []byte) (int, error) {
+	n, err := f.Conn.Write(b)
+	if err == nil && len(b) > 0 && b[0] == 23 {
+		f.once.Do(func() {
+			f.cancel()
+			select {
+			case <-f.closed:
+			case <-time.After(5 * time.Second):
+			}
+		})
+	}
+	return n, err
+}
+
+func (f *finishCanceller) Close() error {
+	f.closeOnce.Do(func() { close(f.closed) })
+	return f.Conn.Close()
+}
+
+// A context that ends just as the handshake completes, after the
+// connection was closed because of it, is the error HandshakeContext
+// returns, as in crypto/tls: the caller must not take a closed
+// connection for a usable one.
+func TestHandshakeContextEndsAsHandshakeCompletes(t *testing.T) {
+	checkLeaks(t)
+	addr := goTLSServer(t, func(c *tls.Config) { c.MinVersion = tls.VersionTLS13 })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nc := &finishCanceller{Conn: dialTCP(t, addr), cancel: cancel, closed: make(chan struct{})}
+	c := Client(nc, clientConfig())
+	defer c.Close()
+	err := c.HandshakeContext(ctx)
+	select {
+	case <-nc.closed:
+	default:
+		t.Fatal("the context's end did not close the connection")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("HandshakeContext: %v, want context.Canceled", err)
 	}
 }

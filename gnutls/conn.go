@@ -3,6 +3,7 @@ package gnutls
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -198,9 +199,11 @@ func (c *Conn) handshake(ctx context.Context, in, out []byte) (n int, err error)
 		ctx = context.Background()
 	}
 	if ctx.Done() != nil {
+		// Once ctx's end closed the connection, its error is the answer,
+		// even when the handshake completed meanwhile (as in crypto/tls).
 		stop := context.AfterFunc(ctx, func() { c.conn.Close() })
 		defer func() {
-			if !stop() && err != nil {
+			if !stop() {
 				err = &net.OpError{Op: "handshake", Net: c.conn.LocalAddr().Network(), Addr: c.conn.RemoteAddr(), Err: ctx.Err()}
 				c.handshakeErr = err
 			}
@@ -308,7 +311,8 @@ func (c *Conn) saveSession() {
 	}
 }
 
-// Read reads application data; a clean close_notify is io.EOF.
+// Read reads application data; a clean close_notify is io.EOF. A Read
+// that Close ends, or that runs after it, returns net.ErrClosed.
 //
 // A peer that closes the transport without close_notify ends Read with an
 // *Error: GNUTLS_E_PREMATURE_TERMINATION (ErrPremature, which errors.Is
@@ -375,11 +379,16 @@ func (c *Conn) Write(b []byte) (int, error) {
 	return n + m, c.closedUnder(true, err)
 }
 
-// closedUnder is a GnuTLS error of a Read or Write that Close overtook,
+// closedUnder is the error of a Read or Write that Close overtook,
 // reported as net.ErrClosed: closing the transport under one call can make
-// GnuTLS refuse the other's with GNUTLS_E_INVALID_SESSION.
+// GnuTLS refuse the other's with GNUTLS_E_INVALID_SESSION, and the peer's
+// answer to the close_notify Close sends can reach a waiting Read first,
+// as io.EOF.
 func (c *Conn) closedUnder(write bool, err error) error {
-	if _, ok := err.(*Error); !ok || c.activeCall.Load()&1 == 0 || errors.Is(err, net.ErrClosed) {
+	if err == nil || c.activeCall.Load()&1 == 0 || errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	if _, ok := err.(*Error); !ok && err != io.EOF {
 		return err
 	}
 	return c.opError(write, net.ErrClosed)

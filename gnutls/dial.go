@@ -2,15 +2,19 @@ package gnutls
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"time"
 )
 
 // Dialer dials TLS connections. Its DialContext fits
 // http.Transport.DialTLSContext.
 type Dialer struct {
-	// NetDialer supplies the timeout, deadline, local address, keep-alive
-	// and resolver; nil means a zero net.Dialer.
+	// NetDialer supplies the timeout, deadline, local address, keep-alive,
+	// Control or ControlContext and resolver, also for fast open; nil
+	// means a zero net.Dialer.
 	NetDialer *net.Dialer
 	// Config is the TLS configuration; nil means the zero Config.
 	Config *Config
@@ -57,7 +61,8 @@ func (d *Dialer) netDialer() *net.Dialer {
 //
 // With Config.FastOpen it returns before the TCP connection exists: the
 // first flight makes it, so the ClientHello and the early data travel in
-// the SYN when they fit. Without, it connects first (nothing can go in the
+// the SYN when they fit, to the first address addr resolves to (Dial, which
+// completes the handshake, tries each in turn). Without, it connects first (nothing can go in the
 // SYN then) and connect errors are returned here. ctx, and NetDialer's
 // Timeout and Deadline, bound what DialEarly does: resolving addr and
 // connecting. The handshake is bound by the Conn's deadlines, or by
@@ -104,6 +109,9 @@ func ClientEarly(conn net.Conn, config *Config) *Conn {
 func dial(ctx context.Context, nd *net.Dialer, network, addr string, config *Config) (*Conn, error) {
 	ctx, cancel := dialContext(ctx, nd)
 	defer cancel()
+	if config != nil && config.FastOpen && isTCP(network) {
+		return dialFastOpenEach(ctx, nd, network, addr, config)
+	}
 	c, err := dialConn(ctx, nd, network, addr, config)
 	if err != nil {
 		return nil, err
@@ -113,6 +121,86 @@ func dial(ctx context.Context, nd *net.Dialer, network, addr string, config *Con
 		return nil, err
 	}
 	return c, nil
+}
+
+func isTCP(network string) bool {
+	return network == "tcp" || network == "tcp4" || network == "tcp6"
+}
+
+// dialFastOpenEach is dial with fast open, where the handshake's first
+// flight makes the TCP connection: as net.Dialer does, it tries each
+// address addr resolves to in order, each but the last within a share of
+// the time left (at least 2 s, as in net), and goes on to the next while
+// the connection could not be made. Once the server answered, the
+// handshake's outcome is final.
+func dialFastOpenEach(ctx context.Context, nd *net.Dialer, network, addr string, config *Config) (*Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	aps, err := resolveAll(ctx, nd, network, addr)
+	if err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	var firstErr error
+	for i, ap := range aps {
+		if ctx.Err() != nil {
+			if firstErr == nil {
+				firstErr = &net.OpError{Op: "dial", Net: network, Addr: net.TCPAddrFromAddrPort(ap), Err: ctx.Err()}
+			}
+			break
+		}
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if deadline, ok := ctx.Deadline(); ok && i < len(aps)-1 {
+			actx, cancel = context.WithDeadline(ctx, partialDeadline(time.Now(), deadline, len(aps)-i))
+		}
+		c, err := dialFastOpenConn(actx, nd, network, host, ap, config)
+		if err == nil {
+			if err = c.HandshakeContext(actx); err == nil {
+				cancel()
+				return c, nil
+			}
+			c.Close()
+		}
+		partialEnded := actx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if firstErr == nil {
+			firstErr = err
+		}
+		if !partialEnded && !connectFailed(err) {
+			return nil, err
+		}
+	}
+	return nil, firstErr
+}
+
+// dialFastOpenConn is dialConn with fast open to ap.
+func dialFastOpenConn(ctx context.Context, nd *net.Dialer, network, host string, ap netip.AddrPort, config *Config) (*Conn, error) {
+	nc, skipped, err := dialFastOpenTo(ctx, nd, network, ap, config)
+	if err != nil {
+		return nil, err
+	}
+	return clientOver(nc, config, host, skipped), nil
+}
+
+// connectFailed reports whether err says the TCP connection was not made:
+// a dial error, which Conn reports for a connect that failed during the
+// handshake.
+func connectFailed(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
+}
+
+// partialDeadline is the deadline for one of addrsRemaining addresses
+// (net's rule): an equal share of the time left, at least 2 s.
+func partialDeadline(now, deadline time.Time, addrsRemaining int) time.Time {
+	left := deadline.Sub(now)
+	share := left / time.Duration(addrsRemaining)
+	const saneMinimum = 2 * time.Second
+	if share < saneMinimum {
+		share = min(left, saneMinimum)
+	}
+	return now.Add(share)
 }
 
 // dialContext is ctx bounded by nd's Timeout and Deadline.
@@ -147,10 +235,6 @@ func dialConn(ctx context.Context, nd *net.Dialer, network, addr string, config 
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
-	serverName := config.ServerName
-	if serverName == "" {
-		serverName = host
-	}
 	var nc net.Conn
 	skipped := "" // why fast open was not tried
 	if config.FastOpen {
@@ -161,9 +245,19 @@ func dialConn(ctx context.Context, nd *net.Dialer, network, addr string, config 
 	if err != nil {
 		return nil, err
 	}
+	return clientOver(nc, config, host, skipped), nil
+}
+
+// clientOver is the client Conn over nc to host; skipped says why fast
+// open was not tried, if it was asked for.
+func clientOver(nc net.Conn, config *Config, host, skipped string) *Conn {
+	serverName := config.ServerName
+	if serverName == "" {
+		serverName = host
+	}
 	c := newConn(nc, config, true, serverName)
 	if skipped != "" {
 		c.state.FastOpen = FastOpenState{Requested: true, Reason: skipped}
 	}
-	return c, nil
+	return c
 }

@@ -68,7 +68,7 @@ var readPastRuns = []struct {
 	{"warnings between data", true, slices.Concat(dataRecord("a"), recordRun{{tlsrecord.Alert, userCanceled}},
 		dataRecord("b"), recordRun{{tlsrecord.Alert, noRenegotiation}}, dataRecord("c")), true},
 	// Data first: a TLS 1.3 client has taken in a session ticket, which
-	// counts too (as in crypto/tls).
+	// counts too, by its size.
 	{"MaxEmptyRecords warnings, data, again", true, slices.Concat(dataRecord("w"), empties(MaxEmptyRecords, true),
 		dataRecord("x"), empties(MaxEmptyRecords, true), dataRecord("y")), true},
 	{"MaxEmptyRecords empty records, data, again", false, slices.Concat(dataRecord("w"), empties(MaxEmptyRecords, false),
@@ -189,6 +189,78 @@ func TestTooManyEmptyRecords(t *testing.T) {
 						}
 						check(t, alerts, readErr)
 					})
+				}
+			})
+		}
+	}
+}
+
+// ticketMessage is a TLS 1.3 NewSessionTicket handshake message carrying
+// a ticket of n bytes.
+func ticketMessage(n int) []byte {
+	body := newSessionTicket(3600, []byte{0}, randomBytes(n))
+	return append([]byte{4, 0, byte(len(body) >> 8), byte(len(body))}, body...)
+}
+
+// splitMessage is msg sent as handshake records of at most size bytes.
+func splitMessage(msg []byte, size int) recordRun {
+	var run recordRun
+	for len(msg) > 0 {
+		n := min(size, len(msg))
+		run = append(run, recordRun{{tlsrecord.Handshake, msg[:n]}}...)
+		msg = msg[n:]
+	}
+	return run
+}
+
+// A handshake message split over many records (legal: RFC 8446 section
+// 5.1) is a message, not records without data: a TLS 1.3 client reads
+// past a NewSessionTicket in 1-byte records to the data after it, on
+// every transport, while records that carry nothing still count towards
+// MaxEmptyRecords.
+func TestSplitHandshakeRecords(t *testing.T) {
+	v := alertVersions[0]
+	ticket := ticketMessage(200)
+	cases := []struct {
+		name    string
+		run     recordRun
+		wantErr error
+	}{
+		{"ticket in 1-byte records", slices.Concat(splitMessage(ticket, 1), dataRecord("a")), nil},
+		{"two tickets in 7-byte records", slices.Concat(splitMessage(ticket, 7), splitMessage(ticket, 7), dataRecord("a")), nil},
+		{"empty records around a split ticket", slices.Concat(empties(MaxEmptyRecords/2, false), splitMessage(ticket, 1),
+			empties(MaxEmptyRecords/2-1, false), dataRecord("a")), nil},
+		{"split ticket, then too many empty records", slices.Concat(splitMessage(ticket, 1),
+			empties(MaxEmptyRecords+1, false), dataRecord("a")), ErrEmptyRecords},
+	}
+	for _, tc := range cases {
+		for _, tr := range transports {
+			t.Run(tc.name+"/"+tr.name, func(t *testing.T) {
+				checkLeaks(t)
+				c, raw, clientErr, err := hostileServerFor(t, v, tr.dial, func(c *Conn) error {
+					got := make([]byte, 1)
+					if _, err := io.ReadFull(c, got); err != nil {
+						return err
+					}
+					if string(got) != "a" {
+						return errors.New("read " + string(got))
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				werr := tc.run.write(c)
+				err = <-clientErr
+				raw.Close()
+				if werr != nil && tc.wantErr == nil {
+					t.Fatalf("writing the records: %v (client: %v)", werr, err)
+				}
+				if tc.wantErr == nil && err != nil {
+					t.Fatalf("client: %v", err)
+				}
+				if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+					t.Fatalf("client: %v, want %v", err, tc.wantErr)
 				}
 			})
 		}

@@ -28,14 +28,20 @@ type fastOpenConn struct {
 	laddr atomic.Pointer[net.TCPAddr] // set once connected
 }
 
-// dialFastOpen makes the socket for the first address addr resolves to.
-// When the blackhole cache holds that address, it connects without fast
-// open and returns why in skipped.
+// dialFastOpen makes the socket for the first address addr resolves to
+// (DialEarly: the connection is made later, by the first flight).
 func dialFastOpen(ctx context.Context, nd *net.Dialer, network, addr string, config *Config) (nc net.Conn, skipped string, err error) {
-	ap, err := resolve(ctx, nd, network, addr)
+	aps, err := resolveAll(ctx, nd, network, addr)
 	if err != nil {
 		return nil, "", &net.OpError{Op: "dial", Net: network, Err: err}
 	}
+	return dialFastOpenTo(ctx, nd, network, aps[0], config)
+}
+
+// dialFastOpenTo makes the socket for ap, as net.Dialer would make it
+// (setupDialSocket). When the blackhole cache holds that address, it
+// connects without fast open and returns why in skipped.
+func dialFastOpenTo(ctx context.Context, nd *net.Dialer, network string, ap netip.AddrPort, config *Config) (nc net.Conn, skipped string, err error) {
 	raddr := net.TCPAddrFromAddrPort(ap)
 	if until, ok := config.blackhole.blocked(raddr); ok {
 		nc, err := nd.DialContext(ctx, network, ap.String())
@@ -53,10 +59,6 @@ func dialFastOpen(ctx context.Context, nd *net.Dialer, network, addr string, con
 	if err != nil {
 		return nil, "", &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: os.NewSyscallError("socket", err)}
 	}
-	if err := setupDialSocket(fd, family, nd); err != nil {
-		unix.Close(fd)
-		return nil, "", &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
-	}
 	f := os.NewFile(uintptr(fd), "tcp:"+ap.String())
 	raw, err := f.SyscallConn()
 	if err != nil {
@@ -65,19 +67,34 @@ func dialFastOpen(ctx context.Context, nd *net.Dialer, network, addr string, con
 	}
 	c := &fastOpenConn{f: f, fd: fd, sa: sa, raddr: raddr}
 	c.raw = closedRawConn{raw, &c.closed}
+	if err := setupDialSocket(ctx, c.raw, fd, family, network, raddr, nd); err != nil {
+		c.Close()
+		return nil, "", &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
+	}
 	return c, "", nil
 }
 
-// setupDialSocket applies what net.Dialer would: TCP_NODELAY (Go's
-// default), keep-alive, and the local address (an address without an IP
-// is the wildcard of the socket's family).
-func setupDialSocket(fd, family int, nd *net.Dialer) error {
-	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
-		return os.NewSyscallError("setsockopt TCP_NODELAY", err)
+// setupDialSocket does to the socket what net.Dialer does before and
+// after it connects: ControlContext or Control with the network
+// ("tcp4" or "tcp6") and the address, the local address (one without an
+// IP is the wildcard of the socket's family), TCP_NODELAY (Go's default)
+// and keep-alive (setKeepAlive).
+func setupDialSocket(ctx context.Context, raw syscall.RawConn, fd, family int, network string, raddr *net.TCPAddr, nd *net.Dialer) error {
+	ctrlNetwork := network
+	if network == "tcp" {
+		ctrlNetwork = "tcp4"
+		if family == unix.AF_INET6 {
+			ctrlNetwork = "tcp6"
+		}
 	}
-	if nd.KeepAlive >= 0 {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1); err != nil {
-			return os.NewSyscallError("setsockopt SO_KEEPALIVE", err)
+	switch {
+	case nd.ControlContext != nil:
+		if err := nd.ControlContext(ctx, ctrlNetwork, raddr.String(), raw); err != nil {
+			return err
+		}
+	case nd.Control != nil:
+		if err := nd.Control(ctrlNetwork, raddr.String(), raw); err != nil {
+			return err
 		}
 	}
 	if la, ok := nd.LocalAddr.(*net.TCPAddr); ok && la != nil {
@@ -97,7 +114,53 @@ func setupDialSocket(fd, family int, nd *net.Dialer) error {
 			return os.NewSyscallError("bind", err)
 		}
 	}
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+		return os.NewSyscallError("setsockopt TCP_NODELAY", err)
+	}
+	return setKeepAlive(fd, nd)
+}
+
+// setKeepAlive sets keep-alive as net.Dialer does: KeepAliveConfig when
+// enabled, otherwise on with KeepAlive as the idle time unless it is
+// negative; a zero idle time, interval or count is Go's default (15 s,
+// 15 s, 9), a negative one leaves the system's.
+func setKeepAlive(fd int, nd *net.Dialer) error {
+	cfg := nd.KeepAliveConfig
+	if !cfg.Enable && nd.KeepAlive >= 0 {
+		cfg = net.KeepAliveConfig{Enable: true, Idle: nd.KeepAlive}
+	}
+	if !cfg.Enable {
+		return nil
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1); err != nil {
+		return os.NewSyscallError("setsockopt SO_KEEPALIVE", err)
+	}
+	seconds := func(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+	for _, o := range []struct {
+		name string
+		opt  int
+		v    int // < 0: leave it
+	}{
+		{"TCP_KEEPIDLE", unix.TCP_KEEPIDLE, orDefault(seconds(cfg.Idle), 15)},
+		{"TCP_KEEPINTVL", unix.TCP_KEEPINTVL, orDefault(seconds(cfg.Interval), 15)},
+		{"TCP_KEEPCNT", unix.TCP_KEEPCNT, orDefault(cfg.Count, 9)},
+	} {
+		if o.v < 0 {
+			continue
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, o.opt, o.v); err != nil {
+			return os.NewSyscallError("setsockopt "+o.name, err)
+		}
+	}
 	return nil
+}
+
+// orDefault is v, or def when v is zero.
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // sockaddr converts ap for the socket calls: an IPv4 address, also in its
@@ -121,24 +184,25 @@ func sockaddr(ap netip.AddrPort) (unix.Sockaddr, error) {
 	return sa, nil
 }
 
-// resolve returns the first address of host for the network.
-func resolve(ctx context.Context, nd *net.Dialer, network, addr string) (netip.AddrPort, error) {
+// resolveAll returns the addresses of host for the network, in the
+// resolver's order.
+func resolveAll(ctx context.Context, nd *net.Dialer, network, addr string) ([]netip.AddrPort, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return netip.AddrPort{}, err
+		return nil, err
 	}
 	pn, err := net.LookupPort("tcp", port)
 	if err != nil {
-		return netip.AddrPort{}, err
+		return nil, err
 	}
 	noAddr := &net.DNSError{Err: "no suitable address", Name: host, IsNotFound: true}
 	if a, err := netip.ParseAddr(host); err == nil {
 		// A literal keeps its zone, which the resolver drops.
 		a = a.Unmap()
 		if network == "tcp4" && !a.Is4() || network == "tcp6" && a.Is4() {
-			return netip.AddrPort{}, noAddr
+			return nil, noAddr
 		}
-		return netip.AddrPortFrom(a, uint16(pn)), nil
+		return []netip.AddrPort{netip.AddrPortFrom(a, uint16(pn))}, nil
 	}
 	r := nd.Resolver
 	if r == nil {
@@ -147,13 +211,17 @@ func resolve(ctx context.Context, nd *net.Dialer, network, addr string) (netip.A
 	want := map[string]string{"tcp": "ip", "tcp4": "ip4", "tcp6": "ip6"}[network]
 	ips, err := r.LookupNetIP(ctx, want, host)
 	if err != nil {
-		return netip.AddrPort{}, err
+		return nil, err
 	}
 	if len(ips) == 0 {
-		return netip.AddrPort{}, noAddr
+		return nil, noAddr
 	}
-	// The resolver gives IPv4 addresses in their IPv6-mapped form.
-	return netip.AddrPortFrom(ips[0].Unmap(), uint16(pn)), nil
+	aps := make([]netip.AddrPort, len(ips))
+	for i, ip := range ips {
+		// The resolver gives IPv4 addresses in their IPv6-mapped form.
+		aps[i] = netip.AddrPortFrom(ip.Unmap(), uint16(pn))
+	}
+	return aps, nil
 }
 
 func (c *fastOpenConn) Read(b []byte) (int, error)  { return c.f.Read(b) }

@@ -3,17 +3,22 @@ package gnutls
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
+	"slices"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/internal/netlab"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"golang.org/x/net/dns/dnsmessage"
 	"golang.org/x/sys/unix"
 )
 
@@ -227,5 +232,156 @@ func TestSetReadDeadlineDuringEarlyHandshake(t *testing.T) {
 	// The server sends nothing more: the last deadline ends the Read.
 	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Read past the deadline set during the handshake: %v, want os.ErrDeadlineExceeded", err)
+	}
+}
+
+// dnsServer answers every A and AAAA query on a loopback UDP port with
+// the addresses of addrs of that family, in that order; the Go resolver
+// it returns asks it alone. A name then has two addresses, which the
+// hosts file here cannot give.
+func dnsServer(t *testing.T, addrs ...netip.Addr) *net.Resolver {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var p dnsmessage.Parser
+			h, err := p.Start(buf[:n])
+			if err != nil {
+				continue
+			}
+			q, err := p.Question()
+			if err != nil {
+				continue
+			}
+			b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired})
+			b.StartQuestions()
+			b.Question(q)
+			b.StartAnswers()
+			for _, a := range addrs {
+				rh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}
+				switch {
+				case q.Type == dnsmessage.TypeA && a.Is4():
+					b.AResource(rh, dnsmessage.AResource{A: a.As4()})
+				case q.Type == dnsmessage.TypeAAAA && a.Is6():
+					b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: a.As16()})
+				}
+			}
+			if msg, err := b.Finish(); err == nil {
+				pc.WriteTo(msg, from)
+			}
+		}
+	}()
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return new(net.Dialer).DialContext(ctx, "udp", pc.LocalAddr().String())
+	}}
+}
+
+// A fast-open Dial tries each address the name resolves to, in order, as
+// net.Dialer does: the first refuses, the second serves. Control sees
+// each socket with its network and address, and keep-alive is set as
+// net.Dialer sets it.
+func TestFastOpenDialEachAddress(t *testing.T) {
+	checkLeaks(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	// The first address refuses: nothing listens on ::1 at that port.
+	r := dnsServer(t, netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1"))
+	ips, err := r.LookupNetIP(context.Background(), "ip", "two.test.")
+	if err != nil || len(ips) != 2 {
+		t.Fatalf("the resolver gives %v, %v; want two addresses", ips, err)
+	}
+	first, second := netip.AddrPortFrom(ips[0].Unmap(), uint16(port)), netip.AddrPortFrom(ips[1].Unmap(), uint16(port))
+	l, err := tls.Listen("tcp", second.String(), &tls.Config{Certificates: []tls.Certificate{pki.leaf.TLS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(peers.Serve(l, func(c net.Conn) { io.Copy(c, c) }))
+
+	family := func(ap netip.AddrPort) string {
+		if ap.Addr().Is4() {
+			return "tcp4"
+		}
+		return "tcp6"
+	}
+	for _, tc := range []struct {
+		name      string
+		nd        func(control func(network, address string)) *net.Dialer
+		keepAlive [4]int // SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT; -1: not looked at
+	}{
+		{"Control, default keep-alive", func(control func(network, address string)) *net.Dialer {
+			return &net.Dialer{Resolver: r, Timeout: 10 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
+				control(network, address)
+				return nil
+			}}
+		}, [4]int{1, 15, 15, 9}},
+		{"ControlContext, KeepAlive", func(control func(network, address string)) *net.Dialer {
+			return &net.Dialer{Resolver: r, KeepAlive: 7 * time.Second, ControlContext: func(_ context.Context, network, address string, _ syscall.RawConn) error {
+				control(network, address)
+				return nil
+			}, Control: func(string, string, syscall.RawConn) error { return errors.New("Control called beside ControlContext") }}
+		}, [4]int{1, 7, 15, 9}},
+		{"KeepAliveConfig", func(control func(network, address string)) *net.Dialer {
+			return &net.Dialer{Resolver: r, KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 3 * time.Second, Interval: 2 * time.Second, Count: 4},
+				Control: func(network, address string, _ syscall.RawConn) error {
+					control(network, address)
+					return nil
+				}}
+		}, [4]int{1, 3, 2, 4}},
+		{"keep-alive off", func(control func(network, address string)) *net.Dialer {
+			return &net.Dialer{Resolver: r, KeepAlive: -1, Control: func(network, address string, _ syscall.RawConn) error {
+				control(network, address)
+				return nil
+			}}
+		}, [4]int{0, -1, -1, -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls []string
+			nd := tc.nd(func(network, address string) { calls = append(calls, network+" "+address) })
+			c, err := DialWithDialer(nd, "tcp", net.JoinHostPort("two.test.", strconv.Itoa(port)), fastOpenConfig())
+			if err != nil {
+				t.Fatalf("Dial: %v (Control saw %q)", err, calls)
+			}
+			defer c.Close()
+			want := []string{family(first) + " " + net.TCPAddrFromAddrPort(first).String(), family(second) + " " + net.TCPAddrFromAddrPort(second).String()}
+			if !slices.Equal(calls, want) {
+				t.Errorf("Control calls %q, want %q", calls, want)
+			}
+			if got := c.RemoteAddr().String(); got != net.TCPAddrFromAddrPort(second).String() {
+				t.Errorf("connected to %s, want %s", got, second)
+			}
+			if !c.ConnectionState().FastOpen.Requested {
+				t.Error("the connection was not dialled with fast open")
+			}
+			echo(t, c, "two addresses")
+			raw, err := c.NetConn().(syscall.Conn).SyscallConn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [4]int
+			raw.Control(func(fd uintptr) {
+				for i, o := range [][2]int{{unix.SOL_SOCKET, unix.SO_KEEPALIVE}, {unix.IPPROTO_TCP, unix.TCP_KEEPIDLE}, {unix.IPPROTO_TCP, unix.TCP_KEEPINTVL}, {unix.IPPROTO_TCP, unix.TCP_KEEPCNT}} {
+					got[i], _ = unix.GetsockoptInt(int(fd), o[0], o[1])
+				}
+			})
+			for i := range got {
+				if tc.keepAlive[i] >= 0 && got[i] != tc.keepAlive[i] {
+					t.Errorf("keep-alive options %v, want %v", got, tc.keepAlive)
+					break
+				}
+			}
+		})
 	}
 }

@@ -15,15 +15,48 @@ import (
 // body, and often the records after it. Conn uses it for sockets.
 func (s *Session) setReadahead(fd int) error {
 	return s.setTransport(intTransport, fd, func(p C.gnutls_session_t) error {
-		ra := (*C.go_gnutls_readahead)(C.calloc(1, C.sizeof_go_gnutls_readahead))
-		if ra == nil {
-			return &Error{Op: "set transport", Code: ErrorCode(C.GNUTLS_E_MEMORY_ERROR), Err: syscall.ENOMEM}
+		ra, err := newReadahead(fd)
+		if err != nil {
+			return err
 		}
-		ra.fd = C.int(fd)
 		C.go_gnutls_set_readahead(p, ra)
 		s.ra = unsafe.Pointer(ra)
 		return nil
 	})
+}
+
+// readaheadAfterFastOpen makes a fast-open session, whose connection is
+// made, read through a read-ahead buffer too; writes stay fast open's.
+func (s *Session) readaheadAfterFastOpen() error {
+	return s.call(func(p C.gnutls_session_t) error {
+		if s.kind != fastOpenTransport || s.ra != nil {
+			return nil
+		}
+		ra, err := newReadahead(s.fd)
+		if err != nil {
+			return err
+		}
+		C.go_gnutls_set_readahead_recv(p, ra)
+		s.ra = unsafe.Pointer(ra)
+		return nil
+	})
+}
+
+func newReadahead(fd int) (*C.go_gnutls_readahead, error) {
+	ra := (*C.go_gnutls_readahead)(C.calloc(1, C.sizeof_go_gnutls_readahead))
+	if ra == nil {
+		return nil, &Error{Op: "set transport", Code: ErrorCode(C.GNUTLS_E_MEMORY_ERROR), Err: syscall.ENOMEM}
+	}
+	ra.fd = C.int(fd)
+	return ra, nil
+}
+
+// readaheadFollows makes the read-ahead feed r what it serves; the caller
+// holds the session (call).
+func (st *sessionState) readaheadFollows(r *C.go_gnutls_records) {
+	if st.ra != nil {
+		(*C.go_gnutls_readahead)(st.ra).recs = r
+	}
 }
 
 // freeReadahead releases ra after its session was freed. It lives here
@@ -33,30 +66,49 @@ func freeReadahead(ra unsafe.Pointer) {
 }
 
 // readaheadLayer is the read-ahead as the netpoller loop sees it
-// (socketLayer). Only the reading side calls it, which Conn holds (c.in)
-// and which Close waits for before it frees the session.
+// (socketLayer). Only the reading side calls it, which Conn holds (c.in);
+// Session.Close may free the read-ahead at any time, so each look at it
+// holds the session's lock (with).
 type readaheadLayer struct{ st *sessionState }
 
-func (r readaheadLayer) ra() *C.go_gnutls_readahead { return (*C.go_gnutls_readahead)(r.st.ra) }
+// with runs f on the read-ahead under the session's read lock, unless the
+// session was freed; it returns f's answer, or false.
+func (r readaheadLayer) with(f func(ra *C.go_gnutls_readahead) bool) bool {
+	r.st.mu.RLock()
+	defer r.st.mu.RUnlock()
+	if r.st.ra == nil {
+		return false
+	}
+	return f((*C.go_gnutls_readahead)(r.st.ra))
+}
 
 // buffered reports whether received bytes wait in the buffer.
-func (r readaheadLayer) buffered() bool { return r.st.ra != nil && r.ra().len > 0 }
+func (r readaheadLayer) buffered() bool {
+	return r.with(func(ra *C.go_gnutls_readahead) bool { return ra.len > 0 })
+}
 
 func (r readaheadLayer) holdsWrite() bool { return false }
 
 // startRead forgets that a read found the socket empty, so that
 // sendBlockedInRead tells about the next read.
 func (r readaheadLayer) startRead() {
-	if r.st.ra != nil {
-		r.ra().again = 0
-	}
+	r.with(func(ra *C.go_gnutls_readahead) bool {
+		ra.again = 0
+		return false
+	})
 }
 
 // sendBlockedInRead: the read-ahead's recv did not find the socket empty.
-func (r readaheadLayer) sendBlockedInRead() bool { return r.st.ra != nil && r.ra().again == 0 }
+func (r readaheadLayer) sendBlockedInRead() bool {
+	return r.with(func(ra *C.go_gnutls_readahead) bool { return ra.again == 0 })
+}
 
 // readaheadHeld reports whether the session uses the read-ahead and
 // whether it holds a buffer now, for tests.
 func (s *Session) readaheadHeld() (used, held bool) {
-	return s.ra != nil, s.ra != nil && (*C.go_gnutls_readahead)(s.ra).buf != nil
+	used = readaheadLayer{s.sessionState}.with(func(ra *C.go_gnutls_readahead) bool {
+		held = ra.buf != nil
+		return true
+	})
+	return used, held
 }

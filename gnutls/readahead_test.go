@@ -3,7 +3,9 @@ package gnutls
 import (
 	"bufio"
 	"crypto/tls"
+	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,5 +133,48 @@ func readaheadUsedOnSockets(t *testing.T, ktls bool) {
 	echo(t, c, strings.Repeat("ping", 10000))
 	if used, _ := c.sess.readaheadHeld(); used == ktls {
 		t.Errorf("read-ahead used: %v with kernel TLS configured: %v", used, ktls)
+	}
+}
+
+// Session.Close may be called from any goroutine while a Read runs: the
+// read-ahead's state is then read and freed under the session's lock, and
+// the Read ends with net.ErrClosed.
+func TestReadaheadSessionCloseDuringRead(t *testing.T) {
+	checkLeaks(t)
+	addr := serveOn(t, serverConfig(), func(c *Conn) {
+		line := []byte(strings.Repeat("x", 99) + "\n")
+		for {
+			if _, err := c.Write(line); err != nil {
+				return
+			}
+		}
+	})
+	for range 20 {
+		c, err := Dial("tcp", addr, clientConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if used, _ := c.sess.readaheadHeld(); !used {
+			c.Close()
+			t.Fatal("the connection does not read through the read-ahead")
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		done := make(chan error, 1)
+		go func() {
+			buf := make([]byte, 64)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		time.Sleep(5 * time.Millisecond)
+		c.Session().Close()
+		err = <-done
+		c.Close()
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Read after Session.Close: %v, want net.ErrClosed", err)
+		}
 	}
 }

@@ -88,6 +88,7 @@ type sessionState struct {
 	replay      *AntiReplay    // keeps the server's anti-replay state alive
 	verify      unsafe.Pointer // C memory gnutls_session_set_verify_cert2 refers to
 	ra          unsafe.Pointer // the read-ahead transport's C state (readahead.go)
+	recs        unsafe.Pointer // what the pull functions saw of records (records.go)
 	ticket      unsafe.Pointer // what the last TLS 1.3 ticket said (resumption.go)
 	tfo         bool           // the socket connects with fast open (markFastOpen)
 	// tfoSysctl is net.ipv4.tcp_fastopen when SetFastOpen was called.
@@ -155,6 +156,8 @@ func (st *sessionState) free() bool {
 	st.ticket = nil
 	freeReadahead(st.ra)
 	st.ra = nil
+	C.free(st.recs)
+	st.recs = nil
 	dropHandle(st.handle)
 	st.handle = nil
 	dropHandle(st.hooksHandle)

@@ -3,6 +3,7 @@ package gnutls
 // #cgo pkg-config: gnutls
 // #cgo CFLAGS: -I${SRCDIR}/../include
 // #include "go_gnutls.h"
+// #include "go_gnutls_records.h"
 import "C"
 
 import (
@@ -57,6 +58,8 @@ type transport struct {
 	// read).
 	session C.gnutls_session_t
 	records *recordCounter
+	// recs follows the records pulled, once set (records.go).
+	recs *C.go_gnutls_records
 
 	// deadlineMu guards deadline, the read deadline the caller set
 	// through setReadDeadline, which pullTimeout puts back after its wait.
@@ -121,6 +124,7 @@ func (t *transport) pull(p []byte) (int, syscall.Errno) {
 	if len(t.peek) > 0 {
 		n := copy(p, t.peek)
 		t.peek = t.peek[n:]
+		t.feed(p[:n])
 		return n, 0
 	}
 	if rc := t.records; rc != nil && uint64(C.go_gnutls_read_seq(t.session)) != rc.seq {
@@ -128,6 +132,7 @@ func (t *transport) pull(p []byte) (int, syscall.Errno) {
 	}
 	n, err := t.read(p)
 	if n > 0 || err == io.EOF {
+		t.feed(p[:n])
 		return n, 0 // 0 bytes with io.EOF is the peer closing
 	}
 	return 0, t.in.fail(err)

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include "go_gnutls.h"
+#include "go_gnutls_records.h"
 
 #define GO_GNUTLS_READAHEAD 65536
 #define GO_GNUTLS_READAHEAD_POOL 16
@@ -22,6 +23,7 @@ typedef struct {
 	unsigned char *buf;
 	size_t off, len;
 	int again; /* a recv found the socket empty; Go clears it before each read */
+	go_gnutls_records *recs; /* follows what is served, once set (records.go) */
 } go_gnutls_readahead;
 
 static pthread_mutex_t go_gnutls_readahead_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -83,6 +85,8 @@ static ssize_t go_gnutls_readahead_pull(gnutls_transport_ptr_t ptr, void *data, 
 	}
 	m = n < ra->len ? n : ra->len;
 	memcpy(data, ra->buf + ra->off, m);
+	if (ra->recs != NULL)
+		go_gnutls_records_feed(ra->recs, data, m);
 	ra->off += m;
 	ra->len -= m;
 	if (ra->len == 0) {
@@ -104,6 +108,17 @@ static int go_gnutls_readahead_pull_timeout(gnutls_transport_ptr_t ptr, unsigned
 static inline void go_gnutls_set_readahead(gnutls_session_t s, go_gnutls_readahead *ra)
 {
 	gnutls_transport_set_ptr2(s, ra, (gnutls_transport_ptr_t)(long)ra->fd);
+	gnutls_transport_set_pull_function(s, go_gnutls_readahead_pull);
+	gnutls_transport_set_pull_timeout_function(s, go_gnutls_readahead_pull_timeout);
+}
+
+/* Reads go through ra from now on; writes keep the transport they have
+ * (fast open's, whose connection is made). */
+static inline void go_gnutls_set_readahead_recv(gnutls_session_t s, go_gnutls_readahead *ra)
+{
+	gnutls_transport_ptr_t recv_ptr, send_ptr;
+	gnutls_transport_get_ptr2(s, &recv_ptr, &send_ptr);
+	gnutls_transport_set_ptr2(s, ra, send_ptr);
 	gnutls_transport_set_pull_function(s, go_gnutls_readahead_pull);
 	gnutls_transport_set_pull_timeout_function(s, go_gnutls_readahead_pull_timeout);
 }
