@@ -88,6 +88,12 @@ func newAntiReplay(r *replayStore, window time.Duration) (*AntiReplay, error) {
 // secret, so a replay has the same key and another flight a different
 // one. The record must last ttl, twice Config.EarlyDataWindow, which
 // covers server clocks that differ by up to a window.
+//
+// The store adds to GnuTLS's own checks, which each server still makes:
+// early data is accepted only with a ticket issued since the server's
+// current window began (it starts a new one when the last is older than
+// EarlyDataWindow), whichever server issued it, and whose age as the
+// client reports it matches the server's clock within the window.
 type AntiReplayStore interface {
 	// Add records key for ttl unless it is recorded already, and reports
 	// whether it was absent. An error, or no answer within the Config's

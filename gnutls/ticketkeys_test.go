@@ -73,8 +73,8 @@ func dialResumed(t *testing.T, addr string, cc *Config, server <-chan bool) bool
 }
 
 // Servers sharing ticket keys resume one another's sessions, under TLS
-// 1.3 and TLS 1.2 tickets; a server with other keys, or its own random
-// key, does not.
+// 1.3 and TLS 1.2 tickets; a server with other keys, its own random key,
+// or another SessionLifetime (so other rotation periods) does not.
 func TestSessionTicketKeysShared(t *testing.T) {
 	checkLeaks(t)
 	a, b := newTicketKey32(t), newTicketKey32(t)
@@ -84,6 +84,7 @@ func TestSessionTicketKeysShared(t *testing.T) {
 			sharing, sharingResumed := ticketServer(t, [][32]byte{a}, nil)
 			other, otherResumed := ticketServer(t, [][32]byte{b}, nil)
 			random, randomResumed := ticketServer(t, nil, nil)
+			otherLifetime, otherLifetimeResumed := ticketServer(t, [][32]byte{a}, func(sc *Config) { sc.SessionLifetime = time.Hour })
 			for _, tc := range []struct {
 				name   string
 				addr   string
@@ -93,6 +94,7 @@ func TestSessionTicketKeysShared(t *testing.T) {
 				{"same keys", sharing, sharingResumed, true},
 				{"other keys", other, otherResumed, false},
 				{"random key", random, randomResumed, false},
+				{"same keys, another SessionLifetime", otherLifetime, otherLifetimeResumed, false},
 			} {
 				cc := clientConfig()
 				cc.Priority = v.priority
@@ -148,43 +150,51 @@ func TestSessionTicketKeysCryptoTLSClient(t *testing.T) {
 // A server whose keys are [A, B] accepts tickets issued under either and
 // issues new sessions' tickets under A; one whose keys no longer list B
 // makes a full handshake for a ticket under B.
+// The key names depend on the session lifetime: the test runs with
+// GnuTLS's default and with another.
 func TestSessionTicketKeysRotation(t *testing.T) {
 	checkLeaks(t)
 	a, b := newTicketKey32(t), newTicketKey32(t)
-	for _, v := range versions {
-		t.Run(v.name, func(t *testing.T) {
-			old, oldResumed := ticketServer(t, [][32]byte{b}, nil)
-			rotated, rotatedResumed := ticketServer(t, [][32]byte{a, b}, nil)
-			fresh, freshResumed := ticketServer(t, [][32]byte{a}, nil)
-			dropped, droppedResumed := ticketServer(t, [][32]byte{a, newTicketKey32(t)}, nil)
-			client := func() *Config {
-				cc := clientConfig()
-				cc.Priority = v.priority
-				cc.ClientSessionCache = &oneSessionCache{}
-				return cc
-			}
+	for _, tc := range []struct {
+		name     string
+		lifetime time.Duration
+	}{{"default lifetime", 0}, {"lifetime 1h", time.Hour}} {
+		lifetime := func(sc *Config) { sc.SessionLifetime = tc.lifetime }
+		for _, v := range versions {
+			t.Run(tc.name+"/"+v.name, func(t *testing.T) {
+				old, oldResumed := ticketServer(t, [][32]byte{b}, lifetime)
+				rotated, rotatedResumed := ticketServer(t, [][32]byte{a, b}, lifetime)
+				fresh, freshResumed := ticketServer(t, [][32]byte{a}, lifetime)
+				dropped, droppedResumed := ticketServer(t, [][32]byte{a, newTicketKey32(t)}, lifetime)
+				client := func() *Config {
+					cc := clientConfig()
+					cc.Priority = v.priority
+					cc.ClientSessionCache = &oneSessionCache{}
+					return cc
+				}
 
-			cc := client()
-			dialResumed(t, old, cc, oldResumed) // a ticket under B
-			if !dialResumed(t, rotated, cc, rotatedResumed) {
-				t.Error("[A, B] did not accept a ticket issued under B")
-			}
-			if !dialResumed(t, rotated, cc, rotatedResumed) {
-				t.Error("[A, B] did not accept the ticket of a session it resumed")
-			}
+				cc := client()
+				dialResumed(t, old, cc, oldResumed) // a ticket under B
+				if !dialResumed(t, rotated, cc, rotatedResumed) {
+					t.Error("[A, B] did not accept a ticket issued under B")
+				}
+				if !dialResumed(t, rotated, cc, rotatedResumed) {
+					t.Error("[A, B] did not accept the ticket of a session it resumed")
+				}
 
-			cc = client()
-			dialResumed(t, rotated, cc, rotatedResumed) // a ticket under A
-			if !dialResumed(t, fresh, cc, freshResumed) {
-				t.Error("[A] did not accept a ticket [A, B] issued")
-			}
+				cc = client()
+				dialResumed(t, rotated, cc, rotatedResumed) // a ticket under A
+				if !dialResumed(t, fresh, cc, freshResumed) {
+					t.Error("[A] did not accept a ticket [A, B] issued")
+				}
 
-			cc = client()
-			dialResumed(t, old, cc, oldResumed)
-			if dialResumed(t, dropped, cc, droppedResumed) {
-				t.Error("a server resumed a ticket under a key it does not list")
-			}
-		})
+				cc = client()
+				dialResumed(t, old, cc, oldResumed)
+				if dialResumed(t, dropped, cc, droppedResumed) {
+					t.Error("a server resumed a ticket under a key it does not list")
+				}
+			})
+		}
 	}
 }
 
@@ -278,5 +288,33 @@ func TestSetSessionTicketKeysRules(t *testing.T) {
 	c.SetSessionTicketKeys([][32]byte{newTicketKey32(t)})
 	if c.Clone().sessionTicketKeys() != c.sessionTicketKeys() {
 		t.Error("Clone dropped the ticket keys")
+	}
+}
+
+// After a HelloRetryRequest the second ClientHello offers the ticket
+// again; the master chosen for the first stays (GnuTLS takes no other
+// once it has decrypted a ticket) and the session resumes.
+func TestSessionTicketKeysHelloRetry(t *testing.T) {
+	checkLeaks(t)
+	a, b := newTicketKey32(t), newTicketKey32(t)
+	old, oldResumed := ticketServer(t, [][32]byte{b}, nil)
+	rotated, rotatedResumed := ticketServer(t, [][32]byte{a, b}, func(sc *Config) {
+		sc.Priority = "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-SECP384R1"
+	})
+	cc := clientConfig()
+	// A key share for P-256 only: the server asks again for P-384.
+	cc.Priority = "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-SECP256R1:+GROUP-SECP384R1"
+	cc.ClientSessionCache = &oneSessionCache{}
+	dialResumed(t, old, cc, oldResumed)
+	c, err := Dial("tcp", rotated, cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	echo(t, c, "x")
+	<-rotatedResumed
+	st := c.ConnectionState()
+	if st.Info.Group != "SECP384R1" || !st.DidResume {
+		t.Errorf("group %s, resumed %v; want SECP384R1 after a HelloRetryRequest, resumed", st.Info.Group, st.DidResume)
 	}
 }

@@ -3,12 +3,17 @@ package redisstore
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/internal/live"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
 )
 
 // Add is SET NX with an expiry, under the Store's prefix.
@@ -211,4 +216,50 @@ func eventually(t *testing.T, what string, ok func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("not %s", what)
+}
+
+// What Redis holds of a session is not its master secret: gnutls-cli -r,
+// without tickets, logs it (SSLKEYLOGFILE) and resumes by session ID from
+// Redis.
+func TestStoreHoldsNoSecret(t *testing.T) {
+	live.Check(t)
+	bin := testenv.LookPath(t, "gnutls-cli")
+	store, client, _ := redisStore(t, Options{Prefix: "secret:"})
+	addr, seen := fleetServer(t, fleetConfig([][32]byte{newKey()}, store))
+	caFile, _, _ := peers.Files(t, testCA, testLeaf)
+	keylog := filepath.Join(t.TempDir(), "keylog")
+	t.Setenv("SSLKEYLOGFILE", keylog)
+	_, port, _ := net.SplitHostPort(addr)
+	out, err := peers.Client(t, "", bin, "--noticket", "-r", "--priority", "NORMAL:-VERS-TLS1.3:%NO_TICKETS", "--x509cafile", caFile, "-p", port, "localhost")
+	if err != nil || !strings.Contains(out, "*** This is a resumed session") {
+		t.Fatalf("gnutls-cli -r did not resume: %v", err)
+	}
+	<-seen
+	<-seen
+	b, err := os.ReadFile(keylog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var masters [][]byte
+	for line := range strings.Lines(string(b)) {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "CLIENT_RANDOM" {
+			m, err := hex.DecodeString(f[2])
+			if err != nil {
+				t.Fatal(err)
+			}
+			masters = append(masters, m)
+		}
+	}
+	keys := client.Keys(context.Background(), "secret:session:*").Val()
+	if len(masters) == 0 || len(keys) == 0 {
+		t.Fatalf("%d master secrets logged, %d sessions in Redis", len(masters), len(keys))
+	}
+	for _, k := range keys {
+		v, _ := client.Get(context.Background(), k).Bytes()
+		for _, m := range masters {
+			if bytes.Contains(v, m) {
+				t.Errorf("%s holds a master secret", k)
+			}
+		}
+	}
 }
