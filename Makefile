@@ -46,7 +46,7 @@ test: deps vet
 # fail a target with "context deadline exceeded" as time runs out
 # (go.dev/issue/75804, fixed in Go 1.27).
 FUZZTIME ?= 20000x
-FUZZ_PKGS := ./gnutls ./cmd/gnutls-cli-go ./gnutlshttp
+FUZZ_PKGS := ./gnutls ./cmd/gnutls-cli-go ./gnutlshttp ./cmd/gnutls-serv-go
 fuzz: deps
 	@set -e; for pkg in $(FUZZ_PKGS); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \

@@ -185,6 +185,12 @@ func readPSKPasswd(path string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer clear(b)
+	return parsePSKPasswd(path, b)
+}
+
+// parsePSKPasswd parses the content b of the --pskpasswd file path.
+func parsePSKPasswd(path string, b []byte) (map[string][]byte, error) {
 	keys := map[string][]byte{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for n := 1; sc.Scan(); n++ {

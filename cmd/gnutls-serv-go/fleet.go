@@ -65,6 +65,11 @@ func readTicketKeys(path string) ([][32]byte, error) {
 		return nil, err
 	}
 	defer clear(b)
+	return parseTicketKeys(path, b)
+}
+
+// parseTicketKeys parses the content b of the --ticket-key-file path.
+func parseTicketKeys(path string, b []byte) ([][32]byte, error) {
 	var keys [][32]byte
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for n := 1; sc.Scan(); n++ {

@@ -339,3 +339,20 @@ func TestFleetGarbageInStore(t *testing.T) {
 		t.Errorf("after the garbage: %q", line)
 	}
 }
+
+// TestRedisAbsentAtStart: a server whose Redis does not answer when it
+// starts says so and serves, with full handshakes for TLS 1.2.
+func TestRedisAbsentAtStart(t *testing.T) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(peers.FreePort(t)))
+	f := pkiFiles(t)
+	s := serve(t, "--x509certfile", f.cert, "--x509keyfile", f.key, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", addr)
+	if want := "Warning: --redis " + addr + " does not answer"; !strings.Contains(s.stderr.String(), want) {
+		t.Errorf("stderr lacks %q", want)
+	}
+	cfg := tlsConfig()
+	cfg.MaxVersion = tls.VersionTLS12
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}
+	if line := get(t, c, "https://"+s.addr+"/no-redis"); line != "GET /no-redis HTTP/1.1 resumed=no early-data=no" {
+		t.Errorf("got %q", line)
+	}
+}
