@@ -2,10 +2,13 @@ package gnutls
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"io"
 	"net"
 	"testing"
 
 	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testpki"
 )
 
 // ConnectionState.TLS gives what crypto/tls's own server saw of the same
@@ -46,6 +49,120 @@ func TestConnectionStateTLS(t *testing.T) {
 		}
 		if verified := got.VerifiedChains != nil; verified == insecure {
 			t.Fatalf("InsecureSkipVerify=%v: verified chains %v", insecure, got.VerifiedChains)
+		}
+	}
+}
+
+// chainPKI is a root, an intermediate under it, a leaf for localhost
+// under that, and an unrelated CA whose certificate a peer appends to its
+// chain.
+type chainPKI struct {
+	root, im, stray *testpki.CA
+	leaf            *testpki.Leaf
+}
+
+func newChainPKI() chainPKI {
+	root := testpki.NewCA("go-gnutls chain root")
+	im := root.Intermediate("go-gnutls chain intermediate")
+	stray := testpki.NewCA("go-gnutls stray CA")
+	return chainPKI{root, im, stray, im.Issue(testpki.Options{}, "localhost", "127.0.0.1").WithChain(im, stray)}
+}
+
+// checkPeer fails unless st's VerifiedChains is the one path leaf,
+// intermediate, root. A crypto/tls peer sends the stray CA too; GnuTLS
+// drops it when it loads the chain.
+func (p chainPKI) checkPeer(t *testing.T, peer string, st tls.ConnectionState) {
+	t.Helper()
+	if sent := len(st.PeerCertificates); peer == "crypto/tls" && sent != 3 || sent < 2 {
+		t.Fatalf("%d peer certificates from %s", sent, peer)
+	}
+	chains := st.VerifiedChains
+	want := []*x509.Certificate{p.leaf.Cert, p.im.Cert, p.root.Cert}
+	ok := len(chains) == 1 && len(chains[0]) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = chains[0][i].Equal(want[i])
+	}
+	if !ok {
+		var got [][]string
+		for _, ch := range chains {
+			var names []string
+			for _, c := range ch {
+				names = append(names, c.Subject.CommonName)
+			}
+			got = append(got, names)
+		}
+		t.Fatalf("VerifiedChains %q, want [[localhost %q %q]]", got, p.im.Cert.Subject.CommonName, p.root.Cert.Subject.CommonName)
+	}
+}
+
+// A server's VerifiedChains is the path it verified, ending at its trust
+// anchor, not the chain the client sent with a stray CA appended: from a
+// crypto/tls client and from this package's.
+func TestVerifiedChainsClientPath(t *testing.T) {
+	checkLeaks(t)
+	p := newChainPKI()
+	for _, v := range versions {
+		sc := serverConfig()
+		sc.ClientAuth, sc.ClientCAPEM = RequireAndVerifyClientCert, p.root.PEM
+		seen := make(chan tls.ConnectionState, 1)
+		addr := serveOn(t, sc, func(c *Conn) {
+			if c.Handshake() == nil {
+				seen <- c.ConnectionState().TLS()
+				io.Copy(c, c)
+			}
+		})
+		clients := map[string]func() (net.Conn, error){
+			"crypto/tls": func() (net.Conn, error) {
+				return tls.Dial("tcp", addr, &tls.Config{RootCAs: newPool(pki.ca.Cert), ServerName: "localhost",
+					Certificates: []tls.Certificate{p.leaf.TLS}, MinVersion: v.want, MaxVersion: v.want})
+			},
+			"go-gnutls": func() (net.Conn, error) {
+				cc := clientConfig()
+				cc.Certificates, cc.Priority = []tls.Certificate{p.leaf.TLS}, v.priority
+				return Dial("tcp", addr, cc)
+			},
+		}
+		for name, dial := range clients {
+			t.Run(v.name+"/"+name, func(t *testing.T) {
+				c, err := dial()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				echo(t, c, "ping")
+				st := <-seen
+				if st.Version != v.want {
+					t.Fatalf("version %s", tls.VersionName(st.Version))
+				}
+				p.checkPeer(t, name, st)
+			})
+		}
+	}
+}
+
+// A client's VerifiedChains is the path to its root when the server sends
+// a stray CA after its chain: crypto/tls and gnutls-serv servers. It
+// stays readable after Close.
+func TestVerifiedChainsServerPath(t *testing.T) {
+	checkLeaks(t)
+	p := newChainPKI()
+	servers := map[string]string{
+		"crypto/tls":  goTLSServer(t, func(c *tls.Config) { c.Certificates = []tls.Certificate{p.leaf.TLS} }),
+		"gnutls-serv": peers.GnutlsServ(t, p.im, p.leaf).Addr,
+	}
+	for name, addr := range servers {
+		for _, v := range versions {
+			t.Run(name+"/"+v.name, func(t *testing.T) {
+				cfg := &Config{ServerName: "localhost", RootCAPEM: p.root.PEM, Priority: v.priority}
+				c, err := Dial("tcp", addr, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				echo(t, c, "ping\n")
+				c.Close()
+				st := c.ConnectionState().TLS()
+				p.checkPeer(t, name, st)
+			})
 		}
 	}
 }
