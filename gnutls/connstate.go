@@ -39,6 +39,7 @@ type ConnectionState struct {
 	// verified path (verifiedpath.go) from them.
 	issuers        [][]byte
 	verifiedChains [][]*x509.Certificate
+	ekm            *exporter // nil before the handshake
 }
 
 // ConnectionState returns the connection's state. It is taken when the
@@ -92,6 +93,7 @@ func (c *Conn) takeState() {
 	c.peerDER = s.PeerCertificatesDER()
 	st.VerifyStatus = s.VerifyStatus()
 	st.EarlyDataAccepted = s.EarlyDataAccepted()
+	st.ekm = s.exporter(st.Version)
 	st.verified = c.verifiedPeer()
 	if st.verified && st.VerifyStatus == 0 {
 		st.issuers = s.trustedIssuers(c.peerDER)

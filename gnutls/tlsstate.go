@@ -7,6 +7,8 @@ import "crypto/tls"
 // golang.org/x/net/http2, which looks for a ConnectionState method
 // returning one. CipherSuite is already the IANA id crypto/tls uses.
 //
+// ExportKeyingMaterial is ConnectionState.ExportKeyingMaterial's.
+//
 // VerifiedChains holds the one path GnuTLS verified when it verified the
 // peer (a client without InsecureSkipVerify, a server whose ClientAuth
 // verifies a given certificate): the leaf, the intermediates that link it
@@ -28,6 +30,7 @@ func (s ConnectionState) TLS() tls.ConnectionState {
 	if s.verified && s.VerifyStatus == 0 {
 		st.VerifiedChains = s.verifiedChains
 	}
+	setEKM(&st, s.ExportKeyingMaterial)
 	return st
 }
 
