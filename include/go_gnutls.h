@@ -144,6 +144,13 @@ static inline int go_gnutls_alert_send_appropriate(gnutls_session_t s, int err)
 	return gnutls_alert_send_appropriate(s, err);
 }
 
+/* Refuses a TLS 1.2 renegotiation request with a warning alert. */
+static inline int go_gnutls_refuse_renegotiation(gnutls_session_t s)
+{
+	errno = 0;
+	return gnutls_alert_send(s, GNUTLS_AL_WARNING, GNUTLS_A_NO_RENEGOTIATION);
+}
+
 static inline ssize_t go_gnutls_send_early(gnutls_session_t s, const void *p, size_t n)
 {
 	errno = 0;
