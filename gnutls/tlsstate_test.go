@@ -1,10 +1,13 @@
 package gnutls
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"net"
+	"os"
 	"testing"
 
 	"github.com/go-gnutls/go-gnutls/internal/peers"
@@ -164,5 +167,43 @@ func TestVerifiedChainsServerPath(t *testing.T) {
 				p.checkPeer(t, name, st)
 			})
 		}
+	}
+}
+
+// With the system trust store, the one a client uses without RootCAFile
+// or RootCAPEM, the trust anchor of a verified path comes from that store:
+// each root CA of the system bundle is found as its own anchor.
+func TestVerifiedPathSystemTrust(t *testing.T) {
+	checkLeaks(t)
+	cr, err := NewCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cr.Close()
+	if _, err := cr.SetSystemTrust(); err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for block, rest := pem.Decode(bundle); block != nil; block, rest = pem.Decode(rest) {
+		root, err := x509.ParseCertificate(block.Bytes)
+		if err != nil || !bytes.Equal(root.RawIssuer, root.RawSubject) {
+			continue
+		}
+		// A CA re-issued under the same name and key may come back for
+		// its twin; either is an anchor that signed it.
+		issuer := cr.trustedIssuer(root.Raw)
+		path := verifiedPath([]*x509.Certificate{root}, [][]byte{issuer})
+		if len(path) == 0 || !bytes.Equal(path[len(path)-1].RawSubject, root.RawSubject) ||
+			!bytes.Equal(path[len(path)-1].RawSubjectPublicKeyInfo, root.RawSubjectPublicKeyInfo) {
+			t.Fatalf("%s: path %v from the system store's %d bytes", root.Subject, path, len(issuer))
+		}
+		found++
+	}
+	if found == 0 {
+		t.Fatal("no self-signed CA in the system bundle")
 	}
 }
