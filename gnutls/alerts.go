@@ -1,6 +1,12 @@
 package gnutls
 
+// #cgo pkg-config: gnutls
+// #cgo CFLAGS: -I${SRCDIR}/../include
+// #include "go_gnutls.h"
+import "C"
+
 import (
+	"crypto/tls"
 	"errors"
 	"time"
 )
@@ -15,6 +21,14 @@ import (
 // application data records, TLS 1.3 post-handshake messages, refused
 // renegotiation requests) are read past, as in crypto/tls, up to
 // MaxEmptyRecords in a row.
+//
+// A TLS 1.2 renegotiation request, a HelloRequest to a client or a
+// ClientHello to a server, is refused with a no_renegotiation warning
+// alert (RFC 5246 section 7.2.2), as crypto/tls does: the peer learns at
+// once instead of waiting for an answer. A client reads on. A server's Read
+// then fails with ErrRenegotiation and an unexpected_message alert, which
+// also ends the wait of a peer that goes on waiting for the handshake:
+// GnuTLS keeps the ClientHello for a handshake, and reads nothing else.
 
 // MaxEmptyRecords is how many records in a row Conn.Read takes in without
 // any data for the caller (warning alerts, empty records) before it ends
@@ -35,6 +49,10 @@ var ErrEmptyRecords = errors.New("gnutls: more than MaxEmptyRecords records in a
 // MaxEmptyRecords, in bytes: the largest TLS 1.3 record, header included.
 // A post-handshake message counts its bytes.
 const recordWorth = 5 + 1<<14 + 256
+
+// ErrRenegotiation is the Err of the *Error (code ErrUnexpectedPacket) a
+// server's Read returns after it refused a client's TLS 1.2 renegotiation.
+var ErrRenegotiation = errors.New("gnutls: the client asked to renegotiate, which is refused")
 
 // alertTimeout bounds sending the alert after a fatal error: the
 // connection is unusable then, so a peer that does not read cannot hold us.
@@ -107,8 +125,15 @@ func (c *Conn) recv(b []byte) (int, error) {
 	switch e.Code {
 	case ErrAgain:
 	case ErrWarningAlertReceived, errRehandshake:
-		// A warning is dropped (crypto/tls does too); renegotiation is
-		// refused by ignoring the request (RFC 5246 section 7.4.1.1).
+		// A warning is dropped (crypto/tls does too).
+		if e.Code == errRehandshake {
+			if err := c.refuseRenegotiation(); err != nil {
+				return 0, err
+			}
+			if !c.isClient {
+				return 0, &Error{Op: "read", Code: ErrUnexpectedPacket, Err: ErrRenegotiation}
+			}
+		}
 		err = &Error{Op: "read", Code: ErrAgain}
 		cost = max(cost, recordWorth)
 	default:
@@ -150,4 +175,31 @@ func (c *Conn) endWrites(err error) {
 		c.run(true, func() error { return c.sess.SendAlertFor(e) })
 	}
 	c.writeErr = err
+}
+
+// refuseRenegotiation answers a renegotiation request that Read met
+// (GNUTLS_E_REHANDSHAKE) with the no_renegotiation warning; in TLS 1.3,
+// where no warning may be sent, GnuTLS reports none. The caller holds c.in;
+// c.out keeps the alert from a concurrent Write's records. Nothing is sent
+// after a fatal alert.
+func (c *Conn) refuseRenegotiation() error {
+	if c.sess.Version() >= tls.VersionTLS13 {
+		return nil
+	}
+	c.out.Lock()
+	defer c.out.Unlock()
+	if c.writeErr != nil {
+		return nil
+	}
+	return c.run(true, c.sess.refuseRenegotiation)
+}
+
+// refuseRenegotiation sends the no_renegotiation warning alert.
+func (s *Session) refuseRenegotiation() error {
+	return s.callIO(func(p C.gnutls_session_t) error {
+		if r, errno := C.go_gnutls_refuse_renegotiation(p); r < 0 {
+			return s.codeError("refuse renegotiation", r, errno)
+		}
+		return nil
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
 	"github.com/go-gnutls/go-gnutls/internal/tlsrecord"
 )
 
@@ -308,5 +309,65 @@ func TestFatalAlertAfterHandshake(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// A TLS 1.2 renegotiation a client starts is refused at once with a
+// no_renegotiation warning: gnutls-cli --rehandshake fails instead of
+// waiting for an answer, and the server's Read says why.
+func TestRenegotiationRefusedByServer(t *testing.T) {
+	checkLeaks(t)
+	readErr := make(chan error, 1)
+	addr := serveOn(t, serverConfig(), func(c *Conn) {
+		_, err := io.Copy(c, c)
+		readErr <- err
+	})
+	_, port, _ := net.SplitHostPort(addr)
+	caFile, _, _ := peers.Files(t, pki.ca, pki.leaf)
+	start := time.Now()
+	out, err := peers.Client(t, "ping\n", testenv.LookPath(t, "gnutls-cli"), "-p", port, "--x509cafile", caFile,
+		"--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2", "--rehandshake", "127.0.0.1")
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("gnutls-cli --rehandshake took %v: the request went unanswered", took)
+	}
+	if err == nil || !strings.Contains(out, "- Handshake was completed") || !strings.Contains(out, "*** ReHandshake has failed") ||
+		!strings.Contains(out, "warning alert") {
+		t.Fatalf("gnutls-cli --rehandshake: %v, want the rehandshake refused with a warning alert", err)
+	}
+	if err := <-readErr; !errors.Is(err, ErrRenegotiation) {
+		t.Fatalf("server read: %v, want ErrRenegotiation", err)
+	}
+}
+
+// A server's request to renegotiate (openssl s_server's "r" command sends a
+// HelloRequest) is refused at once with a no_renegotiation warning, which
+// s_server answers with a fatal alert, instead of being ignored while the
+// server waits for a ClientHello and the client for data.
+func TestRenegotiationRefusedByClient(t *testing.T) {
+	checkLeaks(t)
+	srv, commands := peers.OpenSSLTLS12(t, pki.ca, pki.leaf)
+	c, err := Dial("tcp", srv.Addr, clientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "ping\n"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(srv.Output(), "ping"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("s_server did not receive the data: %s", srv.Output())
+		}
+	}
+	if _, err := io.WriteString(commands, "r\n"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = c.Read(make([]byte, 10))
+	// OpenSSL ends a renegotiation it asked for and the peer refused with
+	// handshake_failure (40).
+	var ae *AlertError
+	if !errors.As(err, &ae) || !ae.Fatal || ae.Description != 40 {
+		t.Fatalf("read: %v, want the handshake_failure alert s_server answers no_renegotiation with\n%s", err, srv.Output())
 	}
 }

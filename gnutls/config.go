@@ -393,7 +393,12 @@ func (c *Config) configure(s *Session, creds *Credentials, isClient bool, server
 				return err
 			}
 		}
-		if c.ClientAuth == VerifyClientCertIfGiven || c.ClientAuth == RequireAndVerifyClientCert {
+		switch c.ClientAuth {
+		case VerifyClientCertIfGiven:
+			if err := s.verifyGivenClientCert(); err != nil {
+				return err
+			}
+		case RequireAndVerifyClientCert:
 			if err := s.VerifyPeer(""); err != nil {
 				return err
 			}

@@ -34,6 +34,12 @@ type ConnectionState struct {
 	OCSPVerified bool
 
 	verified bool // GnuTLS verified the peer's chain (see TLS)
+	// issuers holds, for each certificate the peer sent, the trusted CA
+	// that issued it (DER, or nil), until ConnectionState finds the
+	// verified path (verifiedpath.go) from them.
+	issuers        [][]byte
+	verifiedChains [][]*x509.Certificate
+	ekm            *exporter // nil before the handshake
 }
 
 // ConnectionState returns the connection's state. It is taken when the
@@ -53,6 +59,12 @@ func (c *Conn) ConnectionState() ConnectionState {
 			c.state.PeerCertificates = append(c.state.PeerCertificates, cert)
 		}
 		c.peerDER = nil
+		if c.state.issuers != nil {
+			if path := verifiedPath(c.state.PeerCertificates, c.state.issuers); path != nil {
+				c.state.verifiedChains = [][]*x509.Certificate{path}
+			}
+			c.state.issuers = nil
+		}
 	}
 	return c.state
 }
@@ -81,7 +93,11 @@ func (c *Conn) takeState() {
 	c.peerDER = s.PeerCertificatesDER()
 	st.VerifyStatus = s.VerifyStatus()
 	st.EarlyDataAccepted = s.EarlyDataAccepted()
+	st.ekm = s.exporter(st.Version)
 	st.verified = c.verifiedPeer()
+	if st.verified && st.VerifyStatus == 0 {
+		st.issuers = s.trustedIssuers(c.peerDER)
+	}
 	st.EarlyData = c.early.state(st.EarlyDataAccepted)
 	st.KTLSRecv, st.KTLSSend = s.KTLS()
 	c.state = st

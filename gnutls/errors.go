@@ -223,7 +223,7 @@ func (s *Session) codeError(op string, code C.int, errno error) error {
 			Fatal:       e.Code == ErrFatalAlertReceived,
 		}
 	case ErrCertificateVerification:
-		st := CertStatus(C.gnutls_session_get_verify_cert_status(s.ptr))
+		st := CertStatus(C.go_gnutls_verify_failure_status(s.ptr))
 		e.Verify = &CertificateVerificationError{Status: st, Reason: st.String()}
 	case ErrPush, ErrPull:
 		if err := s.tr.takeErr(e.Code == ErrPush); err != nil {

@@ -316,6 +316,16 @@ func (s *Session) VerifyPeer(hostname string) error {
 	})
 }
 
+// verifyGivenClientCert makes a server verify a client's certificate as
+// VerifyPeer does, but only when the client sends one
+// (VerifyClientCertIfGiven).
+func (s *Session) verifyGivenClientCert() error {
+	return s.call(func(p C.gnutls_session_t) error {
+		C.go_gnutls_set_verify_if_given(p)
+		return nil
+	})
+}
+
 // SetALPN sets the application protocols to offer (client) or accept (server).
 func (s *Session) SetALPN(protos []string) error {
 	if len(protos) == 0 {

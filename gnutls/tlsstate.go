@@ -1,19 +1,21 @@
 package gnutls
 
-import (
-	"crypto/tls"
-	"crypto/x509"
-)
+import "crypto/tls"
 
 // TLS returns the state as crypto/tls describes it, for code that expects
 // a tls.ConnectionState: net/http's Response.TLS and Request.TLS, and
 // golang.org/x/net/http2, which looks for a ConnectionState method
 // returning one. CipherSuite is already the IANA id crypto/tls uses.
 //
-// VerifiedChains holds the chain the peer sent when GnuTLS verified it
-// (a client without InsecureSkipVerify, a server whose ClientAuth verifies
-// a given certificate); it ends where the peer's chain ends, without the
-// trust anchor unless the peer sent it.
+// ExportKeyingMaterial is ConnectionState.ExportKeyingMaterial's.
+//
+// VerifiedChains holds the one path GnuTLS verified when it verified the
+// peer (a client without InsecureSkipVerify, a server whose ClientAuth
+// verifies a given certificate): the leaf, the intermediates that link it
+// to the trust store, and the trust anchor, as crypto/x509 reports it;
+// other certificates the peer sent are not in it. It is nil without a
+// verification, and also when crypto/x509 cannot check a signature on the
+// path that GnuTLS accepted (an algorithm Go refuses, such as SHA-1).
 func (s ConnectionState) TLS() tls.ConnectionState {
 	st := tls.ConnectionState{
 		Version:            s.Version,
@@ -25,9 +27,10 @@ func (s ConnectionState) TLS() tls.ConnectionState {
 		PeerCertificates:   s.PeerCertificates,
 		OCSPResponse:       s.OCSPResponse,
 	}
-	if s.verified && s.VerifyStatus == 0 && len(s.PeerCertificates) > 0 {
-		st.VerifiedChains = [][]*x509.Certificate{s.PeerCertificates}
+	if s.verified && s.VerifyStatus == 0 {
+		st.VerifiedChains = s.verifiedChains
 	}
+	setEKM(&st, s.ExportKeyingMaterial)
 	return st
 }
 

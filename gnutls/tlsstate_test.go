@@ -1,11 +1,17 @@
 package gnutls
 
 import (
+	"bytes"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
 	"net"
+	"os"
 	"testing"
 
 	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testpki"
 )
 
 // ConnectionState.TLS gives what crypto/tls's own server saw of the same
@@ -47,5 +53,157 @@ func TestConnectionStateTLS(t *testing.T) {
 		if verified := got.VerifiedChains != nil; verified == insecure {
 			t.Fatalf("InsecureSkipVerify=%v: verified chains %v", insecure, got.VerifiedChains)
 		}
+	}
+}
+
+// chainPKI is a root, an intermediate under it, a leaf for localhost
+// under that, and an unrelated CA whose certificate a peer appends to its
+// chain.
+type chainPKI struct {
+	root, im, stray *testpki.CA
+	leaf            *testpki.Leaf
+}
+
+func newChainPKI() chainPKI {
+	root := testpki.NewCA("go-gnutls chain root")
+	im := root.Intermediate("go-gnutls chain intermediate")
+	stray := testpki.NewCA("go-gnutls stray CA")
+	return chainPKI{root, im, stray, im.Issue(testpki.Options{}, "localhost", "127.0.0.1").WithChain(im, stray)}
+}
+
+// checkPeer fails unless st's VerifiedChains is the one path leaf,
+// intermediate, root. A crypto/tls peer sends the stray CA too; GnuTLS
+// drops it when it loads the chain.
+func (p chainPKI) checkPeer(t *testing.T, peer string, st tls.ConnectionState) {
+	t.Helper()
+	if sent := len(st.PeerCertificates); peer == "crypto/tls" && sent != 3 || sent < 2 {
+		t.Fatalf("%d peer certificates from %s", sent, peer)
+	}
+	chains := st.VerifiedChains
+	want := []*x509.Certificate{p.leaf.Cert, p.im.Cert, p.root.Cert}
+	ok := len(chains) == 1 && len(chains[0]) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = chains[0][i].Equal(want[i])
+	}
+	if !ok {
+		var got [][]string
+		for _, ch := range chains {
+			var names []string
+			for _, c := range ch {
+				names = append(names, c.Subject.CommonName)
+			}
+			got = append(got, names)
+		}
+		t.Fatalf("VerifiedChains %q, want [[localhost %q %q]]", got, p.im.Cert.Subject.CommonName, p.root.Cert.Subject.CommonName)
+	}
+}
+
+// A server's VerifiedChains is the path it verified, ending at its trust
+// anchor, not the chain the client sent with a stray CA appended: from a
+// crypto/tls client and from this package's.
+func TestVerifiedChainsClientPath(t *testing.T) {
+	checkLeaks(t)
+	p := newChainPKI()
+	for _, v := range versions {
+		sc := serverConfig()
+		sc.ClientAuth, sc.ClientCAPEM = RequireAndVerifyClientCert, p.root.PEM
+		seen := make(chan tls.ConnectionState, 1)
+		addr := serveOn(t, sc, func(c *Conn) {
+			if c.Handshake() == nil {
+				seen <- c.ConnectionState().TLS()
+				io.Copy(c, c)
+			}
+		})
+		clients := map[string]func() (net.Conn, error){
+			"crypto/tls": func() (net.Conn, error) {
+				return tls.Dial("tcp", addr, &tls.Config{RootCAs: newPool(pki.ca.Cert), ServerName: "localhost",
+					Certificates: []tls.Certificate{p.leaf.TLS}, MinVersion: v.want, MaxVersion: v.want})
+			},
+			"go-gnutls": func() (net.Conn, error) {
+				cc := clientConfig()
+				cc.Certificates, cc.Priority = []tls.Certificate{p.leaf.TLS}, v.priority
+				return Dial("tcp", addr, cc)
+			},
+		}
+		for name, dial := range clients {
+			t.Run(v.name+"/"+name, func(t *testing.T) {
+				c, err := dial()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				echo(t, c, "ping")
+				st := <-seen
+				if st.Version != v.want {
+					t.Fatalf("version %s", tls.VersionName(st.Version))
+				}
+				p.checkPeer(t, name, st)
+			})
+		}
+	}
+}
+
+// A client's VerifiedChains is the path to its root when the server sends
+// a stray CA after its chain: crypto/tls and gnutls-serv servers. It
+// stays readable after Close.
+func TestVerifiedChainsServerPath(t *testing.T) {
+	checkLeaks(t)
+	p := newChainPKI()
+	servers := map[string]string{
+		"crypto/tls":  goTLSServer(t, func(c *tls.Config) { c.Certificates = []tls.Certificate{p.leaf.TLS} }),
+		"gnutls-serv": peers.GnutlsServ(t, p.im, p.leaf).Addr,
+	}
+	for name, addr := range servers {
+		for _, v := range versions {
+			t.Run(name+"/"+v.name, func(t *testing.T) {
+				cfg := &Config{ServerName: "localhost", RootCAPEM: p.root.PEM, Priority: v.priority}
+				c, err := Dial("tcp", addr, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				echo(t, c, "ping\n")
+				c.Close()
+				st := c.ConnectionState().TLS()
+				p.checkPeer(t, name, st)
+			})
+		}
+	}
+}
+
+// With the system trust store, the one a client uses without RootCAFile
+// or RootCAPEM, the trust anchor of a verified path comes from that store:
+// each root CA of the system bundle is found as its own anchor.
+func TestVerifiedPathSystemTrust(t *testing.T) {
+	checkLeaks(t)
+	cr, err := NewCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cr.Close()
+	if _, err := cr.SetSystemTrust(); err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for block, rest := pem.Decode(bundle); block != nil; block, rest = pem.Decode(rest) {
+		root, err := x509.ParseCertificate(block.Bytes)
+		if err != nil || !bytes.Equal(root.RawIssuer, root.RawSubject) {
+			continue
+		}
+		// A CA re-issued under the same name and key may come back for
+		// its twin; either is an anchor that signed it.
+		issuer := cr.trustedIssuer(root.Raw)
+		path := verifiedPath([]*x509.Certificate{root}, [][]byte{issuer})
+		if len(path) == 0 || !bytes.Equal(path[len(path)-1].RawSubject, root.RawSubject) ||
+			!bytes.Equal(path[len(path)-1].RawSubjectPublicKeyInfo, root.RawSubjectPublicKeyInfo) {
+			t.Fatalf("%s: path %v from the system store's %d bytes", root.Subject, path, len(issuer))
+		}
+		found++
+	}
+	if found == 0 {
+		t.Fatal("no self-signed CA in the system bundle")
 	}
 }

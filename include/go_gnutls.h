@@ -144,6 +144,13 @@ static inline int go_gnutls_alert_send_appropriate(gnutls_session_t s, int err)
 	return gnutls_alert_send_appropriate(s, err);
 }
 
+/* Refuses a TLS 1.2 renegotiation request with a warning alert. */
+static inline int go_gnutls_refuse_renegotiation(gnutls_session_t s)
+{
+	errno = 0;
+	return gnutls_alert_send(s, GNUTLS_AL_WARNING, GNUTLS_A_NO_RENEGOTIATION);
+}
+
 static inline ssize_t go_gnutls_send_early(gnutls_session_t s, const void *p, size_t n)
 {
 	errno = 0;
@@ -567,6 +574,44 @@ static inline struct go_gnutls_verify *go_gnutls_set_verify(gnutls_session_t s, 
 	}
 	gnutls_session_set_verify_cert2(s, v->data, n, 0);
 	return v;
+}
+
+/* A server's verification of a client certificate only when one is given
+ * (VerifyClientCertIfGiven): gnutls_session_set_verify_cert2's callback
+ * fails a client that sent none (gnutls_certificate_verify_peers returns
+ * GNUTLS_E_NO_CERTIFICATE_FOUND), so this one lets such a client pass and
+ * verifies a given chain as that callback does, for a TLS client. */
+static gnutls_typed_vdata_st go_gnutls_client_purpose = { GNUTLS_DT_KEY_PURPOSE_OID,
+	(unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0 };
+
+static int go_gnutls_verify_if_given_cb(gnutls_session_t s)
+{
+	unsigned n = 0, status = 0;
+	if (gnutls_certificate_get_peers(s, &n) == NULL || n == 0)
+		return 0;
+	if (gnutls_certificate_verify_peers(s, &go_gnutls_client_purpose, 1, &status) < 0)
+		return GNUTLS_E_CERTIFICATE_ERROR;
+	return status != 0 ? GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR : 0;
+}
+
+static inline void go_gnutls_set_verify_if_given(gnutls_session_t s)
+{
+	gnutls_session_set_verify_function(s, go_gnutls_verify_if_given_cb);
+}
+
+/* The status that failed the handshake with
+ * GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR. GnuTLS records it only from its
+ * own callback; after go_gnutls_verify_if_given_cb (the status left unset,
+ * all bits) the verification is made again to learn it. */
+static inline unsigned go_gnutls_verify_failure_status(gnutls_session_t s)
+{
+	unsigned status = gnutls_session_get_verify_cert_status(s), n = 0;
+	if (status != (unsigned)-1)
+		return status;
+	if (gnutls_certificate_get_peers(s, &n) == NULL || n == 0 ||
+	    gnutls_certificate_verify_peers(s, &go_gnutls_client_purpose, 1, &status) < 0)
+		return (unsigned)-1;
+	return status;
 }
 
 static inline int go_gnutls_set_data(gnutls_session_t s, const void *p, size_t n)

@@ -229,7 +229,8 @@ out:
 }
 
 /* The issuer of a DER certificate among the credentials' trusted CAs, in
- * DER; *out is freed with go_gnutls_free. */
+ * DER; *out is freed with go_gnutls_free. The issuer is copied out, which
+ * a PKCS#11 trust store requires (GNUTLS_TL_GET_COPY). */
 static inline int go_gnutls_find_issuer(gnutls_certificate_credentials_t cred, const void *der, unsigned n,
 	unsigned char **out, unsigned *outn)
 {
@@ -238,9 +239,11 @@ static inline int go_gnutls_find_issuer(gnutls_certificate_credentials_t cred, c
 	int ret = go_gnutls_crt_import_der(&c, der, n);
 	if (ret < 0)
 		return ret;
-	ret = gnutls_certificate_get_issuer(cred, c, &issuer, 0); /* owned by cred */
-	if (ret >= 0)
+	ret = gnutls_certificate_get_issuer(cred, c, &issuer, GNUTLS_TL_GET_COPY);
+	if (ret >= 0) {
 		ret = gnutls_x509_crt_export2(issuer, GNUTLS_X509_FMT_DER, &o);
+		gnutls_x509_crt_deinit(issuer);
+	}
 	gnutls_x509_crt_deinit(c);
 	*out = o.data;
 	*outn = o.size;

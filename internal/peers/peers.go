@@ -5,6 +5,7 @@ package peers
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -109,6 +110,20 @@ func OpenSSLSink(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, extra ...stri
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
 	return openssl(t, ca, leaf, "-quiet", func(c *exec.Cmd) { c.Stdin = r }, extra)
+}
+
+// OpenSSLTLS12 starts `openssl s_server -tls1_2` with the certificate
+// issued by ca, plus extra arguments, and returns the writer of its
+// standard input, where s_server takes its commands: "r\n" asks the client
+// to renegotiate (a HelloRequest). It prints what it receives (see Output).
+func OpenSSLTLS12(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, extra ...string) (*Server, io.Writer) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return openssl(t, ca, leaf, "-tls1_2", func(c *exec.Cmd) { c.Stdin = r }, extra), w
 }
 
 func openssl(t testing.TB, ca *testpki.CA, leaf *testpki.Leaf, mode string, prepare func(*exec.Cmd), extra []string) *Server {

@@ -1,0 +1,106 @@
+package gnutls
+
+// #cgo pkg-config: gnutls
+// #cgo CFLAGS: -I${SRCDIR}/../include
+// #include "go_gnutls_pki.h"
+import "C"
+
+import (
+	"bytes"
+	"crypto/x509"
+	"unsafe"
+)
+
+// The verified chain (ConnectionState.TLS's VerifiedChains) is the path
+// GnuTLS verified, which it does not report: GnuTLS follows issuers from
+// the leaf through the certificates the peer sent, and ends at the first
+// one that a CA of the trust store issued (or that is one), ignoring the
+// rest (gnutls_x509_trust_list_verify_crt2). The same walk is made here,
+// with the trust store's own answer for each step
+// (gnutls_certificate_get_issuer): the anchors are taken from the
+// credentials the handshake used, the system store included, while the
+// session is alive; the walk itself runs in Go when the state is read.
+
+// trustedIssuers returns, for each certificate of chain (DER), the DER of
+// the CA in the session's trust store that issued it, or nil.
+func (s *Session) trustedIssuers(chain [][]byte) [][]byte {
+	var creds *Credentials
+	s.call(func(C.gnutls_session_t) error { creds = s.creds; return nil })
+	if creds == nil {
+		return nil
+	}
+	issuers := make([][]byte, len(chain))
+	for i, der := range chain {
+		issuers[i] = creds.trustedIssuer(der)
+	}
+	return issuers
+}
+
+// trustedIssuer is FindIssuer for a session's credentials, which stay
+// usable after Close while a session holds them; nil when there is none.
+func (c *Credentials) trustedIssuer(cert []byte) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ptr == nil || len(cert) == 0 {
+		return nil
+	}
+	var out *C.uchar
+	var n C.uint
+	r := withBytes(cert, func(b unsafe.Pointer, bn C.uint) C.int { return C.go_gnutls_find_issuer(c.ptr, b, bn, &out, &n) })
+	if out != nil {
+		defer C.go_gnutls_free(unsafe.Pointer(out))
+	}
+	if r < 0 {
+		return nil
+	}
+	return C.GoBytes(unsafe.Pointer(out), C.int(n))
+}
+
+// verifiedPath walks from the leaf (peer[0]) to a trust anchor: at each
+// step the trusted issuer (issuers, parallel to peer) ends the path, or
+// else a certificate the peer sent whose key signed the current one
+// continues it. It returns nil when no such path exists, which after a
+// successful verification means crypto/x509 cannot check a signature
+// GnuTLS accepted.
+func verifiedPath(peer []*x509.Certificate, issuers [][]byte) []*x509.Certificate {
+	if len(peer) == 0 || len(issuers) < len(peer) {
+		return nil
+	}
+	path := []*x509.Certificate{peer[0]}
+	used := make([]bool, len(peer))
+	used[0] = true
+	for i := 0; len(path) <= len(peer); {
+		cur := path[len(path)-1]
+		if der := issuers[i]; der != nil {
+			if bytes.Equal(der, cur.Raw) {
+				return path // cur is itself an anchor
+			}
+			anchor, err := x509.ParseCertificate(der)
+			if err != nil || !signedBy(cur, anchor) {
+				return nil
+			}
+			return append(path, anchor)
+		}
+		next := -1
+		for j, cand := range peer {
+			if !used[j] && signedBy(cur, cand) {
+				next = j
+				break
+			}
+		}
+		if next < 0 {
+			return nil
+		}
+		used[next] = true
+		path = append(path, peer[next])
+		i = next
+	}
+	return nil
+}
+
+// signedBy reports whether child names parent as its issuer and parent's
+// key signed it.
+func signedBy(child, parent *x509.Certificate) bool {
+	return bytes.Equal(child.RawIssuer, parent.RawSubject) &&
+		parent.CheckSignature(child.SignatureAlgorithm, child.RawTBSCertificate, child.Signature) == nil
+}
