@@ -408,3 +408,25 @@ func FuzzPSKClientCredentials(f *testing.F) {
 		c.Close()
 	})
 }
+
+// A client session cache may hold anything (a shared or persisted store):
+// decodeEntry takes any bytes without failing, and what it accepts
+// encodes back to the same bytes.
+func FuzzDecodeEntry(f *testing.F) {
+	f.Add(encodeEntry(cachedSession{ticket: ticketInfo{16384, time.Unix(1e9, 0)}, verified: true, chain: [][]byte{[]byte("leaf"), []byte("ca")}, data: []byte("session")}))
+	f.Add(encodeEntry(cachedSession{data: []byte{0}}))
+	f.Add([]byte("GGS2\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x01\xff\xff\xff\xff"))
+	f.Add([]byte("GGS1 an entry of the previous form"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, ok := decodeEntry(b)
+		if !ok {
+			return
+		}
+		if len(e.data) == 0 || len(e.chain) > maxEntryChain {
+			t.Fatalf("accepted an entry with %d bytes of session data and %d certificates", len(e.data), len(e.chain))
+		}
+		if got := encodeEntry(e); !bytes.Equal(got, b) {
+			t.Fatalf("encodes back to %x, was %x", got, b)
+		}
+	})
+}
