@@ -74,6 +74,15 @@ func goGnutlsCacheRemove(h, key unsafe.Pointer, keyLen C.uint) C.int {
 	return restoreHooks(h).cacheRemove(C.GoStringN((*C.char)(key), C.int(keyLen)))
 }
 
+//export goGnutlsResumeCheck
+func goGnutlsResumeCheck(h, certs unsafe.Pointer, n C.uint) C.int {
+	var chain [][]byte
+	for _, d := range unsafe.Slice((*C.gnutls_datum_t)(certs), int(n)) {
+		chain = append(chain, C.GoBytes(unsafe.Pointer(d.data), C.int(d.size)))
+	}
+	return restoreHooks(h).resumeCheck(chain)
+}
+
 //export goGnutlsAntiReplayAdd
 func goGnutlsAntiReplayAdd(ptr unsafe.Pointer, exp C.time_t, key, data *C.gnutls_datum_t) C.int {
 	k := unsafe.Slice((*byte)(unsafe.Pointer(key.data)), int(key.size))

@@ -101,11 +101,34 @@ func encodeEntry(e cachedSession) []byte {
 	if e.verified {
 		b[len(entryMagic)+12] = 1
 	}
-	for _, der := range e.chain {
+	return append(appendChain(b, e.chain), e.data...)
+}
+
+// appendChain appends each certificate's length (4 bytes) and DER; the
+// count goes before, where the entry's form says.
+func appendChain(b []byte, chain [][]byte) []byte {
+	for _, der := range chain {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(der)))
 		b = append(b, der...)
 	}
-	return append(b, e.data...)
+	return b
+}
+
+// readChain reads n certificates that appendChain wrote at the start of b
+// and returns them (slices of b) and the rest.
+func readChain(b []byte, n int) (chain [][]byte, rest []byte, ok bool) {
+	for range n {
+		if len(b) < 4 {
+			return nil, nil, false
+		}
+		l := binary.BigEndian.Uint32(b)
+		if l == 0 || uint64(len(b)-4) < uint64(l) {
+			return nil, nil, false
+		}
+		chain = append(chain, b[4:4+l])
+		b = b[4+l:]
+	}
+	return chain, b, true
 }
 
 // decodeEntry reads a cache entry; ok is false for anything not in the
@@ -120,23 +143,10 @@ func decodeEntry(b []byte) (e cachedSession, ok bool) {
 		expires:  time.Unix(int64(binary.BigEndian.Uint64(b[len(entryMagic)+4:])), 0),
 	}
 	e.verified = b[head-2] == 1
-	n := int(b[head-1])
-	b = b[head:]
-	for range n {
-		if len(b) < 4 {
-			return cachedSession{}, false
-		}
-		l := binary.BigEndian.Uint32(b)
-		if l == 0 || uint64(len(b)-4) < uint64(l) {
-			return cachedSession{}, false
-		}
-		e.chain = append(e.chain, b[4:4+l])
-		b = b[4+l:]
-	}
-	if len(b) == 0 {
+	e.chain, e.data, ok = readChain(b[head:], int(b[head-1]))
+	if !ok || len(e.data) == 0 {
 		return cachedSession{}, false
 	}
-	e.data = b
 	return e, true
 }
 

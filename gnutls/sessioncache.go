@@ -6,7 +6,10 @@ package gnutls
 import "C"
 
 import (
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -16,8 +19,10 @@ import (
 // clients without session tickets resume them (TLS 1.2; TLS 1.3 resumes
 // by ticket only). GnuTLS stores a session once its handshake completes
 // and removes it when it finds it unusable. The data holds the session's
-// master secret: keep it as keys are kept. Get returns nothing past
-// expires. It must be safe for concurrent use.
+// master secret, and the client's certificates (a Config resumes a
+// session only if it would accept them now): keep it as keys are kept.
+// Data in any other form than what Put was given is not resumed. Get
+// returns nothing past expires. It must be safe for concurrent use.
 type ServerSessionCache interface {
 	Put(sessionID string, data []byte, expires time.Time)
 	Get(sessionID string) (data []byte, ok bool)
@@ -120,12 +125,19 @@ func (s *Session) SetSessionCache(cache ServerSessionCache) error {
 }
 
 // configureSessionCache gives a server session the Config's lifetime and
-// session cache.
+// session cache, and makes it resume only sessions the Config accepts.
 func (c *Config) configureSessionCache(s *Session) error {
 	if c.SessionLifetime != 0 {
 		if err := s.SetSessionLifetime(c.SessionLifetime); err != nil {
 			return err
 		}
+	}
+	if err := s.call(func(p C.gnutls_session_t) error {
+		s.hooksLocked(p).resumable = c.resumable
+		C.go_gnutls_check_resumption(p)
+		return nil
+	}); err != nil {
+		return err
 	}
 	if c.ServerSessionCache == nil {
 		return nil
@@ -133,19 +145,123 @@ func (c *Config) configureSessionCache(s *Session) error {
 	return s.SetSessionCache(c.ServerSessionCache)
 }
 
+// ErrResumeRefused is the Err of the handshake error of a server that
+// refused to resume the session a client offered, because a fresh
+// handshake with its Config would have refused the client; what follows
+// it in the message says why.
+var ErrResumeRefused = errors.New("gnutls: the session the client resumes is not one this Config accepts")
+
+// resumable decides, as crypto/tls's checkForResumption does, whether a
+// server resumes a session whose client presented clientChain (leaf
+// first; none when it presented no certificate): not when the Config now
+// requires a certificate and the session has none, nor when the session
+// has one and the Config asks for none, the certificate has expired, or
+// (when the Config verifies client certificates) it does not verify
+// against ClientCAs now. The sessions come from a shared cache, from
+// tickets, or from a client that offers any session it holds.
+//
+// A session ID is checked when the cache returns its entry, so that a
+// refused one gives a full handshake. A ticket GnuTLS decrypts itself,
+// and GnuTLS 3.7.9 has no way to set a decrypted ticket aside: every
+// resumed session is checked again when the client's Finished arrives,
+// and a refused one fails the handshake with ErrResumeRefused and a
+// bad_certificate alert. TLS 1.3 early data of such a session has been
+// read by then (GnuTLS restores the session's client certificates only
+// after it). Each Config has its own ticket key, so a ticket reaches only
+// the Config that issued it.
+func (c *Config) resumable(clientChain [][]byte) error {
+	has := len(clientChain) > 0
+	switch {
+	case !has && (c.ClientAuth == RequireAnyClientCert || c.ClientAuth == RequireAndVerifyClientCert):
+		return fmt.Errorf("%w: it has no client certificate, which the Config requires", ErrResumeRefused)
+	case !has:
+		return nil
+	case c.ClientAuth == NoClientCert:
+		return fmt.Errorf("%w: it has a client certificate, and the Config asks for none", ErrResumeRefused)
+	}
+	leaf, err := x509.ParseCertificate(clientChain[0])
+	if err != nil {
+		return fmt.Errorf("%w: its client certificate: %v", ErrResumeRefused, err)
+	}
+	if time.Now().After(leaf.NotAfter) {
+		return fmt.Errorf("%w: its client certificate expired at %v", ErrResumeRefused, leaf.NotAfter)
+	}
+	if c.ClientAuth != VerifyClientCertIfGiven && c.ClientAuth != RequireAndVerifyClientCert {
+		return nil
+	}
+	creds, err := c.credentials(false)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrResumeRefused, err)
+	}
+	st, err := creds.verifyChain(clientChain, "", true)
+	if err != nil {
+		return fmt.Errorf("%w: verifying its client certificate: %v", ErrResumeRefused, err)
+	}
+	if st != 0 {
+		return fmt.Errorf("%w: its client certificate does not verify against ClientCAs: %s", ErrResumeRefused, strings.TrimSpace(st.String()))
+	}
+	return nil
+}
+
+// A server cache entry is serverEntryMagic, the client's chain (a count
+// byte, then appendChain's form) and GnuTLS's session data: the client's
+// certificates travel with the session, so that the Config that reads it
+// judges them (resumable) before resuming it. Entries in any other form
+// are not resumed.
+const serverEntryMagic = "GSS1"
+
+func encodeServerEntry(clientChain [][]byte, data []byte) []byte {
+	b := append([]byte(serverEntryMagic), byte(len(clientChain)))
+	return append(appendChain(b, clientChain), data...)
+}
+
+func decodeServerEntry(b []byte) (clientChain [][]byte, data []byte, ok bool) {
+	const head = len(serverEntryMagic) + 1
+	if len(b) < head || string(b[:len(serverEntryMagic)]) != serverEntryMagic || b[head-1] > maxEntryChain {
+		return nil, nil, false
+	}
+	clientChain, data, ok = readChain(b[head:], int(b[head-1]))
+	return clientChain, data, ok && len(data) > 0
+}
+
 // The session cache callbacks (callbacks.go) land here.
 
+// cacheStore keeps the session with the client's chain; a session whose
+// chain is too long for an entry is not kept.
 func (h *sessionHooks) cacheStore(id string, data []byte, expires int64) C.int {
-	h.cache.Put(id, data, time.Unix(expires, 0))
+	chain := peerChain(h.sess)
+	if len(chain) > maxEntryChain {
+		return 0
+	}
+	h.cache.Put(id, encodeServerEntry(chain, data), time.Unix(expires, 0))
 	return 0
 }
 
 // cacheRetrieve copies the session into out (a gnutls_datum_t GnuTLS
-// frees), or leaves it empty.
+// frees), or leaves it empty: then the handshake is a full one.
 func (h *sessionHooks) cacheRetrieve(id string, out *C.gnutls_datum_t) {
-	if data, ok := h.cache.Get(id); ok && len(data) > 0 {
-		C.go_gnutls_datum_copy(out, unsafe.Pointer(&data[0]), C.uint(len(data)))
+	b, ok := h.cache.Get(id)
+	if !ok {
+		return
 	}
+	chain, data, ok := decodeServerEntry(b)
+	if !ok || (h.resumable != nil && h.resumable(chain) != nil) {
+		return
+	}
+	C.go_gnutls_datum_copy(out, unsafe.Pointer(&data[0]), C.uint(len(data)))
+}
+
+// resumeCheck judges a session GnuTLS resumed (a session ID or a ticket),
+// by the client chain it restored; a refusal fails the handshake.
+func (h *sessionHooks) resumeCheck(clientChain [][]byte) C.int {
+	if h.resumable == nil {
+		return 0
+	}
+	if err := h.resumable(clientChain); err != nil {
+		h.refused = err
+		return C.GNUTLS_E_CERTIFICATE_ERROR
+	}
+	return 0
 }
 
 func (h *sessionHooks) cacheRemove(id string) C.int {

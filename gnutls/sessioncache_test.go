@@ -3,6 +3,9 @@ package gnutls
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -187,5 +190,103 @@ func TestSessionCacheRules(t *testing.T) {
 	}
 	if err := server.SetSessionLifetime(time.Hour); err != nil {
 		t.Error(err)
+	}
+}
+
+// resumeServer serves echo with sc and sends each handshake's outcome on
+// the channel it returns.
+func resumeServer(t *testing.T, sc *Config) (addr string, outcome chan resumeOutcome) {
+	t.Helper()
+	outcome = make(chan resumeOutcome, 64)
+	addr = serveOn(t, sc, func(c *Conn) {
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		err := c.Handshake()
+		outcome <- resumeOutcome{c.ConnectionState(), err}
+		if err == nil {
+			io.Copy(c, c)
+		}
+	})
+	return addr, outcome
+}
+
+type resumeOutcome struct {
+	state ConnectionState
+	err   error
+}
+
+func (o resumeOutcome) String() string {
+	return fmt.Sprintf("resumed %v, client chain %d, verified chains %d, err %v", o.state.DidResume, len(o.state.PeerCertificates), len(o.state.TLS().VerifiedChains), o.err)
+}
+
+// Two server Configs share a session cache, the first without client
+// authentication, the second requiring a verified client certificate: a
+// client without one that resumes its session from the first at the
+// second gets a full handshake there, which the second refuses.
+func TestServerResumeSharedCacheClientAuth(t *testing.T) {
+	checkLeaks(t)
+	open := serverConfig()
+	open.ServerSessionCache = NewLRUServerSessionCache(8)
+	strict := open.Clone()
+	strict.ClientAuth, strict.ClientCAPEM = RequireAndVerifyClientCert, pki.ca.PEM
+	openAddr, openOut := resumeServer(t, open)
+	strictAddr, strictOut := resumeServer(t, strict)
+
+	cc := clientConfig()
+	cc.Priority, cc.SessionTicketsDisabled = versions[0].priority, true
+	cc.ClientSessionCache = &lastSessionCache{}
+	for i := range 2 {
+		if _, err := connectEcho(openAddr, cc); err != nil {
+			t.Fatal(err)
+		}
+		if o := <-openOut; o.err != nil || o.state.DidResume != (i == 1) {
+			t.Fatalf("connection %d to the first server: %v", i, o)
+		}
+	}
+	st, err := connectEcho(strictAddr, cc)
+	o := <-strictOut
+	if err == nil || o.err == nil || o.state.DidResume {
+		t.Fatalf("a client without a certificate at the server that requires one: client resumed %v, err %v; server %v", st.DidResume, err, o)
+	}
+}
+
+// A ticket (TLS 1.2 or 1.3) reaches a Config with another client-auth
+// policy when the ticket key is shared (as servers sharing ticket keys
+// do): the server that issued it resumes it, one whose ClientCAs the
+// client's certificate does not verify against refuses it with
+// ErrResumeRefused, as it refuses the client's fresh handshake.
+func TestServerResumeTicketClientAuth(t *testing.T) {
+	checkLeaks(t)
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) {
+			sa := serverConfig()
+			sa.ClientAuth, sa.ClientCAPEM = RequireAndVerifyClientCert, pki.ca.PEM
+			sb := sa.Clone()
+			sb.ClientCAPEM = otherPKI.ca.PEM
+			k, err := sa.serverTicketKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sb.ticketKey = k
+			aAddr, aOut := resumeServer(t, sa)
+			bAddr, bOut := resumeServer(t, sb)
+
+			cc := clientConfig()
+			cc.Priority, cc.Certificates = v.priority, []tls.Certificate{pki.leaf.TLS}
+			cc.ClientSessionCache = &lastSessionCache{}
+			for i := range 2 {
+				if _, err := connectEcho(aAddr, cc); err != nil {
+					t.Fatalf("connection %d to the issuing server: %v; server %v", i, err, <-aOut)
+				}
+				if o := <-aOut; o.err != nil || o.state.DidResume != (i == 1) || (i == 1 && len(o.state.TLS().VerifiedChains) != 1) {
+					t.Fatalf("connection %d to the issuing server: %v", i, o)
+				}
+			}
+			if _, err := connectEcho(bAddr, cc); err == nil {
+				t.Fatal("the client resumed at the server whose ClientCAs it does not verify against")
+			}
+			if o := <-bOut; !errors.Is(o.err, ErrResumeRefused) {
+				t.Fatalf("the other server: %v", o)
+			}
+		})
 	}
 }

@@ -30,6 +30,34 @@ static int go_gnutls_cache_remove(void *h, gnutls_datum_t key)
 	return goGnutlsCacheRemove(h, key.data, key.size);
 }
 
+/* Resumption on a server (sessioncache.go): whatever brought the session
+ * back (a session ID, a TLS 1.2 or 1.3 ticket), when the client's Finished
+ * arrives, the Go side judges the client's certificates GnuTLS restored; a
+ * negative code it returns fails the handshake. Not earlier: GnuTLS 3.7.9
+ * restores them for TLS 1.3 only once early data was read (STATE109 of
+ * handshake-tls13.c). handle is the session's db pointer. */
+extern int goGnutlsResumeCheck(void *handle, void *certs, unsigned n);
+
+static int go_gnutls_resume_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
+	const gnutls_datum_t *msg)
+{
+	const gnutls_datum_t *certs;
+	unsigned n = 0;
+	(void)htype, (void)when, (void)msg;
+	if (!incoming || !gnutls_session_is_resumed(s))
+		return 0;
+	certs = gnutls_certificate_get_peers(s, &n);
+	if (certs == NULL)
+		n = 0;
+	return goGnutlsResumeCheck(gnutls_db_get_ptr(s), (void *)certs, n);
+}
+
+static inline void go_gnutls_check_resumption(gnutls_session_t s)
+{
+	gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_FINISHED, GNUTLS_HOOK_POST,
+					   go_gnutls_resume_hook);
+}
+
 static inline void go_gnutls_set_cache(gnutls_session_t s)
 {
 	gnutls_db_set_retrieve_function(s, go_gnutls_cache_retrieve);
