@@ -143,6 +143,9 @@ type Config struct {
 	prio      *priorityCache
 	prioErr   error
 	ticketKey *ticketKey
+	// policyTicketKey is ticketKey tied to the client-auth policy
+	// (sessioncache.go).
+	policyTicketKey *ticketKey
 	replay    *AntiReplay
 	blackhole blackholeCache
 }
@@ -387,7 +390,7 @@ func (c *Config) configure(s *Session, creds *Credentials, isClient bool, server
 			return err
 		}
 		if !c.SessionTicketsDisabled {
-			k, err := c.serverTicketKey()
+			k, err := c.sessionTicketKey()
 			if err != nil {
 				return err
 			}

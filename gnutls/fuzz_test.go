@@ -435,19 +435,19 @@ func FuzzDecodeEntry(f *testing.F) {
 // decodeServerEntry takes any bytes without failing, and what it accepts
 // encodes back to the same bytes.
 func FuzzDecodeServerEntry(f *testing.F) {
-	f.Add(encodeServerEntry([][]byte{[]byte("client"), []byte("ca")}, []byte("session")))
-	f.Add(encodeServerEntry(nil, []byte{0}))
-	f.Add([]byte("GSS1\x01\x00\x00\x00\x09cert"))
+	f.Add(encodeServerEntry(clientAuthPolicy{1, 2}, [][]byte{[]byte("client"), []byte("ca")}, []byte("session")))
+	f.Add(encodeServerEntry(clientAuthPolicy{}, nil, []byte{0}))
+	f.Add(append(append([]byte("GSS1"), make([]byte, 32)...), "\x01\x00\x00\x00\x09cert"...))
 	f.Add([]byte("raw GnuTLS session data"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		chain, data, ok := decodeServerEntry(b)
+		policy, chain, data, ok := decodeServerEntry(b)
 		if !ok {
 			return
 		}
 		if len(data) == 0 || len(chain) > maxEntryChain {
 			t.Fatalf("accepted an entry with %d bytes of session data and %d certificates", len(data), len(chain))
 		}
-		if got := encodeServerEntry(chain, data); !bytes.Equal(got, b) {
+		if got := encodeServerEntry(policy, chain, data); !bytes.Equal(got, b) {
 			t.Fatalf("encodes back to %x, was %x", got, b)
 		}
 	})

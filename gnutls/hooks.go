@@ -29,9 +29,11 @@ type sessionHooks struct {
 	cache ServerSessionCache
 	// resumable, for a server Config's session, says why a session a
 	// client asks to resume must not be (sessioncache.go); refused is
-	// what it said, for the caller of Handshake.
+	// what it said, for the caller of Handshake; policy is the Config's
+	// client-auth policy, which cache entries record.
 	resumable func(clientChain [][]byte) error
 	refused   error
+	policy    clientAuthPolicy
 	// sess is the C session, for the callbacks, which run inside its calls.
 	sess C.gnutls_session_t
 

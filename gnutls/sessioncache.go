@@ -6,9 +6,12 @@ package gnutls
 import "C"
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -133,7 +136,8 @@ func (c *Config) configureSessionCache(s *Session) error {
 		}
 	}
 	if err := s.call(func(p C.gnutls_session_t) error {
-		s.hooksLocked(p).resumable = c.resumable
+		h := s.hooksLocked(p)
+		h.resumable, h.policy = c.resumable, c.clientAuthPolicy()
 		C.go_gnutls_check_resumption(p)
 		return nil
 	}); err != nil {
@@ -160,15 +164,21 @@ var ErrResumeRefused = errors.New("gnutls: the session the client resumes is not
 // against ClientCAs now. The sessions come from a shared cache, from
 // tickets, or from a client that offers any session it holds.
 //
-// A session ID is checked when the cache returns its entry, so that a
-// refused one gives a full handshake. A ticket GnuTLS decrypts itself,
-// and GnuTLS 3.7.9 has no way to set a decrypted ticket aside: every
-// resumed session is checked again when the client's Finished arrives,
-// and a refused one fails the handshake with ErrResumeRefused and a
+// Before that, a session resumes only under the client-auth policy it was
+// made under (clientAuthPolicy): a cache entry records the policy, and
+// the ticket key is derived from it (sessionTicketKey), so that a Config
+// with another policy cannot decrypt the ticket. Both then give a full
+// handshake, which judges the client afresh.
+//
+// Within one policy, a session ID is checked when the cache returns its
+// entry, so that a refused one also gives a full handshake. A ticket
+// GnuTLS decrypts itself, and GnuTLS 3.7.9 has no way to set a decrypted
+// ticket aside: every resumed session is checked again when the client's
+// Finished arrives, and a refused one (a client certificate that expired
+// or no longer verifies) fails the handshake with ErrResumeRefused and a
 // bad_certificate alert. TLS 1.3 early data of such a session has been
-// read by then (GnuTLS restores the session's client certificates only
-// after it). Each Config has its own ticket key, so a ticket reaches only
-// the Config that issued it.
+// read by then: GnuTLS restores the session's client certificates only
+// after it.
 func (c *Config) resumable(clientChain [][]byte) error {
 	has := len(clientChain) > 0
 	switch {
@@ -203,25 +213,66 @@ func (c *Config) resumable(clientChain [][]byte) error {
 	return nil
 }
 
-// A server cache entry is serverEntryMagic, the client's chain (a count
-// byte, then appendChain's form) and GnuTLS's session data: the client's
-// certificates travel with the session, so that the Config that reads it
-// judges them (resumable) before resuming it. Entries in any other form
-// are not resumed.
+// clientAuthPolicy is a digest of what decides whether a server accepts a
+// client: ClientAuth, and the CAs and CRLs it verifies client
+// certificates against (as named: a file's name, not its contents). The
+// zero value is the policy of a session cache set on a Session alone.
+type clientAuthPolicy [sha256.Size]byte
+
+func (c *Config) clientAuthPolicy() clientAuthPolicy {
+	h := sha256.New()
+	h.Write([]byte("go-gnutls client-auth policy\x00"))
+	h.Write([]byte{byte(c.ClientAuth)})
+	for _, b := range [][]byte{[]byte(c.ClientCAFile), c.ClientCAPEM, []byte(c.CRLFile), c.CRLPEM} {
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
+		h.Write(b)
+	}
+	return clientAuthPolicy(h.Sum(nil))
+}
+
+// sessionTicketKey is the key the Config's server sessions issue and
+// accept tickets with: its ticket key, tied to its client-auth policy.
+func (c *Config) sessionTicketKey() (*ticketKey, error) {
+	base, err := c.serverTicketKey()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.policyTicketKey == nil {
+		p := c.clientAuthPolicy()
+		k := &ticketKey{}
+		r := C.go_gnutls_ticket_key_derive(base.ptr, unsafe.Pointer(&p[0]), C.uint(len(p)), &k.ptr)
+		runtime.KeepAlive(base)
+		if err := check("derive ticket key", r); err != nil {
+			return nil, err
+		}
+		runtime.AddCleanup(k, func(p *C.gnutls_datum_t) { C.go_gnutls_ticket_key_free(p) }, k.ptr)
+		c.policyTicketKey = k
+	}
+	return c.policyTicketKey, nil
+}
+
+// A server cache entry is serverEntryMagic, the client-auth policy it was
+// made under, the client's chain (a count byte, then appendChain's form)
+// and GnuTLS's session data: the client's certificates travel with the
+// session, so that the Config that reads it judges them (resumable)
+// before resuming it. Entries in any other form are not resumed.
 const serverEntryMagic = "GSS1"
 
-func encodeServerEntry(clientChain [][]byte, data []byte) []byte {
-	b := append([]byte(serverEntryMagic), byte(len(clientChain)))
+func encodeServerEntry(policy clientAuthPolicy, clientChain [][]byte, data []byte) []byte {
+	b := append(append([]byte(serverEntryMagic), policy[:]...), byte(len(clientChain)))
 	return append(appendChain(b, clientChain), data...)
 }
 
-func decodeServerEntry(b []byte) (clientChain [][]byte, data []byte, ok bool) {
-	const head = len(serverEntryMagic) + 1
+func decodeServerEntry(b []byte) (policy clientAuthPolicy, clientChain [][]byte, data []byte, ok bool) {
+	const head = len(serverEntryMagic) + len(policy) + 1
 	if len(b) < head || string(b[:len(serverEntryMagic)]) != serverEntryMagic || b[head-1] > maxEntryChain {
-		return nil, nil, false
+		return policy, nil, nil, false
 	}
+	copy(policy[:], b[len(serverEntryMagic):])
 	clientChain, data, ok = readChain(b[head:], int(b[head-1]))
-	return clientChain, data, ok && len(data) > 0
+	return policy, clientChain, data, ok && len(data) > 0
 }
 
 // The session cache callbacks (callbacks.go) land here.
@@ -233,7 +284,7 @@ func (h *sessionHooks) cacheStore(id string, data []byte, expires int64) C.int {
 	if len(chain) > maxEntryChain {
 		return 0
 	}
-	h.cache.Put(id, encodeServerEntry(chain, data), time.Unix(expires, 0))
+	h.cache.Put(id, encodeServerEntry(h.policy, chain, data), time.Unix(expires, 0))
 	return 0
 }
 
@@ -244,8 +295,8 @@ func (h *sessionHooks) cacheRetrieve(id string, out *C.gnutls_datum_t) {
 	if !ok {
 		return
 	}
-	chain, data, ok := decodeServerEntry(b)
-	if !ok || (h.resumable != nil && h.resumable(chain) != nil) {
+	policy, chain, data, ok := decodeServerEntry(b)
+	if !ok || policy != h.policy || (h.resumable != nil && h.resumable(chain) != nil) {
 		return
 	}
 	C.go_gnutls_datum_copy(out, unsafe.Pointer(&data[0]), C.uint(len(data)))

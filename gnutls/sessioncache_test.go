@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-gnutls/go-gnutls/internal/peers"
 	"github.com/go-gnutls/go-gnutls/internal/testenv"
+	"github.com/go-gnutls/go-gnutls/internal/testpki"
 )
 
 // cachingServer serves echo with a session cache and reports whether each
@@ -249,12 +250,11 @@ func TestServerResumeSharedCacheClientAuth(t *testing.T) {
 	}
 }
 
-// A ticket (TLS 1.2 or 1.3) reaches a Config with another client-auth
-// policy when the ticket key is shared (as servers sharing ticket keys
-// do): the server that issued it resumes it, one whose ClientCAs the
-// client's certificate does not verify against refuses it with
-// ErrResumeRefused, as it refuses the client's fresh handshake.
-func TestServerResumeTicketClientAuth(t *testing.T) {
+// Servers that share a ticket key (as servers sharing ticket keys do) but
+// not a client-auth policy do not resume each other's tickets: the one
+// whose ClientCAs the client's certificate does not verify against gives
+// a full handshake and refuses it, as it refuses a fresh one.
+func TestServerResumeTicketOtherPolicy(t *testing.T) {
 	checkLeaks(t)
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
@@ -282,11 +282,56 @@ func TestServerResumeTicketClientAuth(t *testing.T) {
 				}
 			}
 			if _, err := connectEcho(bAddr, cc); err == nil {
-				t.Fatal("the client resumed at the server whose ClientCAs it does not verify against")
+				t.Fatal("the client was accepted by the server whose ClientCAs it does not verify against")
 			}
-			if o := <-bOut; !errors.Is(o.err, ErrResumeRefused) {
+			if o := <-bOut; o.err == nil || o.state.DidResume || errors.Is(o.err, ErrResumeRefused) {
 				t.Fatalf("the other server: %v", o)
 			}
 		})
+	}
+}
+
+// A session whose client certificate has expired since is not resumed:
+// by session ID the server gives a full handshake instead, a ticket it
+// refuses with ErrResumeRefused; either way the client is refused, as in
+// a fresh handshake.
+func TestServerResumeExpiredClientCert(t *testing.T) {
+	checkLeaks(t)
+	expires := time.Now().Add(3 * time.Second)
+	client := pki.ca.Issue(testpki.Options{NotAfter: expires}, "client")
+	type run struct {
+		addr string
+		out  chan resumeOutcome
+		cc   *Config
+	}
+	runs := make([]run, len(resumeMechanisms))
+	for i, m := range resumeMechanisms {
+		sc := serverConfig()
+		sc.ClientAuth, sc.ClientCAPEM, sc.ServerSessionCache = RequireAndVerifyClientCert, pki.ca.PEM, NewLRUServerSessionCache(8)
+		r := &runs[i]
+		r.addr, r.out = resumeServer(t, sc)
+		r.cc = clientConfig()
+		r.cc.Priority, r.cc.SessionTicketsDisabled, r.cc.Certificates = m.priority, m.noTicket, []tls.Certificate{client.TLS}
+		r.cc.ClientSessionCache = &lastSessionCache{}
+		for j := range 2 {
+			if _, err := connectEcho(r.addr, r.cc); err != nil {
+				t.Fatalf("%s, connection %d: %v; server %v", m.name, j, err, <-r.out)
+			}
+			if o := <-r.out; o.err != nil || o.state.DidResume != (j == 1) {
+				t.Fatalf("%s, connection %d: %v", m.name, j, o)
+			}
+		}
+	}
+	time.Sleep(time.Until(expires) + 1100*time.Millisecond)
+	for i, m := range resumeMechanisms {
+		r := runs[i]
+		if _, err := connectEcho(r.addr, r.cc); err == nil {
+			t.Errorf("%s: the client was accepted with an expired certificate", m.name)
+		}
+		o := <-r.out
+		var ve *CertificateVerificationError
+		if m.noTicket && !errors.As(o.err, &ve) || !m.noTicket && !errors.Is(o.err, ErrResumeRefused) {
+			t.Errorf("%s: server: %v", m.name, o)
+		}
 	}
 }

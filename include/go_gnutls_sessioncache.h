@@ -3,6 +3,7 @@
 #define GO_GNUTLS_SESSIONCACHE_H
 
 #include "go_gnutls.h"
+#include <gnutls/crypto.h>
 
 /* The Go cache (callbacks.go); handle is the session's db pointer
  * (gnutls_db_set_ptr). Retrieve copies the session into *data
@@ -56,6 +57,31 @@ static inline void go_gnutls_check_resumption(gnutls_session_t s)
 {
 	gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_FINISHED, GNUTLS_HOOK_POST,
 					   go_gnutls_resume_hook);
+}
+
+/* The ticket key of one client-auth policy: HMAC-SHA-512 under the
+ * Config's ticket key (GnuTLS's 64-byte master key) of the policy's digest.
+ * Freed with go_gnutls_ticket_key_free. */
+static inline int go_gnutls_ticket_key_derive(const gnutls_datum_t *base, const void *policy, unsigned policy_len,
+	gnutls_datum_t **out)
+{
+	gnutls_datum_t *k = calloc(1, sizeof *k);
+	int ret;
+	if (k == NULL)
+		return GNUTLS_E_MEMORY_ERROR;
+	k->data = gnutls_malloc(64);
+	if (k->data == NULL) {
+		free(k);
+		return GNUTLS_E_MEMORY_ERROR;
+	}
+	k->size = 64;
+	ret = gnutls_hmac_fast(GNUTLS_MAC_SHA512, base->data, base->size, policy, policy_len, k->data);
+	if (ret < 0) {
+		go_gnutls_ticket_key_free(k);
+		return ret;
+	}
+	*out = k;
+	return 0;
 }
 
 static inline void go_gnutls_set_cache(gnutls_session_t s)
