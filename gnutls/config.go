@@ -143,11 +143,12 @@ type Config struct {
 	prio      *priorityCache
 	prioErr   error
 	ticketKey *ticketKey
+	replay    *AntiReplay
+	blackhole blackholeCache
+
 	// policyTicketKey is ticketKey tied to the client-auth policy
 	// (sessioncache.go).
 	policyTicketKey *ticketKey
-	replay    *AntiReplay
-	blackhole blackholeCache
 }
 
 // DefaultFastOpenBlackhole is how long Dial avoids fast open to a
