@@ -103,7 +103,9 @@ type Config struct {
 	FastOpenBlackhole time.Duration
 
 	// ClientSessionCache, when set, keeps sessions so that later
-	// connections to the same server and address resume them.
+	// connections to a server of the same name (ServerName, or the host
+	// of the address without one) resume them; a session is offered only
+	// when this Config would accept the server it was made with.
 	ClientSessionCache ClientSessionCache
 	// SessionTicketsDisabled stops a server from issuing session tickets,
 	// and a client from asking for and using them (GNUTLS_NO_TICKETS).
@@ -416,17 +418,19 @@ func (c *Config) configure(s *Session, creds *Credentials, isClient bool, server
 	return nil
 }
 
-// sessionCacheKey names a server for the session cache: the name it is
-// verified under and its address.
+// sessionCacheKey names a server for the session cache as crypto/tls
+// does: by the name sent to it, or the address's host when there is none,
+// so that servers sharing ticket keys behind one name resume each other's
+// sessions. What a session may be used for is checked when it is offered
+// (Config.resume), whatever key it came under.
 func (c *Config) sessionCacheKey(serverName string, addr net.Addr) string {
-	if c.ClientSessionCache == nil {
-		return ""
+	if c.ClientSessionCache == nil || serverName != "" || addr == nil {
+		return serverName
 	}
-	a := ""
-	if addr != nil {
-		a = addr.String()
+	if host, _, err := net.SplitHostPort(addr.String()); err == nil {
+		return host
 	}
-	return serverName + "|" + a
+	return addr.String()
 }
 
 // ClientSessionCache keeps sessions for resumption, keyed by server. It

@@ -3,10 +3,13 @@ package gnutls
 import (
 	"crypto/tls"
 	"errors"
+	"io"
+	"net"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-gnutls/go-gnutls/internal/peers"
 	"github.com/go-gnutls/go-gnutls/internal/testpki"
 )
 
@@ -144,6 +147,41 @@ func TestResumeHostileEntries(t *testing.T) {
 				st, err := connectEcho(good, strict)
 				if err != nil || st.DidResume {
 					t.Errorf("%s: resumed %v, err %v", name, st.DidResume, err)
+				}
+			}
+		})
+	}
+}
+
+// Two crypto/tls servers behind one name, on 127.0.0.1 and 127.0.0.2,
+// share their ticket keys and certificate: a client that connected to the
+// first resumes at the second, its cache keyed by the server's name.
+func TestResumeAcrossServersByName(t *testing.T) {
+	checkLeaks(t)
+	var keys [32]byte
+	copy(keys[:], "go-gnutls fleet ticket key 12345")
+	var addrs []string
+	for _, ip := range []string{"127.0.0.1", "127.0.0.2"} {
+		tc := &tls.Config{Certificates: []tls.Certificate{pki.leaf.TLS}}
+		tc.SetSessionTicketKeys([][32]byte{keys})
+		l, err := tls.Listen("tcp", ip+":0", tc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(peers.Serve(l, func(c net.Conn) { io.Copy(c, c) }))
+		addrs = append(addrs, l.Addr().String())
+	}
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) {
+			cc := clientConfig()
+			cc.Priority, cc.ClientSessionCache = v.priority, NewLRUClientSessionCache(4)
+			for i, addr := range addrs {
+				st, err := connectEcho(addr, cc)
+				if err != nil {
+					t.Fatalf("server %d: %v", i, err)
+				}
+				if st.DidResume != (i == 1) {
+					t.Fatalf("server %d (%s): resumed %v", i, addr, st.DidResume)
 				}
 			}
 		})
