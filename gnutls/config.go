@@ -433,8 +433,10 @@ func (c *Config) sessionCacheKey(serverName string, addr net.Addr) string {
 	return addr.String()
 }
 
-// ClientSessionCache keeps sessions for resumption, keyed by server. It
-// must be safe for concurrent use.
+// ClientSessionCache keeps sessions for resumption, keyed by server name.
+// Its entries hold session secrets (see the package documentation on
+// resumption); entries in a form this package does not write are not
+// offered. It must be safe for concurrent use.
 type ClientSessionCache interface {
 	Get(key string) (data []byte, ok bool)
 	Put(key string, data []byte)
