@@ -314,7 +314,8 @@ static inline const char *go_gnutls_priority_suite(gnutls_priority_t p, unsigned
 
 /* Verifies a chain of n DER certificates, packed one after the other with
  * their lengths in lens, against the credentials' trust list (CAs and
- * CRLs) for a TLS server named hostname (NULL: any name). */
+ * CRLs) for a TLS server named hostname (NULL: any name), or with
+ * client_purpose for a TLS client. */
 static inline int go_gnutls_verify_chain(gnutls_certificate_credentials_t cred, const unsigned char *packed,
 	const unsigned *lens, unsigned n, const char *hostname, int client_purpose, unsigned *status)
 {
