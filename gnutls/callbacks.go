@@ -79,6 +79,15 @@ func goGnutlsClientHello(h unsafe.Pointer, s C.gnutls_session_t, msg unsafe.Poin
 	restoreHooks(h).clientHello(s, unsafe.Slice((*byte)(msg), int(n)))
 }
 
+//export goGnutlsResumeCheck
+func goGnutlsResumeCheck(h, certs unsafe.Pointer, n C.uint) C.int {
+	var chain [][]byte
+	for _, d := range unsafe.Slice((*C.gnutls_datum_t)(certs), int(n)) {
+		chain = append(chain, C.GoBytes(unsafe.Pointer(d.data), C.int(d.size)))
+	}
+	return restoreHooks(h).resumeCheck(chain)
+}
+
 //export goGnutlsAntiReplayAdd
 func goGnutlsAntiReplayAdd(ptr unsafe.Pointer, exp C.time_t, key, data *C.gnutls_datum_t) C.int {
 	k := unsafe.Slice((*byte)(unsafe.Pointer(key.data)), int(key.size))

@@ -104,7 +104,9 @@ type Config struct {
 	FastOpenBlackhole time.Duration
 
 	// ClientSessionCache, when set, keeps sessions so that later
-	// connections to the same server and address resume them.
+	// connections to a server of the same name (ServerName, or the host
+	// of the address without one) resume them; a session is offered only
+	// when this Config would accept the server it was made with.
 	ClientSessionCache ClientSessionCache
 	// SessionTicketsDisabled stops a server from issuing session tickets,
 	// and a client from asking for and using them (GNUTLS_NO_TICKETS).
@@ -156,8 +158,14 @@ type Config struct {
 	// staples is the OCSP staple shared with Clones (ocsp.go).
 	staples *stapleGroup
 
-	// ticketKeys, when set (SetSessionTicketKeys), replace ticketKey.
+	// ticketKeys, when set (SetSessionTicketKeys), replace ticketKey;
+	// policyKeys are them tied to the client-auth policy (ticketkeys.go).
 	ticketKeys *ticketKeys
+	policyKeys *ticketKeys
+
+	// policyTicketKey is ticketKey tied to the client-auth policy
+	// (sessioncache.go).
+	policyTicketKey *ticketKey
 }
 
 // DefaultFastOpenBlackhole is how long Dial avoids fast open to a
@@ -430,21 +438,25 @@ func (c *Config) configure(s *Session, creds *Credentials, isClient bool, server
 	return nil
 }
 
-// sessionCacheKey names a server for the session cache: the name it is
-// verified under and its address.
+// sessionCacheKey names a server for the session cache as crypto/tls
+// does: by the name sent to it, or the address's host when there is none,
+// so that servers sharing ticket keys behind one name resume each other's
+// sessions. What a session may be used for is checked when it is offered
+// (Config.resume), whatever key it came under.
 func (c *Config) sessionCacheKey(serverName string, addr net.Addr) string {
-	if c.ClientSessionCache == nil {
-		return ""
+	if c.ClientSessionCache == nil || serverName != "" || addr == nil {
+		return serverName
 	}
-	a := ""
-	if addr != nil {
-		a = addr.String()
+	if host, _, err := net.SplitHostPort(addr.String()); err == nil {
+		return host
 	}
-	return serverName + "|" + a
+	return addr.String()
 }
 
-// ClientSessionCache keeps sessions for resumption, keyed by server. It
-// must be safe for concurrent use.
+// ClientSessionCache keeps sessions for resumption, keyed by server name.
+// Its entries hold session secrets (see the package documentation on
+// resumption); entries in a form this package does not write are not
+// offered. It must be safe for concurrent use.
 type ClientSessionCache interface {
 	Get(key string) (data []byte, ok bool)
 	Put(key string, data []byte)

@@ -55,6 +55,10 @@ type Conn struct {
 
 	cacheKey     string
 	sessionSaved bool
+	// resumeOffered is set when a cached session was offered; resumeChain
+	// is its server chain, checked before (resumption.go).
+	resumeOffered bool
+	resumeChain   [][]byte
 	// state is taken when the handshake completes and kept after Close;
 	// peerDER waits there to be parsed into it (handshakeMu). Before,
 	// only its FastOpen is set.
@@ -115,7 +119,7 @@ func (c *Conn) setup() error {
 	c.sess = s
 	if c.isClient && c.config.ClientSessionCache != nil {
 		c.cacheKey = c.config.sessionCacheKey(c.serverName, c.conn.RemoteAddr())
-		c.early.limit = c.config.resume(s, c.cacheKey)
+		c.early.limit, c.resumeChain, c.resumeOffered = c.config.resume(s, c.cacheKey, c.serverName)
 		if err := s.watchTickets(); err != nil {
 			return err
 		}
@@ -232,6 +236,9 @@ func (c *Conn) handshake(ctx context.Context, in, out []byte) (n int, err error)
 	c.connecting = false
 	if err == nil {
 		err = c.checkStaple()
+	}
+	if err == nil {
+		err = c.checkResumed()
 	}
 	if err != nil {
 		c.handshakeErr = err

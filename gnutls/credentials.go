@@ -211,6 +211,12 @@ func (s *Session) enableTickets(k *ticketKey) error {
 // Zero status means trusted. It lets a client that skipped verification
 // (InsecureSkipVerify) still learn what verification would have said.
 func (c *Credentials) VerifyChain(chain [][]byte, hostname string) (CertStatus, error) {
+	return c.verifyChain(chain, hostname, false)
+}
+
+// verifyChain is VerifyChain for a TLS server's chain, or with
+// clientPurpose for a TLS client's, as a server verifies it.
+func (c *Credentials) verifyChain(chain [][]byte, hostname string, clientPurpose bool) (CertStatus, error) {
 	if len(chain) == 0 || len(chain) > 16 {
 		return 0, fmt.Errorf("gnutls: VerifyChain needs 1 to 16 certificates, got %d", len(chain))
 	}
@@ -234,7 +240,11 @@ func (c *Credentials) VerifyChain(chain [][]byte, hostname string) (CertStatus, 
 				name = C.CString(hostname)
 				defer C.free(unsafe.Pointer(name))
 			}
-			return C.go_gnutls_verify_chain(p, (*C.uchar)(b), &lens[0], C.uint(len(chain)), name, &status)
+			purpose := C.int(0)
+			if clientPurpose {
+				purpose = 1
+			}
+			return C.go_gnutls_verify_chain(p, (*C.uchar)(b), &lens[0], C.uint(len(chain)), name, purpose, &status)
 		})
 	})
 	return CertStatus(status), err

@@ -48,10 +48,49 @@
 // pre-shared key as *PSKError. A fatal error sends the peer the alert
 // GnuTLS names for it, and nothing after it.
 //
+// # Resumption, session caches and early data
+//
+// A resumed connection is accepted only when a fresh handshake with the
+// same Config would be, as in crypto/tls; a cache may be shared by Configs
+// that trust differently, and a client may offer any session it holds.
+//
+//   - A client's ClientSessionCache is keyed by ServerName (or the host of
+//     the address without one). Its entries carry whether the server's
+//     chain was verified, and the chain. A session is offered only when
+//     its leaf has not expired and, if the Config verifies, it was
+//     verified and its chain verifies now against the Config's roots and
+//     CRLs for the Config's name. A resumed handshake fails with
+//     ErrResumedPeerMismatch unless GnuTLS restored that same chain; it is
+//     what PeerCertificates and VerifiedChains report.
+//   - A server resumes a session only under the client-auth policy it was
+//     made under (ClientAuth, the client CAs and CRLs): ServerSessionCache
+//     entries record the policy and the ticket key is derived from it, so
+//     another policy gives a full handshake. Within it, a session whose
+//     client certificate expired or no longer verifies is refused: by a
+//     full handshake for a session ID, with ErrResumeRefused for a ticket
+//     (GnuTLS cannot set a decrypted ticket aside).
+//
+// What they do not promise:
+//
+//   - A cache holds session secrets. Whoever can write to it chooses the
+//     keys of the connections that resume from it, and a client's early
+//     data goes out under them before any check can run: the checks keep
+//     a shared cache from widening what a Config trusts, not a writable
+//     one from an attacker who also holds the network.
+//   - Early data can be replayed. GnuTLS's anti-replay check is per Config
+//     and per process (see MaxEarlyData). A server reads the early data of
+//     a resumed TLS 1.3 session before its client certificate is checked
+//     again, which happens only when the client's Finished arrives.
+//   - A stapled OCSP response is not asked for again on resumption.
+//   - ConnectionState is taken when the handshake completes and stays
+//     after Close. On a resumed connection VerifyStatus is zero: no chain
+//     was verified in that handshake, the checks above stand in for it.
+//
 // The source keeps one concern per file: session.go, credentials.go and
 // errors.go are the thin layer; socket.go the fast-open contract and
 // report; earlydata.go and antireplay.go TLS 1.3 early data, resumption.go
-// the cached sessions and what their tickets allow; config.go,
+// a client's cached sessions, when it offers them and what their tickets
+// allow; config.go,
 // conn.go, dial.go and listen.go the crypto/tls-shaped layer, with
 // connstate.go (ConnectionState) and alerts.go (alerts after a fatal
 // error, records without data); netpoll.go
@@ -61,7 +100,8 @@
 // socket Dial makes for fast open and the destinations where it is off;
 // transport.go and callbacks.go Go transports; ktls.go and
 // systemconfig.go kernel TLS and GnuTLS's system configuration; psk.go
-// pre-shared keys; sessioncache.go the server's session cache; hooks.go
+// pre-shared keys; sessioncache.go the server's session cache and which
+// sessions a server resumes; hooks.go
 // the Go state their callbacks reach; shared.go and lru.go the reference
 // count of shared credentials and the map of both session caches.
 package gnutls

@@ -408,3 +408,47 @@ func FuzzPSKClientCredentials(f *testing.F) {
 		c.Close()
 	})
 }
+
+// A client session cache may hold anything (a shared or persisted store):
+// decodeEntry takes any bytes without failing, and what it accepts
+// encodes back to the same bytes.
+func FuzzDecodeEntry(f *testing.F) {
+	f.Add(encodeEntry(cachedSession{ticket: ticketInfo{16384, time.Unix(1e9, 0)}, verified: true, chain: [][]byte{[]byte("leaf"), []byte("ca")}, data: []byte("session")}))
+	f.Add(encodeEntry(cachedSession{data: []byte{0}}))
+	f.Add([]byte("GGS2\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x01\xff\xff\xff\xff"))
+	f.Add([]byte("GGS1 an entry of the previous form"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, ok := decodeEntry(b)
+		if !ok {
+			return
+		}
+		if len(e.data) == 0 || len(e.chain) > maxEntryChain {
+			t.Fatalf("accepted an entry with %d bytes of session data and %d certificates", len(e.data), len(e.chain))
+		}
+		if got := encodeEntry(e); !bytes.Equal(got, b) {
+			t.Fatalf("encodes back to %x, was %x", got, b)
+		}
+	})
+}
+
+// A server session cache may be shared, and written by others:
+// decodeServerEntry takes any bytes without failing, and what it accepts
+// encodes back to the same bytes.
+func FuzzDecodeServerEntry(f *testing.F) {
+	f.Add(encodeServerEntry(clientAuthPolicy{1, 2}, [][]byte{[]byte("client"), []byte("ca")}, []byte("session")))
+	f.Add(encodeServerEntry(clientAuthPolicy{}, nil, []byte{0}))
+	f.Add(append(append([]byte("GSS1"), make([]byte, 32)...), "\x01\x00\x00\x00\x09cert"...))
+	f.Add([]byte("raw GnuTLS session data"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		policy, chain, data, ok := decodeServerEntry(b)
+		if !ok {
+			return
+		}
+		if len(data) == 0 || len(chain) > maxEntryChain {
+			t.Fatalf("accepted an entry with %d bytes of session data and %d certificates", len(data), len(chain))
+		}
+		if got := encodeServerEntry(policy, chain, data); !bytes.Equal(got, b) {
+			t.Fatalf("encodes back to %x, was %x", got, b)
+		}
+	})
+}

@@ -13,8 +13,8 @@ import (
 )
 
 // sessionHooks is the Go state that a session's GnuTLS callbacks other
-// than the transport's reach: a server's PSK lookup (psk.go) and session
-// cache (sessioncache.go). One handle reaches it, set as the session's db
+// than the transport's reach: a server's PSK lookup (psk.go), session
+// cache and check of resumed sessions (sessioncache.go). One handle reaches it, set as the session's db
 // pointer (gnutls_db_set_ptr), which both callbacks read; the session
 // pointer (gnutls_session_set_ptr) is a client's ticket watcher.
 // The callbacks run inside Handshake, one at a time. It must not refer to
@@ -28,6 +28,15 @@ type sessionHooks struct {
 	pskUnknown  bool
 
 	cache ServerSessionCache
+	// resumable, for a server Config's session, says why a session a
+	// client asks to resume must not be (sessioncache.go); refused is
+	// what it said, for the caller of Handshake; policy is the Config's
+	// client-auth policy, which cache entries record.
+	resumable func(clientChain [][]byte) error
+	refused   error
+	policy    clientAuthPolicy
+	// sess is the C session, for the callbacks, which run inside its calls.
+	sess C.gnutls_session_t
 
 	// tickets are a server's ticket keys, lifetime its session lifetime:
 	// which key a ClientHello's ticket names (ticketkeys.go).
@@ -44,7 +53,7 @@ func restoreHooks(p unsafe.Pointer) *sessionHooks { return pointer.Restore(p).(*
 // use. The caller holds the session (inside call).
 func (s *Session) hooksLocked(p C.gnutls_session_t) *sessionHooks {
 	if s.hooks == nil {
-		s.hooks = &sessionHooks{}
+		s.hooks = &sessionHooks{sess: p}
 		s.hooksHandle = saveHandle(s.hooks)
 		C.gnutls_db_set_ptr(p, s.hooksHandle)
 	}
@@ -59,4 +68,16 @@ func (h *sessionHooks) takeErr() error {
 	err := h.err
 	h.err = nil
 	return err
+}
+
+// refusal gives a failed handshake the reason a server refused to resume
+// the client's session, when that is what failed it. The caller holds the
+// session.
+func (s *Session) refusal(err error) error {
+	e, ok := err.(*Error)
+	if !ok || s.hooks == nil || s.hooks.refused == nil {
+		return err
+	}
+	e.Err, s.hooks.refused = s.hooks.refused, nil
+	return e
 }

@@ -6,6 +6,8 @@ package gnutls
 import "C"
 
 import (
+	"bytes"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"time"
@@ -68,11 +70,14 @@ func parseTicket(msg []byte) (maxEarly uint32, lifetime time.Duration) {
 }
 
 // A cache entry is entryMagic, the early data limit (4 bytes), the
-// ticket's expiry (8 bytes, Unix seconds) and GnuTLS's session data.
-// Entries in any other form resume without early data.
-const entryMagic = "GGS1"
+// ticket's expiry (8 bytes, Unix seconds), whether the server's chain was
+// verified (1 byte), the chain (a count byte, then each certificate's
+// length in 4 bytes and its DER, leaf first) and GnuTLS's session data.
+// Entries in any other form are not offered.
+const entryMagic = "GGS2"
 
-const entryHeader = len(entryMagic) + 4 + 8
+// maxEntryChain bounds the chain an entry holds, as VerifyChain does.
+const maxEntryChain = 16
 
 // ticketInfo is what a cache entry says of its ticket.
 type ticketInfo struct {
@@ -80,22 +85,69 @@ type ticketInfo struct {
 	expires  time.Time
 }
 
-func encodeEntry(t ticketInfo, data []byte) []byte {
-	b := make([]byte, entryHeader, entryHeader+len(data))
-	copy(b, entryMagic)
-	binary.BigEndian.PutUint32(b[len(entryMagic):], t.maxEarly)
-	binary.BigEndian.PutUint64(b[len(entryMagic)+4:], uint64(t.expires.Unix()))
-	return append(b, data...)
+// cachedSession is a decoded cache entry: the claims an earlier connection
+// made, checked again by offerable before they are used.
+type cachedSession struct {
+	ticket   ticketInfo
+	verified bool     // the chain was verified when the session was made
+	chain    [][]byte // the server's chain as it was sent, leaf first
+	data     []byte   // GnuTLS's session data
 }
 
-func decodeEntry(b []byte) (ticketInfo, []byte) {
-	if len(b) < entryHeader || string(b[:len(entryMagic)]) != entryMagic {
-		return ticketInfo{}, b
+func encodeEntry(e cachedSession) []byte {
+	b := append([]byte(entryMagic), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, byte(len(e.chain)))
+	binary.BigEndian.PutUint32(b[len(entryMagic):], e.ticket.maxEarly)
+	binary.BigEndian.PutUint64(b[len(entryMagic)+4:], uint64(e.ticket.expires.Unix()))
+	if e.verified {
+		b[len(entryMagic)+12] = 1
 	}
-	return ticketInfo{
+	return append(appendChain(b, e.chain), e.data...)
+}
+
+// appendChain appends each certificate's length (4 bytes) and DER; the
+// count goes before, where the entry's form says.
+func appendChain(b []byte, chain [][]byte) []byte {
+	for _, der := range chain {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(der)))
+		b = append(b, der...)
+	}
+	return b
+}
+
+// readChain reads n certificates that appendChain wrote at the start of b
+// and returns them (slices of b) and the rest.
+func readChain(b []byte, n int) (chain [][]byte, rest []byte, ok bool) {
+	for range n {
+		if len(b) < 4 {
+			return nil, nil, false
+		}
+		l := binary.BigEndian.Uint32(b)
+		if l == 0 || uint64(len(b)-4) < uint64(l) {
+			return nil, nil, false
+		}
+		chain = append(chain, b[4:4+l])
+		b = b[4+l:]
+	}
+	return chain, b, true
+}
+
+// decodeEntry reads a cache entry; ok is false for anything not in the
+// form encodeEntry writes (the cache may hold anything).
+func decodeEntry(b []byte) (e cachedSession, ok bool) {
+	const head = len(entryMagic) + 14
+	if len(b) < head || string(b[:len(entryMagic)]) != entryMagic || b[head-2] > 1 || b[head-1] > maxEntryChain {
+		return cachedSession{}, false
+	}
+	e.ticket = ticketInfo{
 		maxEarly: binary.BigEndian.Uint32(b[len(entryMagic):]),
 		expires:  time.Unix(int64(binary.BigEndian.Uint64(b[len(entryMagic)+4:])), 0),
-	}, b[entryHeader:]
+	}
+	e.verified = b[head-2] == 1
+	e.chain, e.data, ok = readChain(b[head:], int(b[head-1]))
+	if !ok || len(e.data) == 0 {
+		return cachedSession{}, false
+	}
+	return e, true
 }
 
 // ticketMargin is how long before its expiry a ticket stops being used for
@@ -112,21 +164,81 @@ func (t ticketInfo) earlyLimit(now time.Time) uint32 {
 	return t.maxEarly
 }
 
-// resume offers the cached session for key, if any, and returns how much
-// early data its ticket allows.
-func (c *Config) resume(s *Session, key string) uint32 {
+// resume offers the cached session for key when this Config would accept
+// it (offerable), and returns how much early data its ticket allows and
+// the chain that was checked, which the resumed handshake must restore
+// (checkResumed).
+func (c *Config) resume(s *Session, key, serverName string) (limit uint32, chain [][]byte, offered bool) {
 	if c.ClientSessionCache == nil {
-		return 0
+		return 0, nil, false
 	}
 	b, ok := c.ClientSessionCache.Get(key)
 	if !ok {
-		return 0
+		return 0, nil, false
 	}
-	t, data := decodeEntry(b)
-	if len(data) == 0 || s.SetSessionData(data) != nil {
-		return 0 // a stale entry just means a full handshake
+	e, ok := decodeEntry(b)
+	now := time.Now()
+	if !ok || !c.offerable(e, serverName, now) || s.SetSessionData(e.data) != nil {
+		return 0, nil, false // a full handshake
 	}
-	return t.earlyLimit(time.Now())
+	return e.ticket.earlyLimit(now), e.chain, true
+}
+
+// offerable reports whether a fresh handshake with c would accept the
+// server the entry was made with, as crypto/tls's loadSession decides: the
+// leaf has not expired; when c verifies, the session was verified and its
+// chain verifies now against c's roots and CRLs for c's name. The chain
+// is checked again whatever the entry says, so that a cache shared by
+// Configs that trust differently, or one that returns any entry for any
+// key, grants nothing a fresh handshake would refuse.
+func (c *Config) offerable(e cachedSession, serverName string, now time.Time) bool {
+	verifies := !c.InsecureSkipVerify && !c.pskOnly(true)
+	if len(e.chain) == 0 {
+		return !verifies // a session without certificates: pre-shared keys
+	}
+	leaf, err := x509.ParseCertificate(e.chain[0])
+	if err != nil || now.After(leaf.NotAfter) {
+		return false
+	}
+	if !verifies {
+		return true
+	}
+	if !e.verified {
+		return false
+	}
+	creds, err := c.credentials(true)
+	if err != nil {
+		return false
+	}
+	name := c.VerifyHostname
+	if name == "" {
+		name = serverName
+	}
+	st, err := creds.VerifyChain(e.chain, name)
+	return err == nil && st == 0
+}
+
+// ErrResumedPeerMismatch is the handshake error of a client that resumed
+// a session whose server chain, as GnuTLS restored it, is not the chain
+// its cache entry held and that was checked before it was offered: the
+// entry was forged or corrupted.
+var ErrResumedPeerMismatch = errors.New("gnutls: the resumed session's server certificates are not those its cache entry was checked with")
+
+// checkResumed makes sure a resumed client connection reports, and
+// trusts, the chain that offerable checked.
+func (c *Conn) checkResumed() error {
+	if !c.isClient || !c.resumeOffered || !c.sess.Resumed() {
+		return nil
+	}
+	got := c.sess.PeerCertificatesDER()
+	same := len(got) == len(c.resumeChain)
+	for i := 0; same && i < len(got); i++ {
+		same = bytes.Equal(got[i], c.resumeChain[i])
+	}
+	if !same {
+		return &Error{Op: "handshake", Code: ErrCertificateVerification, Err: ErrResumedPeerMismatch}
+	}
+	return nil
 }
 
 // sessionEntry is the cache entry for the connection's session.
@@ -135,11 +247,14 @@ func (c *Conn) sessionEntry() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var t ticketInfo
+	e := cachedSession{data: data, verified: c.verifiedPeer(), chain: c.sess.PeerCertificatesDER()}
+	if len(e.chain) > maxEntryChain {
+		return nil, errors.New("gnutls: the server's chain is too long to cache")
+	}
 	if c.state.Version == 0x0304 {
 		if maxEarly, lifetime, ok := c.sess.lastTicket(); ok {
-			t = ticketInfo{maxEarly, time.Now().Add(lifetime)}
+			e.ticket = ticketInfo{maxEarly, time.Now().Add(lifetime)}
 		}
 	}
-	return encodeEntry(t, data), nil
+	return encodeEntry(e), nil
 }

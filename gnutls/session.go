@@ -430,7 +430,7 @@ func (s *Session) Handshake() error {
 	return s.callIO(func(p C.gnutls_session_t) error {
 		r, errno := C.go_gnutls_handshake(p)
 		if r < 0 {
-			return s.pskError(s.codeError("handshake", r, errno))
+			return s.pskError(s.refusal(s.codeError("handshake", r, errno)))
 		}
 		return nil
 	})
@@ -661,16 +661,23 @@ func (s *Session) SetSessionData(data []byte) error {
 func (s *Session) PeerCertificatesDER() [][]byte {
 	var out [][]byte
 	s.call(func(p C.gnutls_session_t) error {
-		var n C.uint
-		d := C.go_gnutls_peers(p, &n)
-		if d == nil {
-			return nil
-		}
-		for _, c := range unsafe.Slice(d, int(n)) {
-			out = append(out, C.GoBytes(unsafe.Pointer(c.data), C.int(c.size)))
-		}
+		out = peerChain(p)
 		return nil
 	})
+	return out
+}
+
+// peerChain is PeerCertificatesDER; the caller holds the session.
+func peerChain(p C.gnutls_session_t) [][]byte {
+	var out [][]byte
+	var n C.uint
+	d := C.go_gnutls_peers(p, &n)
+	if d == nil {
+		return nil
+	}
+	for _, c := range unsafe.Slice(d, int(n)) {
+		out = append(out, C.GoBytes(unsafe.Pointer(c.data), C.int(c.size)))
+	}
 	return out
 }
 

@@ -3,6 +3,9 @@ package gnutls
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/go-gnutls/go-gnutls/internal/peers"
 	"github.com/go-gnutls/go-gnutls/internal/testenv"
+	"github.com/go-gnutls/go-gnutls/internal/testpki"
 )
 
 // cachingServer serves echo with a session cache and reports whether each
@@ -187,5 +191,154 @@ func TestSessionCacheRules(t *testing.T) {
 	}
 	if err := server.SetSessionLifetime(time.Hour); err != nil {
 		t.Error(err)
+	}
+}
+
+// resumeServer serves echo with sc and sends each handshake's outcome on
+// the channel it returns.
+func resumeServer(t *testing.T, sc *Config) (addr string, outcome chan resumeOutcome) {
+	t.Helper()
+	outcome = make(chan resumeOutcome, 64)
+	addr = serveOn(t, sc, func(c *Conn) {
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		err := c.Handshake()
+		outcome <- resumeOutcome{c.ConnectionState(), err}
+		if err == nil {
+			io.Copy(c, c)
+		}
+	})
+	return addr, outcome
+}
+
+type resumeOutcome struct {
+	state ConnectionState
+	err   error
+}
+
+func (o resumeOutcome) String() string {
+	return fmt.Sprintf("resumed %v, client chain %d, verified chains %d, err %v", o.state.DidResume, len(o.state.PeerCertificates), len(o.state.TLS().VerifiedChains), o.err)
+}
+
+// Two server Configs share a session cache, the first without client
+// authentication, the second requiring a verified client certificate: a
+// client without one that resumes its session from the first at the
+// second gets a full handshake there, which the second refuses.
+func TestServerResumeSharedCacheClientAuth(t *testing.T) {
+	checkLeaks(t)
+	open := serverConfig()
+	open.ServerSessionCache = NewLRUServerSessionCache(8)
+	strict := open.Clone()
+	strict.ClientAuth, strict.ClientCAPEM = RequireAndVerifyClientCert, pki.ca.PEM
+	openAddr, openOut := resumeServer(t, open)
+	strictAddr, strictOut := resumeServer(t, strict)
+
+	cc := clientConfig()
+	cc.Priority, cc.SessionTicketsDisabled = versions[0].priority, true
+	cc.ClientSessionCache = &lastSessionCache{}
+	for i := range 2 {
+		if _, err := connectEcho(openAddr, cc); err != nil {
+			t.Fatal(err)
+		}
+		if o := <-openOut; o.err != nil || o.state.DidResume != (i == 1) {
+			t.Fatalf("connection %d to the first server: %v", i, o)
+		}
+	}
+	st, err := connectEcho(strictAddr, cc)
+	o := <-strictOut
+	if err == nil || o.err == nil || o.state.DidResume {
+		t.Fatalf("a client without a certificate at the server that requires one: client resumed %v, err %v; server %v", st.DidResume, err, o)
+	}
+}
+
+// Servers that share a ticket key (as servers sharing ticket keys do) but
+// not a client-auth policy do not resume each other's tickets: the one
+// whose ClientCAs the client's certificate does not verify against gives
+// a full handshake and refuses it, as it refuses a fresh one.
+func TestServerResumeTicketOtherPolicy(t *testing.T) {
+	checkLeaks(t)
+	for _, v := range versions {
+		for _, shared := range []string{"random key", "SetSessionTicketKeys"} {
+			t.Run(v.name+"/"+shared, func(t *testing.T) {
+				sa := serverConfig()
+				sa.ClientAuth, sa.ClientCAPEM = RequireAndVerifyClientCert, pki.ca.PEM
+				if shared == "SetSessionTicketKeys" {
+					sa.SetSessionTicketKeys([][32]byte{{1}, {2}})
+				}
+				sb := sa.Clone()
+				sb.ClientCAPEM = otherPKI.ca.PEM
+				if shared == "random key" {
+					k, err := sa.serverTicketKey()
+					if err != nil {
+						t.Fatal(err)
+					}
+					sb.ticketKey = k
+				}
+				aAddr, aOut := resumeServer(t, sa)
+				bAddr, bOut := resumeServer(t, sb)
+
+				cc := clientConfig()
+				cc.Priority, cc.Certificates = v.priority, []tls.Certificate{pki.leaf.TLS}
+				cc.ClientSessionCache = &lastSessionCache{}
+				for i := range 2 {
+					if _, err := connectEcho(aAddr, cc); err != nil {
+						t.Fatalf("connection %d to the issuing server: %v; server %v", i, err, <-aOut)
+					}
+					if o := <-aOut; o.err != nil || o.state.DidResume != (i == 1) || (i == 1 && len(o.state.TLS().VerifiedChains) != 1) {
+						t.Fatalf("connection %d to the issuing server: %v", i, o)
+					}
+				}
+				if _, err := connectEcho(bAddr, cc); err == nil {
+					t.Fatal("the client was accepted by the server whose ClientCAs it does not verify against")
+				}
+				if o := <-bOut; o.err == nil || o.state.DidResume || errors.Is(o.err, ErrResumeRefused) {
+					t.Fatalf("the other server: %v", o)
+				}
+			})
+		}
+	}
+}
+
+// A session whose client certificate has expired since is not resumed:
+// by session ID the server gives a full handshake instead, a ticket it
+// refuses with ErrResumeRefused; either way the client is refused, as in
+// a fresh handshake.
+func TestServerResumeExpiredClientCert(t *testing.T) {
+	checkLeaks(t)
+	expires := time.Now().Add(3 * time.Second)
+	client := pki.ca.Issue(testpki.Options{NotAfter: expires}, "client")
+	type run struct {
+		addr string
+		out  chan resumeOutcome
+		cc   *Config
+	}
+	runs := make([]run, len(resumeMechanisms))
+	for i, m := range resumeMechanisms {
+		sc := serverConfig()
+		sc.ClientAuth, sc.ClientCAPEM, sc.ServerSessionCache = RequireAndVerifyClientCert, pki.ca.PEM, NewLRUServerSessionCache(8)
+		r := &runs[i]
+		r.addr, r.out = resumeServer(t, sc)
+		r.cc = clientConfig()
+		r.cc.Priority, r.cc.SessionTicketsDisabled, r.cc.Certificates = m.priority, m.noTicket, []tls.Certificate{client.TLS}
+		r.cc.ClientSessionCache = &lastSessionCache{}
+		for j := range 2 {
+			if _, err := connectEcho(r.addr, r.cc); err != nil {
+				t.Fatalf("%s, connection %d: %v; server %v", m.name, j, err, <-r.out)
+			}
+			if o := <-r.out; o.err != nil || o.state.DidResume != (j == 1) {
+				t.Fatalf("%s, connection %d: %v", m.name, j, o)
+			}
+		}
+	}
+	time.Sleep(time.Until(expires) + 1100*time.Millisecond)
+	for i, m := range resumeMechanisms {
+		r := runs[i]
+		if _, err := connectEcho(r.addr, r.cc); err == nil {
+			t.Errorf("%s: the client was accepted with an expired certificate", m.name)
+		}
+		o := <-r.out
+		var ve *CertificateVerificationError
+		if m.noTicket && !errors.As(o.err, &ve) || !m.noTicket && !errors.Is(o.err, ErrResumeRefused) {
+			t.Errorf("%s: server: %v", m.name, o)
+		}
 	}
 }

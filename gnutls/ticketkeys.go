@@ -7,8 +7,10 @@ import "C"
 
 import (
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/sha3"
+	"crypto/sha512"
 	"encoding/binary"
 	"runtime"
 	"time"
@@ -27,12 +29,13 @@ import (
 // accept the same tickets without talking to each other.
 //
 // SetSessionTicketKeys derives one master from each 32-byte key (HKDF,
-// masterInfo). The first issues tickets; before GnuTLS parses a
-// ClientHello (a hook, go_gnutls_ticketkeys.h), the key name of each
-// ticket it offers is compared with the names every listed master has in
-// this period and the previous one, and the session is given the master
-// that matches. The hook is the server session's only one (GnuTLS keeps
-// one per session): it dispatches by message (go_gnutls_server_hook).
+// masterInfo), and each Config ties the masters to its client-auth
+// policy (forPolicy), as it does its random key (sessionTicketKey). The
+// first issues tickets; before GnuTLS parses a ClientHello (the server
+// session's hook, go_gnutls_server_hook in go_gnutls_sessioncache.h), the
+// key name of each ticket it offers is compared with the names every
+// listed master has in this period and the previous one, and the session
+// is given the master that matches.
 
 // Labels of the keys derived from a 32-byte ticket key: the ticket master
 // and the key that seals ServerSessionCache entries (sealedcache.go).
@@ -95,6 +98,8 @@ type ticketKeys struct {
 	masters []*ticketKey
 	raw     [][64]byte
 	seal    []sealKey
+	// from is what forPolicy derived these from.
+	from *ticketKeys
 }
 
 func newTicketKeys(keys [][32]byte) *ticketKeys {
@@ -172,14 +177,45 @@ func (ks *ticketKeys) find(name []byte, now time.Time, lifetime time.Duration) *
 // configureTickets lets a server session issue and accept tickets under
 // the keys set by SetSessionTicketKeys, or else the Config's random key.
 func (c *Config) configureTickets(s *Session) error {
-	if ks := c.sessionTicketKeys(); ks != nil {
+	if ks := c.policyTicketKeys(); ks != nil {
 		return s.enableTicketKeys(ks, c.SessionLifetime)
 	}
-	k, err := c.serverTicketKey()
+	k, err := c.sessionTicketKey()
 	if err != nil {
 		return err
 	}
 	return s.enableTickets(k)
+}
+
+// policyTicketKeys returns the keys SetSessionTicketKeys set, tied to the
+// Config's client-auth policy, or nil: a Config with another policy
+// cannot decrypt the tickets, and its client makes a full handshake.
+func (c *Config) policyTicketKeys() *ticketKeys {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ticketKeys == nil {
+		return nil
+	}
+	if c.policyKeys == nil || c.policyKeys.from != c.ticketKeys {
+		c.policyKeys = c.ticketKeys.forPolicy(c.clientAuthPolicy())
+	}
+	return c.policyKeys
+}
+
+// forPolicy returns ks with each master replaced by HMAC-SHA-512 under it
+// of the policy's digest, as go_gnutls_ticket_key_derive derives the
+// random key's. The sealing keys stay: a sealed entry records its policy.
+func (ks *ticketKeys) forPolicy(p clientAuthPolicy) *ticketKeys {
+	out := &ticketKeys{seal: ks.seal, from: ks}
+	for i := range ks.raw {
+		mac := hmac.New(sha512.New, ks.raw[i][:])
+		mac.Write(p[:])
+		var m [64]byte
+		copy(m[:], mac.Sum(nil))
+		out.raw = append(out.raw, m)
+		out.masters = append(out.masters, newTicketKeyFrom(m[:]))
+	}
+	return out
 }
 
 // enableTicketKeys lets a server session issue tickets under the first
@@ -194,7 +230,6 @@ func (s *Session) enableTicketKeys(ks *ticketKeys, lifetime time.Duration) error
 	return s.call(func(p C.gnutls_session_t) error {
 		h := s.hooksLocked(p)
 		h.tickets, h.lifetime = ks, lifetime
-		C.go_gnutls_set_server_hook(p)
 		return nil
 	})
 }

@@ -321,9 +321,10 @@ static inline const char *go_gnutls_priority_suite(gnutls_priority_t p, unsigned
 
 /* Verifies a chain of n DER certificates, packed one after the other with
  * their lengths in lens, against the credentials' trust list (CAs and
- * CRLs) for a TLS server named hostname (NULL: any name). */
+ * CRLs) for a TLS server named hostname (NULL: any name), or with
+ * client_purpose for a TLS client. */
 static inline int go_gnutls_verify_chain(gnutls_certificate_credentials_t cred, const unsigned char *packed,
-	const unsigned *lens, unsigned n, const char *hostname, unsigned *status)
+	const unsigned *lens, unsigned n, const char *hostname, int client_purpose, unsigned *status)
 {
 	gnutls_x509_trust_list_t tl;
 	gnutls_x509_crt_t crts[16];
@@ -345,7 +346,7 @@ static inline int go_gnutls_verify_chain(gnutls_certificate_credentials_t cred, 
 	if (ret >= 0) {
 		memset(vd, 0, sizeof vd);
 		vd[nv].type = GNUTLS_DT_KEY_PURPOSE_OID;
-		vd[nv++].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
+		vd[nv++].data = (unsigned char *)(client_purpose ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER);
 		if (hostname != NULL) {
 			vd[nv].type = GNUTLS_DT_DNS_HOSTNAME;
 			vd[nv++].data = (unsigned char *)hostname;
