@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"sync"
 	"unsafe"
+
+	_ "github.com/go-gnutls/go-gnutls/include" // the headers travel with the package (go mod vendor)
 )
 
 // Version returns the version of the GnuTLS library linked at run time

@@ -9,7 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"regexp"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -122,12 +122,30 @@ func (c *Credentials) SetPINFunc(f PINFunc) error {
 	return err
 }
 
-// pinValue finds the PIN a pkcs11: URL may carry (RFC 7512 pin-value).
-var pinValue = regexp.MustCompile(`(?i)(pin-value=)[^;?&]*`)
-
-// RedactURL returns s with the PIN a pkcs11: URL may carry (pin-value)
-// replaced by REDACTED, for messages.
-func RedactURL(s string) string { return pinValue.ReplaceAllString(s, "${1}REDACTED") }
+// RedactURL returns s with the PIN a pkcs11: URL may carry (pin-value,
+// RFC 7512, in any case) replaced by REDACTED, for messages.
+func RedactURL(s string) string {
+	const attr = "pin-value="
+	var b strings.Builder
+	for {
+		i := 0
+		for i+len(attr) <= len(s) && !strings.EqualFold(s[i:i+len(attr)], attr) {
+			i++
+		}
+		if i+len(attr) > len(s) {
+			return b.String() + s
+		}
+		i += len(attr)
+		b.WriteString(s[:i])
+		b.WriteString("REDACTED")
+		s = s[i:]
+		if end := strings.IndexAny(s, ";?&"); end >= 0 {
+			s = s[end:]
+		} else {
+			s = ""
+		}
+	}
+}
 
 // loginError adds to a failed load why the PIN was refused, if it was.
 func (c *Credentials) loginError(err error) error {
