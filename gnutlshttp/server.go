@@ -111,7 +111,8 @@ func (s *Server) handler() http.Handler {
 
 // ListenAndServe listens on s.Addr (TCP, with fast open when
 // Config.FastOpen) and serves; it returns http.ErrServerClosed after
-// Shutdown or Close.
+// Shutdown or Close. A Config that does not load (a missing certificate,
+// a bad priority string) is an error before anything listens.
 func (s *Server) ListenAndServe() error {
 	s.init()
 	addr := s.Addr
@@ -129,8 +130,16 @@ func (s *Server) ListenAndServe() error {
 // http.ErrServerClosed after Shutdown or Close. l may return *gnutls.Conn
 // (a listener from gnutls.Listen, whose Config must offer "h2" by ALPN
 // for HTTP/2) or plain connections, which are wrapped with s.Config.
+// When s.Config is set and does not load (gnutls.Config.CheckServer),
+// Serve closes l and returns the error.
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
+	if s.Config != nil {
+		if err := s.cfg.CheckServer(); err != nil {
+			l.Close()
+			return err
+		}
+	}
 	s.mu.Lock()
 	if s.shutdown {
 		s.mu.Unlock()

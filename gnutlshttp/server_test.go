@@ -9,11 +9,14 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/live"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
 	"github.com/go-gnutls/go-gnutls/internal/testenv"
@@ -184,5 +187,62 @@ func TestServerHandshakeError(t *testing.T) {
 	}
 	if got := logged.String(); !strings.Contains(got, "TLS handshake error from 127.0.0.1") || !strings.Contains(got, "Certificate is bad") {
 		t.Fatalf("logged %q", got)
+	}
+}
+
+// ListenAndServe and Serve load the Config first and return its error,
+// leaving nothing listening.
+func TestServeChecksConfig(t *testing.T) {
+	live.Check(t)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(keyFile, testLeaf.KeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string]*gnutls.Config{
+		"missing CertFile":   {CertFile: filepath.Join(dir, "missing.pem"), KeyFile: keyFile},
+		"key as certificate": {CertFile: keyFile, KeyFile: keyFile},
+		"bogus priority":     {Certificates: serverConfig().Certificates, Priority: "BOGUS"},
+	}
+	// serve runs f, which must return at once; a server that serves a
+	// Config that cannot load is closed after 5 s.
+	serve := func(srv *Server, f func() error) error {
+		done := make(chan error, 1)
+		go func() { done <- f() }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			srv.Close()
+			<-done
+			return nil
+		}
+	}
+	for name, cfg := range bad {
+		t.Run(name, func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := l.Addr().String()
+			srv := &Server{Config: cfg}
+			if err := serve(srv, func() error { return srv.Serve(l) }); err == nil || errors.Is(err, http.ErrServerClosed) {
+				t.Fatalf("Serve: got %v, want the Config's error", err)
+			}
+			if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("Serve left its listener open: Accept gave %v", err)
+			}
+			srv = &Server{Addr: addr, Config: cfg}
+			err = serve(srv, srv.ListenAndServe)
+			if err == nil || errors.Is(err, http.ErrServerClosed) {
+				t.Fatalf("ListenAndServe: got %v, want the Config's error", err)
+			}
+			t.Log(err)
+			free, err := net.Listen("tcp", addr)
+			if err != nil {
+				t.Fatalf("after ListenAndServe failed, %s is still taken: %v", addr, err)
+			}
+			free.Close()
+		})
 	}
 }
