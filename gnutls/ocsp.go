@@ -185,14 +185,13 @@ func (c *Credentials) SetOCSPStaple(der []byte) error {
 	if len(der) > 0 {
 		var err error
 		if r, err = ParseOCSPResponse(der); err != nil {
-			return fmt.Errorf("gnutls: OCSP staple: %w", err)
+			return withOp("OCSP staple", err)
 		}
 		if r.Status != OCSPSuccessful {
 			return fmt.Errorf("gnutls: OCSP staple: the response is not successful but %q", r.Status)
 		}
 		if !r.NextUpdate.IsZero() && !time.Now().Before(r.NextUpdate) {
-			return fmt.Errorf("gnutls: OCSP staple: the response expired at %s: %w", r.NextUpdate.UTC().Format(time.RFC3339),
-				&Error{Op: "check OCSP response", Code: ErrExpired})
+			return &Error{Op: "OCSP staple: the response expired at " + r.NextUpdate.UTC().Format(time.RFC3339), Code: ErrExpired}
 		}
 	}
 	_, err := c.load("set OCSP staple", func(p C.gnutls_certificate_credentials_t) C.int {
@@ -226,7 +225,7 @@ func (c *Credentials) SetOCSPStaple(der []byte) error {
 // staples Certificates[0].OCSPStaple, if any.
 func (c *Config) SetOCSPStaple(der []byte) error {
 	if !c.hasCertificate() {
-		return fmt.Errorf("gnutls: SetOCSPStaple: a Config without a certificate has nothing to staple for: %w", errNoCertificate)
+		return fmt.Errorf("%w (SetOCSPStaple has nothing to staple for)", errNoCertificate)
 	}
 	cr, err := c.credentials(false)
 	if err != nil {
