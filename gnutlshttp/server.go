@@ -69,6 +69,9 @@ type Server struct {
 
 const defaultHandshakeTimeout = 10 * time.Second
 
+// errPlainHTTP is why a connection whose client sent plain HTTP was closed.
+var errPlainHTTP = errors.New("client sent an HTTP request to an HTTPS server")
+
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.cfg = s.Config.Clone()
@@ -199,7 +202,9 @@ func (s *Server) serveConn(gc *gnutls.Conn) {
 	c, err := s.handshake(gc)
 	s.track(gc, false)
 	if err != nil {
-		s.logf("gnutlshttp: TLS handshake error from %s: %v", gc.RemoteAddr(), err)
+		if !errors.Is(err, errPlainHTTP) { // answered, as net/http does, without a log line
+			s.logf("gnutlshttp: TLS handshake error from %s: %v", gc.RemoteAddr(), err)
+		}
 		gc.Close()
 		return
 	}
@@ -223,13 +228,19 @@ func (s *Server) serveConn(gc *gnutls.Conn) {
 
 // handshake runs the handshake within HandshakeTimeout, first reading the
 // early data the client sent, if any. It does so whatever s.Config says:
-// a connection from a listener of the caller's may accept early data.
+// a connection from a listener of the caller's may accept early data. A
+// client that sent plain HTTP gets net/http's 400 answer in plain text.
 func (s *Server) handshake(gc *gnutls.Conn) (*serverConn, error) {
 	to := s.HandshakeTimeout
 	if to == 0 {
 		to = defaultHandshakeTimeout
 	}
-	gc.SetDeadline(time.Now().Add(to))
+	deadline := time.Now().Add(to)
+	gc.SetDeadline(deadline)
+	if nc := gc.NetConn(); looksLikeHTTP(nc, deadline) {
+		answerPlainHTTP(nc)
+		return nil, errPlainHTTP
+	}
 	c := &serverConn{stateConn: newStateConn(gc)}
 	if err := c.readEarly(); err != nil {
 		return nil, err

@@ -246,3 +246,33 @@ func TestServeChecksConfig(t *testing.T) {
 		})
 	}
 }
+
+// Plain HTTP sent to the server gets net/http's answer: 400 in plain
+// text, read by curl and by net/http's client, and the server goes on
+// serving TLS.
+func TestServerAnswersPlainHTTP(t *testing.T) {
+	live.Check(t)
+	var logged strings.Builder
+	addr := startServer(t, &Server{Handler: stateHandler, Config: serverConfig(), ErrorLog: log.New(&logged, "", 0)})
+	out, err := exec.Command(testenv.LookPath(t, "curl"), "-sS", "-w", "%{http_code}", "http://"+addr+"/x").CombinedOutput()
+	if err != nil || string(out) != "Client sent an HTTP request to an HTTPS server.\n400" {
+		t.Errorf("curl over plain HTTP: %v, got %q", err, out)
+	}
+	resp, err := http.Get("http://" + addr + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "HTTP request to an HTTPS server") {
+		t.Errorf("net/http over plain HTTP: %s %q", resp.Status, body)
+	}
+	tr := &Transport{Config: clientConfig()}
+	defer closeIdle(tr)
+	if _, body := get(t, &http.Client{Transport: tr}, "https://"+localhost(addr)+"/x"); !strings.Contains(body, "/x") {
+		t.Errorf("TLS after plain HTTP: %q", body)
+	}
+	if logged.Len() > 0 {
+		t.Errorf("the server logged: %s", logged.String())
+	}
+}
