@@ -172,6 +172,9 @@ type CertificateVerificationError struct {
 	Status CertStatus
 	// Reason is GnuTLS's description of Status.
 	Reason string
+	// Certificates is the chain the peer sent, leaf first, as DER (as
+	// crypto/tls's UnverifiedCertificates): what was rejected.
+	Certificates [][]byte
 }
 
 func (e *CertificateVerificationError) Error() string {
@@ -224,7 +227,7 @@ func (s *Session) codeError(op string, code C.int, errno error) error {
 		}
 	case ErrCertificateVerification:
 		st := CertStatus(C.gnutls_session_get_verify_cert_status(s.ptr))
-		e.Verify = &CertificateVerificationError{Status: st, Reason: st.String()}
+		e.Verify = &CertificateVerificationError{Status: st, Reason: st.String(), Certificates: peersDER(s.ptr)}
 	case ErrPush, ErrPull:
 		if err := s.tr.takeErr(e.Code == ErrPush); err != nil {
 			e.Err = err

@@ -282,7 +282,8 @@ func (c *Conn) checkStaple() error {
 	}
 	st := CertInvalid | CertInvalidOCSP
 	return &Error{Op: "handshake", Code: ErrCertificateVerification,
-		Verify: &CertificateVerificationError{Status: st, Reason: strings.TrimSpace(st.String()) + " (" + why + ")"}}
+		Verify: &CertificateVerificationError{Status: st, Reason: strings.TrimSpace(st.String()) + " (" + why + ")",
+			Certificates: c.sess.PeerCertificatesDER()}}
 }
 
 // OCSPResponse returns the DER OCSP response the server stapled, or nil.

@@ -648,16 +648,23 @@ func (s *Session) SetSessionData(data []byte) error {
 func (s *Session) PeerCertificatesDER() [][]byte {
 	var out [][]byte
 	s.call(func(p C.gnutls_session_t) error {
-		var n C.uint
-		d := C.go_gnutls_peers(p, &n)
-		if d == nil {
-			return nil
-		}
-		for _, c := range unsafe.Slice(d, int(n)) {
-			out = append(out, C.GoBytes(unsafe.Pointer(c.data), C.int(c.size)))
-		}
+		out = peersDER(p)
 		return nil
 	})
+	return out
+}
+
+// peersDER is PeerCertificatesDER for a caller that holds the session.
+func peersDER(p C.gnutls_session_t) [][]byte {
+	var n C.uint
+	d := C.go_gnutls_peers(p, &n)
+	if d == nil {
+		return nil
+	}
+	var out [][]byte
+	for _, c := range unsafe.Slice(d, int(n)) {
+		out = append(out, C.GoBytes(unsafe.Pointer(c.data), C.int(c.size)))
+	}
 	return out
 }
 

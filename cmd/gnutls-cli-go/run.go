@@ -112,6 +112,7 @@ func (c *client) run() error {
 	}
 	conn, err := c.connect(cfg, addrs, port)
 	if err != nil {
+		c.printRejected(err)
 		return err
 	}
 	if err := c.printReport(conn, false); err != nil {
@@ -126,6 +127,7 @@ func (c *client) run() error {
 		cfg = cfg.Clone()
 		c.early = early
 		if conn, err = c.connect(cfg, addrs, port); err != nil {
+			c.printRejected(err)
 			return err
 		}
 		if err := c.printReport(conn, true); err != nil {
