@@ -47,21 +47,4 @@
 // rejected certificate as *CertificateVerificationError, a refused
 // pre-shared key as *PSKError. A fatal error sends the peer the alert
 // GnuTLS names for it, and nothing after it.
-//
-// The source keeps one concern per file: session.go, credentials.go and
-// errors.go are the thin layer; socket.go the fast-open contract and
-// report; earlydata.go and antireplay.go TLS 1.3 early data, resumption.go
-// the cached sessions and what their tickets allow; config.go,
-// conn.go, dial.go and listen.go the crypto/tls-shaped layer, with
-// connstate.go (ConnectionState) and alerts.go (alerts after a fatal
-// error, records without data); netpoll.go
-// how a Conn over a socket waits, asking readahead.go (the read-ahead
-// buffer) or earlydata_syn.go (the socket that sends early data in the
-// SYN) what poll(2) cannot see; fastopen_conn.go and blackhole.go the
-// socket Dial makes for fast open and the destinations where it is off;
-// transport.go and callbacks.go Go transports; ktls.go and
-// systemconfig.go kernel TLS and GnuTLS's system configuration; psk.go
-// pre-shared keys; sessioncache.go the server's session cache; hooks.go
-// the Go state their callbacks reach; shared.go and lru.go the reference
-// count of shared credentials and the map of both session caches.
 package gnutls

@@ -240,3 +240,20 @@ func TestNoTestingDependencies(t *testing.T) {
 		}
 	}
 }
+
+// go doc shows the constants' values, not the C expressions they stand
+// for (HeaderVersion alone is C's by nature), and no source file names.
+func TestGoDocShowsValues(t *testing.T) {
+	out, err := goRun(moduleRoot(t), nil, "doc", "-all", "./gnutls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "C.") && !strings.HasPrefix(line, "const HeaderVersion = C.GNUTLS_VERSION") {
+			t.Errorf("go doc shows a C expression: %s", line)
+		}
+		if strings.Contains(line, "session.go") {
+			t.Errorf("go doc names source files: %s", line)
+		}
+	}
+}

@@ -22,12 +22,12 @@ type PINFlags uint
 
 // PIN flags.
 const (
-	PINUser            = PINFlags(C.GNUTLS_PIN_USER)
-	PINSO              = PINFlags(C.GNUTLS_PIN_SO)
-	PINFinalTry        = PINFlags(C.GNUTLS_PIN_FINAL_TRY)
-	PINCountLow        = PINFlags(C.GNUTLS_PIN_COUNT_LOW)
-	PINContextSpecific = PINFlags(C.GNUTLS_PIN_CONTEXT_SPECIFIC)
-	PINWrong           = PINFlags(C.GNUTLS_PIN_WRONG)
+	PINUser            = PINFlags(1)      // GNUTLS_PIN_USER
+	PINSO              = PINFlags(1 << 1) // GNUTLS_PIN_SO
+	PINFinalTry        = PINFlags(1 << 2) // GNUTLS_PIN_FINAL_TRY
+	PINCountLow        = PINFlags(1 << 3) // GNUTLS_PIN_COUNT_LOW
+	PINContextSpecific = PINFlags(1 << 4) // GNUTLS_PIN_CONTEXT_SPECIFIC
+	PINWrong           = PINFlags(1 << 5) // GNUTLS_PIN_WRONG
 )
 
 // PINRequest is a token asking for its PIN.
@@ -45,7 +45,7 @@ type PINFunc func(PINRequest) ([]byte, error)
 
 // ErrPKCS11PIN is GnuTLS's code for a login that failed: a wrong PIN, or
 // none to give.
-const ErrPKCS11PIN = ErrorCode(C.GNUTLS_E_PKCS11_PIN_ERROR)
+const ErrPKCS11PIN = ErrorCode(-303) // GNUTLS_E_PKCS11_PIN_ERROR
 
 // ErrPINIncorrect: the token refused the PIN. The PIN is not asked for
 // again, so that a wrong PIN cannot be tried until the token locks.
