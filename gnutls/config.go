@@ -1,3 +1,5 @@
+//go:build cgo
+
 package gnutls
 
 import (
@@ -26,7 +28,9 @@ const (
 )
 
 // Config configures a client or server. After its first use it must not be
-// modified (Clone makes a copy that may be).
+// modified (Clone makes a copy that may be). A use that failed to load
+// what it names (a missing file, a bad priority string) does not count:
+// the next use loads it again, so the Config may be corrected.
 type Config struct {
 	// ServerName is sent as SNI and checked against the server's
 	// certificate. Dial fills it from the address when empty.
@@ -151,7 +155,6 @@ type Config struct {
 	// Config serves both.
 	roles     [2]roleCredentials
 	prio      *priorityCache
-	prioErr   error
 	ticketKey *ticketKey
 	replay    *AntiReplay
 	blackhole blackholeCache
@@ -195,13 +198,11 @@ func (c *Config) Clone() *Config {
 	}
 }
 
-// roleCredentials are what a Config built for one role, or why it could
-// not; each is built once, at first use.
+// roleCredentials are what a Config built for one role; each is built at
+// the first use that succeeds in building it.
 type roleCredentials struct {
-	creds    *Credentials
-	credsErr error
-	psk      *PSKCredentials
-	pskErr   error
+	creds *Credentials
+	psk   *PSKCredentials
 }
 
 // role returns the role's credentials; the caller holds c.mu.
@@ -218,24 +219,32 @@ func (c *Config) credentials(isClient bool) (*Credentials, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := c.role(isClient)
-	if r.creds == nil && r.credsErr == nil {
-		r.creds, r.credsErr = c.buildCredentials(isClient)
+	if r.creds == nil {
+		creds, err := c.buildCredentials(isClient)
+		if err != nil {
+			return nil, err
+		}
+		r.creds = creds
 	}
-	return r.creds, r.credsErr
+	return r.creds, nil
 }
 
 // priorities parses the Config's priority string once; sessions share it.
 func (c *Config) priorities() (*priorityCache, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.prio == nil && c.prioErr == nil {
+	if c.prio == nil {
+		var err error
 		if c.Priority == "" && c.usesPSK() {
-			c.prio, c.prioErr = newDefaultPriorityCacheWith("set priority", pskKeyExchanges)
+			c.prio, err = newDefaultPriorityCacheWith("set priority", pskKeyExchanges)
 		} else {
-			c.prio, c.prioErr = newPriorityCache("set priority", c.Priority)
+			c.prio, err = newPriorityCache("set priority", c.Priority)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	return c.prio, c.prioErr
+	return c.prio, nil
 }
 
 func (c *Config) buildCredentials(isClient bool) (*Credentials, error) {
@@ -339,6 +348,22 @@ func (c *Config) serverTicketKey() (*ticketKey, error) {
 		c.ticketKey = k
 	}
 	return c.ticketKey, nil
+}
+
+// CheckServer loads what a server with c needs (its certificate and key,
+// the CAs for client certificates, pre-shared keys, the priority string)
+// and returns the first error, so that a mistake shows before the first
+// connection instead of failing each handshake. Listen calls it; what it
+// loads is kept for the connections.
+func (c *Config) CheckServer() error {
+	if c == nil {
+		return errNoCertificate
+	}
+	s, err := c.newSession(false, "")
+	if err != nil {
+		return err
+	}
+	return s.Close()
 }
 
 // newSession makes a session configured by c.

@@ -6,9 +6,13 @@ package gnutls
 import "C"
 
 import (
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"unsafe"
 )
@@ -110,10 +114,13 @@ func (c *Credentials) SetSystemTrust() (int, error) {
 	})
 }
 
-// AddTrustFile adds the CAs of a PEM file and returns how many.
+// AddTrustFile adds the CAs of a PEM file, or of a pkcs11: URL, and
+// returns how many.
 func (c *Credentials) AddTrustFile(path string) (int, error) {
 	return c.loadFile("AddTrustFile", "CA file", path, func(p C.gnutls_certificate_credentials_t, cs *C.char) C.int {
 		return C.gnutls_certificate_set_x509_trust_file(p, cs, C.GNUTLS_X509_FMT_PEM)
+	}, func(p C.gnutls_certificate_credentials_t, b unsafe.Pointer, n C.uint) C.int {
+		return C.go_gnutls_trust_mem(p, b, n)
 	})
 }
 
@@ -128,18 +135,38 @@ func (c *Credentials) AddTrustPEM(pem []byte) (int, error) {
 func (c *Credentials) AddCRLFile(path string) (int, error) {
 	return c.loadFile("AddCRLFile", "CRL file", path, func(p C.gnutls_certificate_credentials_t, cs *C.char) C.int {
 		return C.gnutls_certificate_set_x509_crl_file(p, cs, C.GNUTLS_X509_FMT_PEM)
+	}, func(p C.gnutls_certificate_credentials_t, b unsafe.Pointer, n C.uint) C.int {
+		return C.go_gnutls_crl_mem(p, b, n)
 	})
 }
 
-// loadFile is loadCerts for the PEM file at path; op names the method in
-// the error for a path C cannot take.
-func (c *Credentials) loadFile(op, what, path string, f func(C.gnutls_certificate_credentials_t, *C.char) C.int) (int, error) {
+// loadFile is loadCerts for the PEM file at path: Go reads it, so that a
+// failure carries the OS's reason (an *fs.PathError), and mem loads the
+// bytes; a URL GnuTLS supports (pkcs11:) goes to file as it is. op names
+// the method in the error for a path C cannot take.
+func (c *Credentials) loadFile(op, what, path string, file func(C.gnutls_certificate_credentials_t, *C.char) C.int, mem func(C.gnutls_certificate_credentials_t, unsafe.Pointer, C.uint) C.int) (int, error) {
 	if err := checkNUL(op, "path", path); err != nil {
 		return 0, err
 	}
-	return c.loadCerts(fmt.Sprintf("%s %q", what, path), func(p C.gnutls_certificate_credentials_t) C.int {
-		return withCString(path, func(cs *C.char) C.int { return f(p, cs) })
+	what = fmt.Sprintf("%s %q", what, RedactURL(path))
+	if isURL(path) {
+		return c.loadCerts(what, func(p C.gnutls_certificate_credentials_t) C.int {
+			return withCString(path, func(cs *C.char) C.int { return file(p, cs) })
+		})
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("gnutls: load %s: %w", what, err)
+	}
+	return c.loadCerts(what, func(p C.gnutls_certificate_credentials_t) C.int {
+		return withBytes(b, func(b unsafe.Pointer, n C.uint) C.int { return mem(p, b, n) })
 	})
+}
+
+// isURL reports whether GnuTLS takes name as a URL (pkcs11:, tpmkey:, ...)
+// rather than a file name.
+func isURL(name string) bool {
+	return withCString(name, func(cs *C.char) C.int { return C.int(C.gnutls_url_is_supported(cs)) }) != 0
 }
 
 // AddCRLPEM adds the CRLs of PEM data and returns how many.
@@ -159,7 +186,20 @@ func (c *Credentials) AddKeyPairFiles(certFile, keyFile string) error {
 			return err
 		}
 	}
-	_, err := c.load(fmt.Sprintf("load certificate %q with key %q", RedactURL(certFile), RedactURL(keyFile)), func(p C.gnutls_certificate_credentials_t) C.int {
+	op := fmt.Sprintf("load certificate %q with key %q", RedactURL(certFile), RedactURL(keyFile))
+	if !isURL(certFile) && !isURL(keyFile) {
+		// Files are read in Go, so that a failure carries the OS's reason.
+		certPEM, err := os.ReadFile(certFile)
+		if err != nil {
+			return fmt.Errorf("gnutls: %s: %w", op, err)
+		}
+		keyPEM, err := os.ReadFile(keyFile)
+		if err != nil {
+			return fmt.Errorf("gnutls: %s: %w", op, err)
+		}
+		return c.addKeyPairPEM(op, certPEM, keyPEM)
+	}
+	_, err := c.load(op, func(p C.gnutls_certificate_credentials_t) C.int {
 		return withCString(certFile, func(cf *C.char) C.int {
 			return withCString(keyFile, func(kf *C.char) C.int {
 				return C.gnutls_certificate_set_x509_key_file2(p, cf, kf, C.GNUTLS_X509_FMT_PEM, nil, 0)
@@ -170,16 +210,60 @@ func (c *Credentials) AddKeyPairFiles(certFile, keyFile string) error {
 }
 
 // AddKeyPairPEM adds a PEM certificate chain (leaf first) and its PEM
-// private key, to present to the peer.
+// private key, to present to the peer. Inputs that look switched (a key
+// where the certificate should be, or the reverse) give an error matching
+// ErrKeyPairSwitched.
 func (c *Credentials) AddKeyPairPEM(certPEM, keyPEM []byte) error {
-	_, err := c.load("load certificate and key PEM", func(p C.gnutls_certificate_credentials_t) C.int {
+	return c.addKeyPairPEM("load certificate and key PEM", certPEM, keyPEM)
+}
+
+func (c *Credentials) addKeyPairPEM(op string, certPEM, keyPEM []byte) error {
+	_, err := c.load(op, func(p C.gnutls_certificate_credentials_t) C.int {
 		return withBytes(certPEM, func(cb unsafe.Pointer, cn C.uint) C.int {
 			return withBytes(keyPEM, func(kb unsafe.Pointer, kn C.uint) C.int {
 				return C.go_gnutls_key_pair_mem(p, cb, cn, kb, kn)
 			})
 		})
 	})
+	if err != nil {
+		if why := switchedPEM(certPEM, keyPEM); why != "" {
+			return fmt.Errorf("gnutls: %s: %s: %w", op, why, ErrKeyPairSwitched)
+		}
+	}
 	return err
+}
+
+// ErrKeyPairSwitched is matched by the error of a key pair whose
+// certificate input holds a private key and no certificate, or whose key
+// input holds a certificate and no private key.
+var ErrKeyPairSwitched = errors.New("the certificate and key inputs may have been switched")
+
+// switchedPEM says why certPEM and keyPEM look switched, or "" when they
+// do not, from the types of their PEM blocks (as crypto/tls's
+// X509KeyPair does).
+func switchedPEM(certPEM, keyPEM []byte) string {
+	certHasCert, certHasKey := pemHolds(certPEM)
+	keyHasCert, keyHasKey := pemHolds(keyPEM)
+	switch {
+	case certHasKey && !certHasCert:
+		return "found a private key and no certificate in the certificate input"
+	case keyHasCert && !keyHasKey:
+		return "found a certificate and no private key in the key input"
+	}
+	return ""
+}
+
+// pemHolds reports whether b has a certificate block and a private key
+// block.
+func pemHolds(b []byte) (cert, key bool) {
+	for {
+		var blk *pem.Block
+		if blk, b = pem.Decode(b); blk == nil {
+			return cert, key
+		}
+		cert = cert || strings.HasSuffix(blk.Type, "CERTIFICATE")
+		key = key || strings.HasSuffix(blk.Type, "PRIVATE KEY")
+	}
 }
 
 // ticketKey is a server's session ticket key, in C memory.

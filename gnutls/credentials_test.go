@@ -1,6 +1,9 @@
 package gnutls
 
 import (
+	"errors"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,5 +47,58 @@ func TestVerifyChain(t *testing.T) {
 	}
 	if _, err := cr.VerifyChain(nil, ""); err == nil {
 		t.Error("an empty chain verified without an error")
+	}
+}
+
+// Loading files: a missing one says why as the OS does (fs.ErrNotExist),
+// inputs given the wrong way round say they may have been switched, and
+// files that are right load.
+func TestCredentialsFileErrors(t *testing.T) {
+	checkLeaks(t)
+	dir := t.TempDir()
+	caFile, certFile, keyFile, err := testpki.Files(dir, pki.ca, pki.leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.pem")
+	cr, err := NewCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cr.Close()
+	notExist := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "open "+missing+": no such file or directory") {
+			t.Errorf("%s of a missing file: got %v, want the OS's reason", what, err)
+		}
+	}
+	_, err = cr.AddTrustFile(missing)
+	notExist("AddTrustFile", err)
+	_, err = cr.AddCRLFile(missing)
+	notExist("AddCRLFile", err)
+	notExist("AddKeyPairFiles", cr.AddKeyPairFiles(missing, keyFile))
+	notExist("AddKeyPairFiles", cr.AddKeyPairFiles(certFile, missing))
+	_, err = Dial("tcp", echoListener(t, serverConfig()), &Config{ServerName: "localhost", RootCAFile: missing})
+	notExist("Dial with RootCAFile", err)
+
+	for _, c := range []struct{ cert, key, want string }{
+		{keyFile, keyFile, "found a private key and no certificate in the certificate input"},
+		{keyFile, certFile, "found a private key and no certificate in the certificate input"},
+		{certFile, certFile, "found a certificate and no private key in the key input"},
+	} {
+		err := cr.AddKeyPairFiles(c.cert, c.key)
+		if !errors.Is(err, ErrKeyPairSwitched) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "may have been switched") {
+			t.Errorf("AddKeyPairFiles(%s, %s): got %v, want %q", filepath.Base(c.cert), filepath.Base(c.key), err, c.want)
+		}
+	}
+	if err := cr.AddKeyPairPEM(pki.leaf.KeyPEM, pki.leaf.CertPEM); !errors.Is(err, ErrKeyPairSwitched) {
+		t.Errorf("AddKeyPairPEM switched: got %v", err)
+	}
+
+	if n, err := cr.AddTrustFile(caFile); err != nil || n != 1 {
+		t.Errorf("AddTrustFile: %d, %v", n, err)
+	}
+	if err := cr.AddKeyPairFiles(certFile, keyFile); err != nil {
+		t.Errorf("AddKeyPairFiles: %v", err)
 	}
 }

@@ -78,30 +78,12 @@
 //     a shared cache from widening what a Config trusts, not a writable
 //     one from an attacker who also holds the network.
 //   - Early data can be replayed. GnuTLS's anti-replay check is per Config
-//     and per process (see MaxEarlyData). A server reads the early data of
+//     and per process unless Config.AntiReplay is a store the servers
+//     share (see MaxEarlyData and AntiReplayStore). A server reads the early data of
 //     a resumed TLS 1.3 session before its client certificate is checked
 //     again, which happens only when the client's Finished arrives.
 //   - A stapled OCSP response is not asked for again on resumption.
 //   - ConnectionState is taken when the handshake completes and stays
 //     after Close. On a resumed connection VerifyStatus is zero: no chain
 //     was verified in that handshake, the checks above stand in for it.
-//
-// The source keeps one concern per file: session.go, credentials.go and
-// errors.go are the thin layer; socket.go the fast-open contract and
-// report; earlydata.go and antireplay.go TLS 1.3 early data, resumption.go
-// a client's cached sessions, when it offers them and what their tickets
-// allow; config.go,
-// conn.go, dial.go and listen.go the crypto/tls-shaped layer, with
-// connstate.go (ConnectionState) and alerts.go (alerts after a fatal
-// error, records without data); netpoll.go
-// how a Conn over a socket waits, asking readahead.go (the read-ahead
-// buffer) or earlydata_syn.go (the socket that sends early data in the
-// SYN) what poll(2) cannot see; fastopen_conn.go and blackhole.go the
-// socket Dial makes for fast open and the destinations where it is off;
-// transport.go and callbacks.go Go transports; ktls.go and
-// systemconfig.go kernel TLS and GnuTLS's system configuration; psk.go
-// pre-shared keys; sessioncache.go the server's session cache and which
-// sessions a server resumes; hooks.go
-// the Go state their callbacks reach; shared.go and lru.go the reference
-// count of shared credentials and the map of both session caches.
 package gnutls

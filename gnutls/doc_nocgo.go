@@ -2,6 +2,6 @@
 
 package gnutls
 
-// This package binds the GnuTLS C library and needs cgo: build with
-// CGO_ENABLED=1, a C compiler and libgnutls28-dev (pkg-config gnutls).
-var _ = this_package_needs_cgo_CGO_ENABLED_1_and_libgnutls28_dev
+// Without cgo only this file is built: it fails to compile, and the
+// message in its error is the build's first and only one.
+const _ int = "gnutls needs cgo: CGO_ENABLED=1, gcc, pkg-config and libgnutls28-dev"

@@ -21,29 +21,29 @@ type ErrorCode int
 
 // Codes callers commonly match with errors.Is.
 const (
-	ErrAgain                   = ErrorCode(C.GNUTLS_E_AGAIN)
-	ErrInterrupted             = ErrorCode(C.GNUTLS_E_INTERRUPTED)
-	ErrWarningAlertReceived    = ErrorCode(C.GNUTLS_E_WARNING_ALERT_RECEIVED)
-	ErrFatalAlertReceived      = ErrorCode(C.GNUTLS_E_FATAL_ALERT_RECEIVED)
-	ErrCertificateVerification = ErrorCode(C.GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
-	ErrPremature               = ErrorCode(C.GNUTLS_E_PREMATURE_TERMINATION)
-	ErrPush                    = ErrorCode(C.GNUTLS_E_PUSH_ERROR)
-	ErrPull                    = ErrorCode(C.GNUTLS_E_PULL_ERROR)
-	ErrUnexpectedPacket        = ErrorCode(C.GNUTLS_E_UNEXPECTED_PACKET)
-	ErrUnexpectedPacketLength  = ErrorCode(C.GNUTLS_E_UNEXPECTED_PACKET_LENGTH)
-	ErrUnsupportedVersion      = ErrorCode(C.GNUTLS_E_UNSUPPORTED_VERSION_PACKET)
-	ErrDecryptionFailed        = ErrorCode(C.GNUTLS_E_DECRYPTION_FAILED)
-	ErrNoCipherSuites          = ErrorCode(C.GNUTLS_E_NO_CIPHER_SUITES)
-	ErrInvalidRequest          = ErrorCode(C.GNUTLS_E_INVALID_REQUEST)
-	ErrInvalidSession          = ErrorCode(C.GNUTLS_E_INVALID_SESSION)
-	ErrRecordOverflow          = ErrorCode(C.GNUTLS_E_RECORD_OVERFLOW)
-	ErrTimedOut                = ErrorCode(C.GNUTLS_E_TIMEDOUT)
-	ErrNoApplicationProtocol   = ErrorCode(C.GNUTLS_E_NO_APPLICATION_PROTOCOL)
-	ErrCertificateRequired     = ErrorCode(C.GNUTLS_E_CERTIFICATE_REQUIRED)
-	ErrFileError               = ErrorCode(C.GNUTLS_E_FILE_ERROR)
-	ErrNoCertificateFound      = ErrorCode(C.GNUTLS_E_NO_CERTIFICATE_FOUND)
-	ErrBase64Decoding          = ErrorCode(C.GNUTLS_E_BASE64_DECODING_ERROR)
-	ErrEarlyDataRejected       = ErrorCode(C.GNUTLS_E_EARLY_DATA_REJECTED)
+	ErrAgain                   = ErrorCode(-28)  // GNUTLS_E_AGAIN
+	ErrInterrupted             = ErrorCode(-52)  // GNUTLS_E_INTERRUPTED
+	ErrWarningAlertReceived    = ErrorCode(-16)  // GNUTLS_E_WARNING_ALERT_RECEIVED
+	ErrFatalAlertReceived      = ErrorCode(-12)  // GNUTLS_E_FATAL_ALERT_RECEIVED
+	ErrCertificateVerification = ErrorCode(-348) // GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR
+	ErrPremature               = ErrorCode(-110) // GNUTLS_E_PREMATURE_TERMINATION
+	ErrPush                    = ErrorCode(-53)  // GNUTLS_E_PUSH_ERROR
+	ErrPull                    = ErrorCode(-54)  // GNUTLS_E_PULL_ERROR
+	ErrUnexpectedPacket        = ErrorCode(-15)  // GNUTLS_E_UNEXPECTED_PACKET
+	ErrUnexpectedPacketLength  = ErrorCode(-9)   // GNUTLS_E_UNEXPECTED_PACKET_LENGTH
+	ErrUnsupportedVersion      = ErrorCode(-8)   // GNUTLS_E_UNSUPPORTED_VERSION_PACKET
+	ErrDecryptionFailed        = ErrorCode(-24)  // GNUTLS_E_DECRYPTION_FAILED
+	ErrNoCipherSuites          = ErrorCode(-87)  // GNUTLS_E_NO_CIPHER_SUITES
+	ErrInvalidRequest          = ErrorCode(-50)  // GNUTLS_E_INVALID_REQUEST
+	ErrInvalidSession          = ErrorCode(-10)  // GNUTLS_E_INVALID_SESSION
+	ErrRecordOverflow          = ErrorCode(-417) // GNUTLS_E_RECORD_OVERFLOW
+	ErrTimedOut                = ErrorCode(-319) // GNUTLS_E_TIMEDOUT
+	ErrNoApplicationProtocol   = ErrorCode(-344) // GNUTLS_E_NO_APPLICATION_PROTOCOL
+	ErrCertificateRequired     = ErrorCode(-112) // GNUTLS_E_CERTIFICATE_REQUIRED
+	ErrFileError               = ErrorCode(-64)  // GNUTLS_E_FILE_ERROR
+	ErrNoCertificateFound      = ErrorCode(-49)  // GNUTLS_E_NO_CERTIFICATE_FOUND
+	ErrBase64Decoding          = ErrorCode(-34)  // GNUTLS_E_BASE64_DECODING_ERROR
+	ErrEarlyDataRejected       = ErrorCode(-429) // GNUTLS_E_EARLY_DATA_REJECTED
 
 	errRehandshake = ErrorCode(C.GNUTLS_E_REHANDSHAKE)
 )
@@ -172,6 +172,9 @@ type CertificateVerificationError struct {
 	Status CertStatus
 	// Reason is GnuTLS's description of Status.
 	Reason string
+	// Certificates is the chain the peer sent, leaf first, as DER (as
+	// crypto/tls's UnverifiedCertificates): what was rejected.
+	Certificates [][]byte
 }
 
 func (e *CertificateVerificationError) Error() string {
@@ -183,18 +186,18 @@ type CertStatus uint32
 
 // Verification status bits.
 const (
-	CertInvalid           = CertStatus(C.GNUTLS_CERT_INVALID)
-	CertRevoked           = CertStatus(C.GNUTLS_CERT_REVOKED)
-	CertSignerNotFound    = CertStatus(C.GNUTLS_CERT_SIGNER_NOT_FOUND)
-	CertSignerNotCA       = CertStatus(C.GNUTLS_CERT_SIGNER_NOT_CA)
-	CertInsecureAlgorithm = CertStatus(C.GNUTLS_CERT_INSECURE_ALGORITHM)
-	CertNotActivated      = CertStatus(C.GNUTLS_CERT_NOT_ACTIVATED)
-	CertExpired           = CertStatus(C.GNUTLS_CERT_EXPIRED)
-	CertUnexpectedOwner   = CertStatus(C.GNUTLS_CERT_UNEXPECTED_OWNER)
-	CertSignerConstraints = CertStatus(C.GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE)
-	CertPurposeMismatch   = CertStatus(C.GNUTLS_CERT_PURPOSE_MISMATCH)
-	CertMissingOCSP       = CertStatus(C.GNUTLS_CERT_MISSING_OCSP_STATUS)
-	CertInvalidOCSP       = CertStatus(C.GNUTLS_CERT_INVALID_OCSP_STATUS)
+	CertInvalid           = CertStatus(1 << 1)  // GNUTLS_CERT_INVALID
+	CertRevoked           = CertStatus(1 << 5)  // GNUTLS_CERT_REVOKED
+	CertSignerNotFound    = CertStatus(1 << 6)  // GNUTLS_CERT_SIGNER_NOT_FOUND
+	CertSignerNotCA       = CertStatus(1 << 7)  // GNUTLS_CERT_SIGNER_NOT_CA
+	CertInsecureAlgorithm = CertStatus(1 << 8)  // GNUTLS_CERT_INSECURE_ALGORITHM
+	CertNotActivated      = CertStatus(1 << 9)  // GNUTLS_CERT_NOT_ACTIVATED
+	CertExpired           = CertStatus(1 << 10) // GNUTLS_CERT_EXPIRED
+	CertUnexpectedOwner   = CertStatus(1 << 14) // GNUTLS_CERT_UNEXPECTED_OWNER
+	CertSignerConstraints = CertStatus(1 << 16) // GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE
+	CertPurposeMismatch   = CertStatus(1 << 18) // GNUTLS_CERT_PURPOSE_MISMATCH
+	CertMissingOCSP       = CertStatus(1 << 19) // GNUTLS_CERT_MISSING_OCSP_STATUS
+	CertInvalidOCSP       = CertStatus(1 << 20) // GNUTLS_CERT_INVALID_OCSP_STATUS
 )
 
 // String is GnuTLS's description of the status, without the space
@@ -224,7 +227,7 @@ func (s *Session) codeError(op string, code C.int, errno error) error {
 		}
 	case ErrCertificateVerification:
 		st := CertStatus(C.go_gnutls_verify_failure_status(s.ptr))
-		e.Verify = &CertificateVerificationError{Status: st, Reason: st.String()}
+		e.Verify = &CertificateVerificationError{Status: st, Reason: st.String(), Certificates: peerChain(s.ptr)}
 	case ErrPush, ErrPull:
 		if err := s.tr.takeErr(e.Code == ErrPush); err != nil {
 			e.Err = err

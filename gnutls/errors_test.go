@@ -2,6 +2,7 @@ package gnutls
 
 import (
 	"errors"
+	"io/fs"
 	"syscall"
 	"testing"
 )
@@ -28,7 +29,7 @@ func TestErrorText(t *testing.T) {
 	}{
 		{garbled, "gnutls: load CA PEM: ASN1 parser: Error in TAG. (GNUTLS_E_ASN1_TAG_ERROR)"},
 		{empty, "gnutls: load CA PEM: No certificate was found. (GNUTLS_E_NO_CERTIFICATE_FOUND)"},
-		{missing, `gnutls: load CA file "/nonexistent/ca.pem": Error while reading file. (GNUTLS_E_FILE_ERROR)`},
+		{missing, `gnutls: load CA file "/nonexistent/ca.pem": open /nonexistent/ca.pem: no such file or directory`},
 		{s.SetPriority("NORMAL:+NOPE"), `gnutls: set priority: The request is invalid. (GNUTLS_E_INVALID_REQUEST): priority "NORMAL:+NOPE" is invalid at "+NOPE"`},
 		{&Error{Op: "handshake", Code: ErrCertificateVerification, Verify: &CertificateVerificationError{Status: status, Reason: status.String()}},
 			"gnutls: handshake: certificate verification failed: The certificate is NOT trusted. The certificate issuer is unknown. (GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)"},
@@ -40,7 +41,7 @@ func TestErrorText(t *testing.T) {
 		}
 	}
 	var ge *Error
-	if !errors.As(garbled, &ge) || !errors.Is(empty, ErrNoCertificateFound) || !errors.Is(missing, ErrFileError) {
+	if !errors.As(garbled, &ge) || !errors.Is(empty, ErrNoCertificateFound) || !errors.Is(missing, fs.ErrNotExist) {
 		t.Errorf("credentials errors do not match their codes: %v, %v, %v", garbled, empty, missing)
 	}
 	var pe *PriorityError

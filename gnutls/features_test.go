@@ -1,6 +1,7 @@
 package gnutls
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -196,6 +197,11 @@ func TestVerificationFailure(t *testing.T) {
 	var ve *CertificateVerificationError
 	if !errors.As(err, &ve) || !ve.Status.Has(CertSignerNotFound) || !errors.Is(err, ErrCertificateVerification) {
 		t.Fatalf("got %v", err)
+	}
+	// The rejected chain comes with the error, as crypto/tls's
+	// UnverifiedCertificates.
+	if len(ve.Certificates) != 1 || !bytes.Equal(ve.Certificates[0], pki.leaf.Cert.Raw) {
+		t.Fatalf("the error carries %d certificates, want the server's leaf", len(ve.Certificates))
 	}
 	_, err = Dial("tcp", addr, &Config{ServerName: "wrong.example", RootCAPEM: pki.ca.PEM})
 	if !errors.As(err, &ve) || !ve.Status.Has(CertUnexpectedOwner) {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"sync"
 	"unsafe"
+
+	_ "github.com/go-gnutls/go-gnutls/include" // the headers travel with the package (go mod vendor)
 )
 
 // Version returns the version of the GnuTLS library linked at run time
@@ -22,7 +24,7 @@ const HeaderVersion = C.GNUTLS_VERSION
 // MinVersion is the oldest GnuTLS the package supports: an older one stops
 // the build (include/go_gnutls.h) and, linked at run time, makes NewSession
 // fail with ErrLibraryVersion.
-const MinVersion = C.GO_GNUTLS_MIN_VERSION
+const MinVersion = "3.7.3"
 
 // minVersionNumber is MinVersion as the header's #error compares it.
 const minVersionNumber = C.GO_GNUTLS_MIN_VERSION_NUMBER

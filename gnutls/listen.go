@@ -1,3 +1,5 @@
+//go:build cgo
+
 package gnutls
 
 import (
@@ -14,12 +16,17 @@ import (
 const FastOpenQueue = 256
 
 // Listen listens on the network address and returns a listener whose
-// Accept returns server *Conns. With config.FastOpen the listening socket
+// Accept returns server *Conns. It first loads the Config
+// (Config.CheckServer) and returns its error, listening on nothing, when
+// the certificate, a CA file or the priority string is wrong. With config.FastOpen the listening socket
 // accepts TCP Fast Open (TCP_FASTOPEN); the kernel must allow it too
 // (net.ipv4.tcp_fastopen bit 1).
 func Listen(network, laddr string, config *Config) (net.Listener, error) {
 	if config == nil || !config.hasCertificate() && !config.hasPSK(false) {
 		return nil, &net.OpError{Op: "listen", Net: network, Err: errNoCertificate}
+	}
+	if err := config.CheckServer(); err != nil {
+		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
 	}
 	lc := net.ListenConfig{}
 	if config.FastOpen {

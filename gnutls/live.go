@@ -1,11 +1,14 @@
+//go:build cgo
+
 package gnutls
 
-import "github.com/go-gnutls/go-gnutls/internal/live"
+import "github.com/go-gnutls/go-gnutls/internal/livecount"
 
-// The counters reach other packages' tests through internal/live.
+// The counters reach other packages' tests (internal/live) through
+// internal/livecount, which imports nothing test-only.
 func init() {
-	live.Read = func() live.Counts {
-		return live.Counts{
+	livecount.Read = func() livecount.Counts {
+		return livecount.Counts{
 			Sessions:       liveSessions.Load(),
 			Handles:        liveHandles.Load(),
 			Credentials:    liveCredentials.Load(),

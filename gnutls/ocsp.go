@@ -22,26 +22,26 @@ import (
 // Codes of OCSP staple errors.
 const (
 	// ErrOCSPMismatch: the response is not about the certificate.
-	ErrOCSPMismatch = ErrorCode(C.GNUTLS_E_OCSP_MISMATCH_WITH_CERTS)
+	ErrOCSPMismatch = ErrorCode(-422) // GNUTLS_E_OCSP_MISMATCH_WITH_CERTS
 	// ErrExpired: the response's nextUpdate has passed.
-	ErrExpired = ErrorCode(C.GNUTLS_E_EXPIRED)
+	ErrExpired = ErrorCode(-29) // GNUTLS_E_EXPIRED
 )
 
 // CertRevocationDataSuperseded is the verification status bit of a
 // stapled OCSP response (or CRL) past its nextUpdate.
-const CertRevocationDataSuperseded = CertStatus(C.GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED)
+const CertRevocationDataSuperseded = CertStatus(1 << 12) // GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED
 
 // OCSPResponseStatus is an OCSP response's status (RFC 6960, section 4.2.1).
 type OCSPResponseStatus int
 
 // Response statuses; only OCSPSuccessful carries certificate statuses.
 const (
-	OCSPSuccessful       = OCSPResponseStatus(C.GNUTLS_OCSP_RESP_SUCCESSFUL)
-	OCSPMalformedRequest = OCSPResponseStatus(C.GNUTLS_OCSP_RESP_MALFORMEDREQUEST)
-	OCSPInternalError    = OCSPResponseStatus(C.GNUTLS_OCSP_RESP_INTERNALERROR)
-	OCSPTryLater         = OCSPResponseStatus(C.GNUTLS_OCSP_RESP_TRYLATER)
-	OCSPSigRequired      = OCSPResponseStatus(C.GNUTLS_OCSP_RESP_SIGREQUIRED)
-	OCSPUnauthorized     = OCSPResponseStatus(C.GNUTLS_OCSP_RESP_UNAUTHORIZED)
+	OCSPSuccessful       = OCSPResponseStatus(0) // GNUTLS_OCSP_RESP_SUCCESSFUL
+	OCSPMalformedRequest = OCSPResponseStatus(1) // GNUTLS_OCSP_RESP_MALFORMEDREQUEST
+	OCSPInternalError    = OCSPResponseStatus(2) // GNUTLS_OCSP_RESP_INTERNALERROR
+	OCSPTryLater         = OCSPResponseStatus(3) // GNUTLS_OCSP_RESP_TRYLATER
+	OCSPSigRequired      = OCSPResponseStatus(5) // GNUTLS_OCSP_RESP_SIGREQUIRED
+	OCSPUnauthorized     = OCSPResponseStatus(6) // GNUTLS_OCSP_RESP_UNAUTHORIZED
 )
 
 var ocspResponseStatusNames = map[OCSPResponseStatus]string{
@@ -61,9 +61,9 @@ type OCSPCertStatus int
 
 // Certificate statuses.
 const (
-	OCSPGood    = OCSPCertStatus(C.GNUTLS_OCSP_CERT_GOOD)
-	OCSPRevoked = OCSPCertStatus(C.GNUTLS_OCSP_CERT_REVOKED)
-	OCSPUnknown = OCSPCertStatus(C.GNUTLS_OCSP_CERT_UNKNOWN)
+	OCSPGood    = OCSPCertStatus(0) // GNUTLS_OCSP_CERT_GOOD
+	OCSPRevoked = OCSPCertStatus(1) // GNUTLS_OCSP_CERT_REVOKED
+	OCSPUnknown = OCSPCertStatus(2) // GNUTLS_OCSP_CERT_UNKNOWN
 )
 
 var ocspCertStatusNames = map[OCSPCertStatus]string{OCSPGood: "good", OCSPRevoked: "revoked", OCSPUnknown: "unknown"}
@@ -188,14 +188,13 @@ func (c *Credentials) SetOCSPStaple(der []byte) error {
 	if len(der) > 0 {
 		var err error
 		if r, err = ParseOCSPResponse(der); err != nil {
-			return fmt.Errorf("gnutls: OCSP staple: %w", err)
+			return withOp("OCSP staple", err)
 		}
 		if r.Status != OCSPSuccessful {
 			return fmt.Errorf("gnutls: OCSP staple: the response is not successful but %q", r.Status)
 		}
 		if !r.NextUpdate.IsZero() && !time.Now().Before(r.NextUpdate) {
-			return fmt.Errorf("gnutls: OCSP staple: the response expired at %s: %w", r.NextUpdate.UTC().Format(time.RFC3339),
-				&Error{Op: "check OCSP response", Code: ErrExpired})
+			return &Error{Op: "OCSP staple: the response expired at " + r.NextUpdate.UTC().Format(time.RFC3339), Code: ErrExpired}
 		}
 	}
 	_, err := c.load("set OCSP staple", func(p C.gnutls_certificate_credentials_t) C.int {
@@ -232,7 +231,7 @@ func (c *Credentials) SetOCSPStaple(der []byte) error {
 // keeps its own.
 func (c *Config) SetOCSPStaple(der []byte) error {
 	if !c.hasCertificate() {
-		return fmt.Errorf("gnutls: SetOCSPStaple: a Config without a certificate has nothing to staple for: %w", errNoCertificate)
+		return fmt.Errorf("%w (SetOCSPStaple has nothing to staple for)", errNoCertificate)
 	}
 	cr, err := c.credentials(false)
 	if err != nil {
@@ -343,7 +342,8 @@ func (c *Conn) checkStaple() error {
 	}
 	st := CertInvalid | CertInvalidOCSP
 	return &Error{Op: "handshake", Code: ErrCertificateVerification,
-		Verify: &CertificateVerificationError{Status: st, Reason: strings.TrimSpace(st.String()) + " (" + why + ")"}}
+		Verify: &CertificateVerificationError{Status: st, Reason: strings.TrimSpace(st.String()) + " (" + why + ")",
+			Certificates: c.sess.PeerCertificatesDER()}}
 }
 
 // OCSPResponse returns the DER OCSP response the server stapled, or nil.
@@ -379,13 +379,13 @@ type OCSPVerifyStatus uint32
 
 // OCSP verification failures.
 const (
-	OCSPSignerNotFound     = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_SIGNER_NOT_FOUND)
-	OCSPSignerKeyUsage     = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_SIGNER_KEYUSAGE_ERROR)
-	OCSPUntrustedSigner    = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_UNTRUSTED_SIGNER)
-	OCSPInsecureAlgorithm  = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_INSECURE_ALGORITHM)
-	OCSPSignatureFailure   = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_SIGNATURE_FAILURE)
-	OCSPSignerNotActivated = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_CERT_NOT_ACTIVATED)
-	OCSPSignerExpired      = OCSPVerifyStatus(C.GNUTLS_OCSP_VERIFY_CERT_EXPIRED)
+	OCSPSignerNotFound     = OCSPVerifyStatus(1)      // GNUTLS_OCSP_VERIFY_SIGNER_NOT_FOUND
+	OCSPSignerKeyUsage     = OCSPVerifyStatus(1 << 1) // GNUTLS_OCSP_VERIFY_SIGNER_KEYUSAGE_ERROR
+	OCSPUntrustedSigner    = OCSPVerifyStatus(1 << 2) // GNUTLS_OCSP_VERIFY_UNTRUSTED_SIGNER
+	OCSPInsecureAlgorithm  = OCSPVerifyStatus(1 << 3) // GNUTLS_OCSP_VERIFY_INSECURE_ALGORITHM
+	OCSPSignatureFailure   = OCSPVerifyStatus(1 << 4) // GNUTLS_OCSP_VERIFY_SIGNATURE_FAILURE
+	OCSPSignerNotActivated = OCSPVerifyStatus(1 << 5) // GNUTLS_OCSP_VERIFY_CERT_NOT_ACTIVATED
+	OCSPSignerExpired      = OCSPVerifyStatus(1 << 6) // GNUTLS_OCSP_VERIFY_CERT_EXPIRED
 )
 
 // String lists the failures in gnutls-cli's words, such as "Signer cert

@@ -9,7 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"regexp"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -22,12 +22,12 @@ type PINFlags uint
 
 // PIN flags.
 const (
-	PINUser            = PINFlags(C.GNUTLS_PIN_USER)
-	PINSO              = PINFlags(C.GNUTLS_PIN_SO)
-	PINFinalTry        = PINFlags(C.GNUTLS_PIN_FINAL_TRY)
-	PINCountLow        = PINFlags(C.GNUTLS_PIN_COUNT_LOW)
-	PINContextSpecific = PINFlags(C.GNUTLS_PIN_CONTEXT_SPECIFIC)
-	PINWrong           = PINFlags(C.GNUTLS_PIN_WRONG)
+	PINUser            = PINFlags(1)      // GNUTLS_PIN_USER
+	PINSO              = PINFlags(1 << 1) // GNUTLS_PIN_SO
+	PINFinalTry        = PINFlags(1 << 2) // GNUTLS_PIN_FINAL_TRY
+	PINCountLow        = PINFlags(1 << 3) // GNUTLS_PIN_COUNT_LOW
+	PINContextSpecific = PINFlags(1 << 4) // GNUTLS_PIN_CONTEXT_SPECIFIC
+	PINWrong           = PINFlags(1 << 5) // GNUTLS_PIN_WRONG
 )
 
 // PINRequest is a token asking for its PIN.
@@ -45,7 +45,7 @@ type PINFunc func(PINRequest) ([]byte, error)
 
 // ErrPKCS11PIN is GnuTLS's code for a login that failed: a wrong PIN, or
 // none to give.
-const ErrPKCS11PIN = ErrorCode(C.GNUTLS_E_PKCS11_PIN_ERROR)
+const ErrPKCS11PIN = ErrorCode(-303) // GNUTLS_E_PKCS11_PIN_ERROR
 
 // ErrPINIncorrect: the token refused the PIN. The PIN is not asked for
 // again, so that a wrong PIN cannot be tried until the token locks.
@@ -122,12 +122,30 @@ func (c *Credentials) SetPINFunc(f PINFunc) error {
 	return err
 }
 
-// pinValue finds the PIN a pkcs11: URL may carry (RFC 7512 pin-value).
-var pinValue = regexp.MustCompile(`(?i)(pin-value=)[^;?&]*`)
-
-// RedactURL returns s with the PIN a pkcs11: URL may carry (pin-value)
-// replaced by REDACTED, for messages.
-func RedactURL(s string) string { return pinValue.ReplaceAllString(s, "${1}REDACTED") }
+// RedactURL returns s with the PIN a pkcs11: URL may carry (pin-value,
+// RFC 7512, in any case) replaced by REDACTED, for messages.
+func RedactURL(s string) string {
+	const attr = "pin-value="
+	var b strings.Builder
+	for {
+		i := 0
+		for i+len(attr) <= len(s) && !strings.EqualFold(s[i:i+len(attr)], attr) {
+			i++
+		}
+		if i+len(attr) > len(s) {
+			return b.String() + s
+		}
+		i += len(attr)
+		b.WriteString(s[:i])
+		b.WriteString("REDACTED")
+		s = s[i:]
+		if end := strings.IndexAny(s, ";?&"); end >= 0 {
+			s = s[end:]
+		} else {
+			s = ""
+		}
+	}
+}
 
 // loginError adds to a failed load why the PIN was refused, if it was.
 func (c *Credentials) loginError(err error) error {

@@ -253,3 +253,19 @@ func TestSetPINFuncTwice(t *testing.T) {
 		t.Fatalf("SetPINFunc(nil): %v", err)
 	}
 }
+
+// RedactURL hides every pin-value, in any case, up to the next separator.
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"pkcs11:token=a;object=k?pin-value=1234":   "pkcs11:token=a;object=k?pin-value=REDACTED",
+		"pkcs11:token=a;PIN-Value=12%3B4;object=k": "pkcs11:token=a;PIN-Value=REDACTED;object=k",
+		"pkcs11:pin-value=1&pin-value=2":           "pkcs11:pin-value=REDACTED&pin-value=REDACTED",
+		"pkcs11:token=é;object=k":                  "pkcs11:token=é;object=k",
+		"/etc/key.pem":                             "/etc/key.pem",
+		"pkcs11:object=k?pin-value=":               "pkcs11:object=k?pin-value=REDACTED",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -78,6 +78,49 @@ func ParsePriority(priority string) (*Priorities, error) {
 	return out, nil
 }
 
+// Supported is everything the linked GnuTLS implements, whatever a
+// priority string enables, in GnuTLS's order (what gnutls-cli --list
+// prints without --priority).
+type Supported struct {
+	Suites           []CipherSuite
+	CertificateTypes []string
+	Protocols        []string
+	Ciphers          []string
+	MACs             []string
+	Digests          []string
+	KeyExchanges     []string
+	Compression      []string
+	Groups           []string
+	PublicKeys       []string
+	Signatures       []string
+}
+
+// SupportedAlgorithms returns what the linked GnuTLS implements
+// (gnutls_cipher_suite_info and the gnutls_*_list functions).
+func SupportedAlgorithms() *Supported {
+	out := &Supported{}
+	for i := C.size_t(0); ; i++ {
+		var id [2]C.uchar
+		var kx, cipher, mac, version *C.char
+		name := C.go_gnutls_suite(i, &id[0], &kx, &cipher, &mac, &version)
+		if name == nil {
+			break
+		}
+		out.Suites = append(out.Suites, CipherSuite{
+			Name: C.GoString(name), ID: uint16(id[0])<<8 | uint16(id[1]),
+			KeyExchange: cString(kx), Cipher: cString(cipher), MAC: cString(mac), MinVersion: cString(version),
+		})
+	}
+	// Kinds as go_gnutls_supported numbers them.
+	for kind, dst := range []*[]string{&out.Protocols, &out.Ciphers, &out.MACs, &out.KeyExchanges, &out.Groups,
+		&out.Signatures, &out.CertificateTypes, &out.Digests, &out.PublicKeys, &out.Compression} {
+		for p := C.go_gnutls_supported(C.int(kind)); p != nil && *p != 0; p = (*C.int)(unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof(*p))) {
+			*dst = append(*dst, cString(C.go_gnutls_algorithm_name(C.int(kind), C.uint(*p))))
+		}
+	}
+	return out
+}
+
 // priorityCache is a parsed priority string (gnutls_priority_t) that
 // sessions share: gnutls_priority_set takes a reference, so a Config parses
 // its string once instead of once per connection.

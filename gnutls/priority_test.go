@@ -2,6 +2,7 @@ package gnutls
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -76,5 +77,27 @@ func TestConfigPriorityShared(t *testing.T) {
 				t.Errorf("priority %q: %v, want it to say %s", tc.priority, err, tc.want)
 			}
 		}
+	}
+}
+
+// What a priority string enables is among what GnuTLS supports.
+func TestSupportedAlgorithms(t *testing.T) {
+	all := SupportedAlgorithms()
+	p, err := ParsePriority("NORMAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, s := range all.Suites {
+		have[s.Name] = true
+	}
+	for _, s := range p.Suites {
+		if !have[s.Name] {
+			t.Errorf("NORMAL enables %s, which SupportedAlgorithms lacks", s.Name)
+		}
+	}
+	if len(all.Suites) <= len(p.Suites) || !slices.Contains(all.Protocols, "TLS1.3") || !slices.Contains(all.Digests, "SHA256") ||
+		!slices.Contains(all.PublicKeys, "EC/ECDSA") || !slices.Contains(all.Compression, "NULL") {
+		t.Errorf("SupportedAlgorithms: %+v", all)
 	}
 }

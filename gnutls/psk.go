@@ -359,26 +359,29 @@ func (c *Config) pskOnly(isClient bool) bool {
 	return isClient && c.hasPSK(isClient)
 }
 
-// pskCredentials builds the Config's PSK credentials for a role once and
-// shares them: a client's hold its identity and key, a server's the lookup.
+// pskCredentials builds the Config's PSK credentials for a role at the
+// first use that succeeds and shares them: a client's hold its identity and key, a server's the lookup.
 func (c *Config) pskCredentials(isClient bool) (*PSKCredentials, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := c.role(isClient)
-	if r.psk == nil && r.pskErr == nil {
-		if isClient {
-			r.psk, r.pskErr = NewPSKClientCredentials(c.PSKIdentity, c.PSKKey)
-		} else {
-			r.psk, r.pskErr = NewPSKServerCredentials(c.GetPSKKey)
-			if r.pskErr == nil && c.PSKIdentityHint != "" {
-				if r.pskErr = r.psk.SetHint(c.PSKIdentityHint); r.pskErr != nil {
-					r.psk.Close()
-					r.psk = nil
-				}
-			}
+	if r.psk != nil {
+		return r.psk, nil
+	}
+	var psk *PSKCredentials
+	var err error
+	if isClient {
+		psk, err = NewPSKClientCredentials(c.PSKIdentity, c.PSKKey)
+	} else if psk, err = NewPSKServerCredentials(c.GetPSKKey); err == nil && c.PSKIdentityHint != "" {
+		if err = psk.SetHint(c.PSKIdentityHint); err != nil {
+			psk.Close()
 		}
 	}
-	return r.psk, r.pskErr
+	if err != nil {
+		return nil, err
+	}
+	r.psk = psk
+	return psk, nil
 }
 
 // configurePSK attaches the Config's PSK credentials, if it has any for

@@ -22,12 +22,12 @@ type InitFlags uint32
 
 // Flags for NewSession. Exactly one of InitClient and InitServer must be given.
 const (
-	InitClient          = InitFlags(C.GNUTLS_CLIENT)
-	InitServer          = InitFlags(C.GNUTLS_SERVER)
-	InitNonBlock        = InitFlags(C.GNUTLS_NONBLOCK)
-	InitNoSignal        = InitFlags(C.GNUTLS_NO_SIGNAL)
-	InitEnableEarlyData = InitFlags(C.GNUTLS_ENABLE_EARLY_DATA)
-	InitNoTickets       = InitFlags(C.GNUTLS_NO_TICKETS)
+	InitClient          = InitFlags(1 << 1)  // GNUTLS_CLIENT
+	InitServer          = InitFlags(1)       // GNUTLS_SERVER
+	InitNonBlock        = InitFlags(1 << 3)  // GNUTLS_NONBLOCK
+	InitNoSignal        = InitFlags(1 << 6)  // GNUTLS_NO_SIGNAL
+	InitEnableEarlyData = InitFlags(1 << 20) // GNUTLS_ENABLE_EARLY_DATA
+	InitNoTickets       = InitFlags(1 << 10) // GNUTLS_NO_TICKETS
 )
 
 // Errors of the Session API that are not GnuTLS codes.

@@ -71,6 +71,9 @@ type Server struct {
 
 const defaultHandshakeTimeout = 10 * time.Second
 
+// errPlainHTTP is why a connection whose client sent plain HTTP was closed.
+var errPlainHTTP = errors.New("client sent an HTTP request to an HTTPS server")
+
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.cfg = s.Config.Clone()
@@ -113,7 +116,8 @@ func (s *Server) handler() http.Handler {
 
 // ListenAndServe listens on s.Addr (TCP, with fast open when
 // Config.FastOpen) and serves; it returns http.ErrServerClosed after
-// Shutdown or Close.
+// Shutdown or Close. A Config that does not load (a missing certificate,
+// a bad priority string) is an error before anything listens.
 func (s *Server) ListenAndServe() error {
 	s.init()
 	addr := s.Addr
@@ -131,8 +135,16 @@ func (s *Server) ListenAndServe() error {
 // http.ErrServerClosed after Shutdown or Close. l may return *gnutls.Conn
 // (a listener from gnutls.Listen, whose Config must offer "h2" by ALPN
 // for HTTP/2) or plain connections, which are wrapped with s.Config.
+// When s.Config is set and does not load (gnutls.Config.CheckServer),
+// Serve closes l and returns the error.
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
+	if s.Config != nil {
+		if err := s.cfg.CheckServer(); err != nil {
+			l.Close()
+			return err
+		}
+	}
 	s.mu.Lock()
 	if s.shutdown {
 		s.mu.Unlock()
@@ -192,7 +204,9 @@ func (s *Server) serveConn(gc *gnutls.Conn) {
 	c, err := s.handshake(gc)
 	s.track(gc, false)
 	if err != nil {
-		s.logf("gnutlshttp: TLS handshake error from %s: %v", gc.RemoteAddr(), err)
+		if !errors.Is(err, errPlainHTTP) { // answered, as net/http does, without a log line
+			s.logf("gnutlshttp: TLS handshake error from %s: %v", gc.RemoteAddr(), err)
+		}
 		gc.Close()
 		return
 	}
@@ -216,13 +230,19 @@ func (s *Server) serveConn(gc *gnutls.Conn) {
 
 // handshake runs the handshake within HandshakeTimeout, first reading the
 // early data the client sent, if any. It does so whatever s.Config says:
-// a connection from a listener of the caller's may accept early data.
+// a connection from a listener of the caller's may accept early data. A
+// client that sent plain HTTP gets net/http's 400 answer in plain text.
 func (s *Server) handshake(gc *gnutls.Conn) (*serverConn, error) {
 	to := s.HandshakeTimeout
 	if to == 0 {
 		to = defaultHandshakeTimeout
 	}
-	gc.SetDeadline(time.Now().Add(to))
+	deadline := time.Now().Add(to)
+	gc.SetDeadline(deadline)
+	if nc := gc.NetConn(); looksLikeHTTP(nc, deadline) {
+		answerPlainHTTP(nc)
+		return nil, errPlainHTTP
+	}
 	c := &serverConn{stateConn: newStateConn(gc)}
 	if err := c.readEarly(); err != nil {
 		return nil, err

@@ -10,7 +10,9 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -230,5 +232,92 @@ func TestServerOCSPStaple(t *testing.T) {
 	}
 	if got := stapled(); !bytes.Equal(got, second) {
 		t.Fatalf("staple set while serving: got %d bytes, want the %d set", len(got), len(second))
+	}
+}
+
+// ListenAndServe and Serve load the Config first and return its error,
+// leaving nothing listening.
+func TestServeChecksConfig(t *testing.T) {
+	live.Check(t)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(keyFile, testLeaf.KeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string]*gnutls.Config{
+		"missing CertFile":   {CertFile: filepath.Join(dir, "missing.pem"), KeyFile: keyFile},
+		"key as certificate": {CertFile: keyFile, KeyFile: keyFile},
+		"bogus priority":     {Certificates: serverConfig().Certificates, Priority: "BOGUS"},
+	}
+	// serve runs f, which must return at once; a server that serves a
+	// Config that cannot load is closed after 5 s.
+	serve := func(srv *Server, f func() error) error {
+		done := make(chan error, 1)
+		go func() { done <- f() }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			srv.Close()
+			<-done
+			return nil
+		}
+	}
+	for name, cfg := range bad {
+		t.Run(name, func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := l.Addr().String()
+			srv := &Server{Config: cfg}
+			if err := serve(srv, func() error { return srv.Serve(l) }); err == nil || errors.Is(err, http.ErrServerClosed) {
+				t.Fatalf("Serve: got %v, want the Config's error", err)
+			}
+			if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("Serve left its listener open: Accept gave %v", err)
+			}
+			srv = &Server{Addr: addr, Config: cfg}
+			err = serve(srv, srv.ListenAndServe)
+			if err == nil || errors.Is(err, http.ErrServerClosed) {
+				t.Fatalf("ListenAndServe: got %v, want the Config's error", err)
+			}
+			t.Log(err)
+			free, err := net.Listen("tcp", addr)
+			if err != nil {
+				t.Fatalf("after ListenAndServe failed, %s is still taken: %v", addr, err)
+			}
+			free.Close()
+		})
+	}
+}
+
+// Plain HTTP sent to the server gets net/http's answer: 400 in plain
+// text, read by curl and by net/http's client, and the server goes on
+// serving TLS.
+func TestServerAnswersPlainHTTP(t *testing.T) {
+	live.Check(t)
+	var logged strings.Builder
+	addr := startServer(t, &Server{Handler: stateHandler, Config: serverConfig(), ErrorLog: log.New(&logged, "", 0)})
+	out, err := exec.Command(testenv.LookPath(t, "curl"), "-sS", "-w", "%{http_code}", "http://"+addr+"/x").CombinedOutput()
+	if err != nil || string(out) != "Client sent an HTTP request to an HTTPS server.\n400" {
+		t.Errorf("curl over plain HTTP: %v, got %q", err, out)
+	}
+	resp, err := http.Get("http://" + addr + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "HTTP request to an HTTPS server") {
+		t.Errorf("net/http over plain HTTP: %s %q", resp.Status, body)
+	}
+	tr := &Transport{Config: clientConfig()}
+	defer closeIdle(tr)
+	if _, body := get(t, &http.Client{Transport: tr}, "https://"+localhost(addr)+"/x"); !strings.Contains(body, "/x") {
+		t.Errorf("TLS after plain HTTP: %q", body)
+	}
+	if logged.Len() > 0 {
+		t.Errorf("the server logged: %s", logged.String())
 	}
 }

@@ -319,6 +319,46 @@ static inline const char *go_gnutls_priority_suite(gnutls_priority_t p, unsigned
 	return name;
 }
 
+/* The index-th cipher suite GnuTLS implements, NULL past the last. */
+static inline const char *go_gnutls_suite(size_t index, unsigned char id[2], const char **kx,
+	const char **cipher, const char **mac, const char **version)
+{
+	gnutls_kx_algorithm_t k;
+	gnutls_cipher_algorithm_t c;
+	gnutls_mac_algorithm_t m;
+	gnutls_protocol_t v;
+	const char *name = gnutls_cipher_suite_info(index, id, &k, &c, &m, &v);
+	if (name == NULL)
+		return NULL;
+	*kx = gnutls_kx_get_name(k);
+	*cipher = gnutls_cipher_get_name(c);
+	*mac = gnutls_mac_get_name(m);
+	*version = gnutls_protocol_get_name(v);
+	return name;
+}
+
+/* The zero-terminated list of what GnuTLS implements of a kind, numbered
+ * as in go_gnutls_algorithm_name (the enums are all int-sized). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static inline const int *go_gnutls_supported(int kind)
+{
+	switch (kind) {
+	case 0: return (const int *)gnutls_protocol_list();
+	case 1: return (const int *)gnutls_cipher_list();
+	case 2: return (const int *)gnutls_mac_list();
+	case 3: return (const int *)gnutls_kx_list();
+	case 4: return (const int *)gnutls_group_list();
+	case 5: return (const int *)gnutls_sign_list();
+	case 6: return (const int *)gnutls_certificate_type_list();
+	case 7: return (const int *)gnutls_digest_list();
+	case 8: return (const int *)gnutls_pk_list();
+	case 9: return (const int *)gnutls_compression_list();
+	}
+	return NULL;
+}
+#pragma GCC diagnostic pop
+
 /* Verifies a chain of n DER certificates, packed one after the other with
  * their lengths in lens, against the credentials' trust list (CAs and
  * CRLs) for a TLS server named hostname (NULL: any name), or with
@@ -375,6 +415,9 @@ static inline int go_gnutls_priority_list(gnutls_priority_t p, int kind, const u
 	return GNUTLS_E_INVALID_REQUEST;
 }
 
+/* Compression (kind 9) is deprecated in GnuTLS; it lists only NULL. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 static inline const char *go_gnutls_algorithm_name(int kind, unsigned v)
 {
 	switch (kind) {
@@ -385,9 +428,13 @@ static inline const char *go_gnutls_algorithm_name(int kind, unsigned v)
 	case 4: return gnutls_group_get_name((gnutls_group_t)v);
 	case 5: return gnutls_sign_get_name((gnutls_sign_algorithm_t)v);
 	case 6: return gnutls_certificate_type_get_name((gnutls_certificate_type_t)v);
+	case 7: return gnutls_digest_get_name((gnutls_digest_algorithm_t)v);
+	case 8: return gnutls_pk_algorithm_get_name((gnutls_pk_algorithm_t)v);
+	case 9: return gnutls_compression_get_name((gnutls_compression_method_t)v);
 	}
 	return NULL;
 }
+#pragma GCC diagnostic pop
 
 /* gnutls_x509_crt_print of one DER certificate; *out is freed with go_gnutls_free. */
 static inline int go_gnutls_crt_print(const void *der, unsigned n, int full, char **out)

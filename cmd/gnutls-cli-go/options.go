@@ -135,7 +135,7 @@ var optionTable = []option{
 	{"", "timing", "", "report the time taken by the connect, the handshake and the first response byte", flag(func(o *options) *bool { return &o.timing })},
 	{"", "connect-timeout", "DURATION", "give up when connecting and handshaking take longer (default 30s)", duration(func(o *options) *time.Duration { return &o.connectTimeout })},
 	{"", "close-wait", "DURATION", "after the end of stdin, exit once the server has sent nothing for this long (default 2s)", duration(func(o *options) *time.Duration { return &o.closeWait })},
-	{"l", "list", "", "list what the priority string (--priority, else the default) enables, and exit", flag(func(o *options) *bool { return &o.list })},
+	{"l", "list", "", "list what GnuTLS supports, or with --priority what that string enables, and exit", flag(func(o *options) *bool { return &o.list })},
 	{"h", "help", "", "show this help and exit", flag(func(o *options) *bool { return &o.help })},
 	{"v", "version", "", "show the version of gnutls-cli-go and of GnuTLS, and exit", flag(func(o *options) *bool { return &o.version })},
 }

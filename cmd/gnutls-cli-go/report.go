@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -25,21 +26,7 @@ func (c *client) printReport(conn *gnutls.Conn, resuming bool) error {
 		fmt.Fprintln(w, "- Server has requested a certificate.")
 	}
 	if len(chain) > 0 && !st.DidResume {
-		fmt.Fprintln(w, "- Certificate type: X.509")
-		fmt.Fprintf(w, "- Got a certificate list of %d certificates.\n", len(chain))
-		for i, der := range chain {
-			if i > 0 && !c.o.verbose {
-				break
-			}
-			fmt.Fprintf(w, "- Certificate[%d] info:\n", i)
-			if text, err := gnutls.DescribeCertificate(der, c.o.verbose); err != nil {
-				fmt.Fprintf(w, " - cannot describe it: %v\n", err)
-			} else if c.o.verbose {
-				fmt.Fprintln(w, strings.TrimRight(text, "\n"))
-			} else {
-				fmt.Fprintf(w, " - %s\n", text)
-			}
-		}
+		c.printChain(chain)
 		if c.o.printCert {
 			if err := writeChain(c.stdout, chain); err != nil {
 				return fmt.Errorf("--print-cert: %w", err)
@@ -100,6 +87,39 @@ func (c *client) printReport(conn *gnutls.Conn, resuming bool) error {
 		fmt.Fprintln(w, "- Handshake was completed")
 	}
 	return nil
+}
+
+// printChain describes the server's chain as gnutls-cli does: the leaf,
+// or with -V every certificate in full.
+func (c *client) printChain(chain [][]byte) {
+	w := c.report
+	fmt.Fprintln(w, "- Certificate type: X.509")
+	fmt.Fprintf(w, "- Got a certificate list of %d certificates.\n", len(chain))
+	for i, der := range chain {
+		if i > 0 && !c.o.verbose {
+			break
+		}
+		fmt.Fprintf(w, "- Certificate[%d] info:\n", i)
+		if text, err := gnutls.DescribeCertificate(der, c.o.verbose); err != nil {
+			fmt.Fprintf(w, " - cannot describe it: %v\n", err)
+		} else {
+			fmt.Fprintf(w, " - %s\n", strings.TrimRight(text, "\n"))
+		}
+	}
+}
+
+// printRejected shows, when err is the server's certificate being
+// rejected, the chain and the verification status, as gnutls-cli does
+// before it gives up.
+func (c *client) printRejected(err error) {
+	var ve *gnutls.CertificateVerificationError
+	if !errors.As(err, &ve) || len(ve.Certificates) == 0 {
+		return
+	}
+	c.printChain(ve.Certificates)
+	fmt.Fprintln(c.report)
+	fmt.Fprintf(c.report, "- Status: %s\n", strings.TrimSpace(ve.Reason))
+	fmt.Fprintln(c.report, "*** PKI verification of server certificate failed...")
 }
 
 // writeChain writes DER certificates as PEM.

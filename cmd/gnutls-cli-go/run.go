@@ -112,6 +112,7 @@ func (c *client) run() error {
 	}
 	conn, err := c.connect(cfg, addrs, port)
 	if err != nil {
+		c.printRejected(err)
 		return err
 	}
 	if err := c.printReport(conn, false); err != nil {
@@ -127,6 +128,7 @@ func (c *client) run() error {
 		c.early = early
 		if conn, err = c.connect(cfg, addrs, port); err != nil {
 			if !c.earlyLost(err) {
+				c.printRejected(err)
 				return err
 			}
 			// Once more, without resuming: the early data goes after
@@ -134,6 +136,7 @@ func (c *client) run() error {
 			cfg = cfg.Clone()
 			cfg.ClientSessionCache = nil
 			if conn, err = c.connect(cfg, addrs, port); err != nil {
+				c.printRejected(err)
 				return err
 			}
 		}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/go-gnutls/go-gnutls/internal/peers"
+	"github.com/go-gnutls/go-gnutls/internal/testenv"
 	"github.com/go-gnutls/go-gnutls/internal/testpki"
 )
 
@@ -59,5 +62,45 @@ func TestVerifyCases(t *testing.T) {
 				t.Errorf("--insecure: stdout %q", r.stdout)
 			}
 		})
+	}
+}
+
+// A rejected certificate is shown as gnutls-cli shows it, from the same
+// server: the chain, the leaf's one-line description (with -V the whole
+// certificate with its dates), and the status.
+func TestRejectedChainLikeGnutlsCli(t *testing.T) {
+	ref := testenv.LookPath(t, "gnutls-cli")
+	pt := port(peers.GnutlsServ(t, pki.ca, pki.leaf, "--disable-client-cert").Addr)
+	shared := []string{"- Certificate type:", "- Got a certificate list", "- Certificate[", " - subject ", " - X.509 Certificate Information:", "\tNot Before:", "\tNot After:",
+		"\tSubject:", "\tIssuer:", "- Status:", "*** PKI verification of server certificate failed"}
+	pick := func(out string) []string {
+		var lines []string
+		for _, l := range strings.Split(out, "\n") {
+			l = strings.TrimRight(l, " ")
+			for _, p := range shared {
+				if strings.HasPrefix(l, p) {
+					lines = append(lines, l)
+				}
+			}
+		}
+		return lines
+	}
+	for _, verbose := range []bool{false, true} {
+		args := []string{"--x509cafile", caFile(t, pki.other), "-p", pt, "localhost"}
+		if verbose {
+			args = append([]string{"-V"}, args...)
+		}
+		cmd := exec.Command(ref, args...)
+		cmd.Stdin = strings.NewReader("")
+		want, err := cmd.Output() // gnutls-cli prints its report on stdout
+		if err == nil {
+			t.Fatalf("gnutls-cli accepted the certificate:\n%s", want)
+		}
+		got := cli(t, "", args...)
+		got.fails(t, "*** Fatal error: ", "certificate rejected: ", "The certificate issuer is unknown")
+		w, g := pick(string(want)), pick(got.stderr)
+		if strings.Join(g, "\n") != strings.Join(w, "\n") || len(w) < 6 {
+			t.Errorf("-V %v: rejected chain differs from gnutls-cli's:\n%s\nwant:\n%s", verbose, strings.Join(g, "\n"), strings.Join(w, "\n"))
+		}
 	}
 }

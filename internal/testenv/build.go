@@ -23,9 +23,14 @@ func GoBuild(dir, pkg string) (string, error) {
 			os.Setenv("GORACE", "atexit_sleep_ms=0 halt_on_error=1")
 		}
 	}
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), append(args, pkg)...)
+	cmd := GoCommand(append(args, pkg)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return out, nil
+}
+
+// GoCommand returns the go command that runs the tests, with args.
+func GoCommand(args ...string) *exec.Cmd {
+	return exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), args...)
 }
