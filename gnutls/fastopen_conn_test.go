@@ -18,7 +18,6 @@ import (
 
 	"github.com/go-gnutls/go-gnutls/internal/netlab"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
-	"golang.org/x/net/dns/dnsmessage"
 	"golang.org/x/sys/unix"
 )
 
@@ -235,56 +234,6 @@ func TestSetReadDeadlineDuringEarlyHandshake(t *testing.T) {
 	}
 }
 
-// dnsServer answers every A and AAAA query on a loopback UDP port with
-// the addresses of addrs of that family, in that order; the Go resolver
-// it returns asks it alone. A name then has two addresses, which the
-// hosts file here cannot give.
-func dnsServer(t *testing.T, addrs ...netip.Addr) *net.Resolver {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var p dnsmessage.Parser
-			h, err := p.Start(buf[:n])
-			if err != nil {
-				continue
-			}
-			q, err := p.Question()
-			if err != nil {
-				continue
-			}
-			b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired})
-			b.StartQuestions()
-			b.Question(q)
-			b.StartAnswers()
-			for _, a := range addrs {
-				rh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}
-				switch {
-				case q.Type == dnsmessage.TypeA && a.Is4():
-					b.AResource(rh, dnsmessage.AResource{A: a.As4()})
-				case q.Type == dnsmessage.TypeAAAA && a.Is6():
-					b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: a.As16()})
-				}
-			}
-			if msg, err := b.Finish(); err == nil {
-				pc.WriteTo(msg, from)
-			}
-		}
-	}()
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return new(net.Dialer).DialContext(ctx, "udp", pc.LocalAddr().String())
-	}}
-}
-
 // A fast-open Dial tries each address the name resolves to, in order, as
 // net.Dialer does: the first refuses, the second serves. Control sees
 // each socket with its network and address, and keep-alive is set as
@@ -298,7 +247,7 @@ func TestFastOpenDialEachAddress(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	// The first address refuses: nothing listens on ::1 at that port.
-	r := dnsServer(t, netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1"))
+	r := peers.Resolver(peers.DNS(t, map[string][]netip.Addr{"two.test": {netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1")}}))
 	ips, err := r.LookupNetIP(context.Background(), "ip", "two.test.")
 	if err != nil || len(ips) != 2 {
 		t.Fatalf("the resolver gives %v, %v; want two addresses", ips, err)

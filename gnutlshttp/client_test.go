@@ -1,20 +1,18 @@
 package gnutlshttp
 
 import (
-	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/live"
@@ -159,47 +157,6 @@ func TestClientInsecureState(t *testing.T) {
 	}
 }
 
-// fakeDNS answers A queries for name with 127.0.0.1, on a loopback UDP
-// port, and returns a resolver that asks it.
-func fakeDNS(t *testing.T, name string) *net.Resolver {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var p dnsmessage.Parser
-			h, err := p.Start(buf[:n])
-			if err != nil {
-				continue
-			}
-			q, err := p.Question()
-			if err != nil {
-				continue
-			}
-			b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true})
-			b.StartQuestions()
-			b.Question(q)
-			b.StartAnswers()
-			if q.Type == dnsmessage.TypeA && strings.EqualFold(q.Name.String(), name+".") {
-				b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}})
-			}
-			if out, err := b.Finish(); err == nil {
-				pc.WriteTo(out, from)
-			}
-		}
-	}()
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "udp", pc.LocalAddr().String())
-	}}
-}
-
 // A URL with an international host name: the Transport dials, verifies
 // and pools its connections under the ASCII form (IDNA), as net/http
 // does, so requests to it share one connection.
@@ -217,7 +174,7 @@ func TestClientInternationalHost(t *testing.T) {
 			srv.StartTLS()
 			t.Cleanup(srv.Close)
 			_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-			tr := &Transport{Config: clientConfig(), DisableHTTP2: h1, NetDialer: &net.Dialer{Timeout: 5 * time.Second, Resolver: fakeDNS(t, ascii)}}
+			tr := &Transport{Config: clientConfig(), DisableHTTP2: h1, NetDialer: &net.Dialer{Timeout: 5 * time.Second, Resolver: peers.Resolver(peers.DNS(t, map[string][]netip.Addr{ascii: {netip.MustParseAddr("127.0.0.1")}}))}}
 			defer closeIdle(tr)
 			client := &http.Client{Transport: tr}
 			var first string
