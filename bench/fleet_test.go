@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,25 +21,6 @@ import (
 // session it got last to the next server, going round the fleet.
 
 const fleetBatch = 200
-
-// lastSession offers the session stored last to every server, as a
-// client of a fleet behind one name does.
-type lastSession struct {
-	mu   sync.Mutex
-	data []byte
-}
-
-func (c *lastSession) Get(string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.data, c.data != nil
-}
-
-func (c *lastSession) Put(_ string, d []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.data = d
-}
 
 // fleetStore is where a fleet keeps its shared state: nil for each
 // server's own memory.
@@ -150,7 +130,7 @@ func BenchmarkFleet(b *testing.B) {
 				tls12 := proto == "tls12-id"
 				addrs := startFleet(b, 3, fs.store(b), tls12)
 				cc := clientConfig()
-				cc.ClientSessionCache = &lastSession{}
+				cc.ClientSessionCache = &peers.LastSession{}
 				if tls12 {
 					cc.Priority = "NORMAL:-VERS-ALL:+VERS-TLS1.2"
 					cc.SessionTicketsDisabled = true

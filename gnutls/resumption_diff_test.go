@@ -74,7 +74,7 @@ func TestResumeClientDifferential(t *testing.T) {
 		make func() ClientSessionCache
 	}{
 		{"LRU cache", func() ClientSessionCache { return NewLRUClientSessionCache(8) }},
-		{"any-session cache", func() ClientSessionCache { return &lastSessionCache{} }},
+		{"any-session cache", func() ClientSessionCache { return &peers.LastSession{} }},
 	}
 	config := func(base *Config, m int, cache ClientSessionCache) *Config {
 		cc := base.Clone()
@@ -181,7 +181,7 @@ func TestResumeServerDifferential(t *testing.T) {
 			for p1, s1 := range policies {
 				for p2, s2 := range policies {
 					what := fmt.Sprintf("%s, client with %s: a session made at %q offered to %q", mech.name, cl.name, s1.name, s2.name)
-					cache := &lastSessionCache{}
+					cache := &peers.LastSession{}
 					cc := config(m, c, cache)
 					connectEcho(addrs[p1], cc)
 					st, err := connectEcho(addrs[p2], cc)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,27 +24,6 @@ var otherPKI = func() struct {
 		leaf *testpki.Leaf
 	}{ca, ca.Issue(testpki.Options{}, "localhost", "127.0.0.1", "::1")}
 }()
-
-// lastSessionCache returns the last session put, whatever the key: a
-// cache shared by every Config and server, or an attacker's.
-type lastSessionCache struct {
-	mu   sync.Mutex
-	data []byte
-}
-
-func (c *lastSessionCache) Get(string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.data, c.data != nil
-}
-
-func (c *lastSessionCache) Put(_ string, d []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.data = d
-}
-
-func (c *lastSessionCache) set(d []byte) { c.Put("", d) }
 
 // connectEcho dials addr with cc, echoes a byte (so that a TLS 1.3 ticket
 // arrives and a server that refuses the client has said so) and returns
@@ -73,7 +51,7 @@ func TestResumeSkipsNoVerification(t *testing.T) {
 	addr := echoListener(t, sc)
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
-			cache := &lastSessionCache{}
+			cache := &peers.LastSession{}
 			insecure := &Config{InsecureSkipVerify: true, ServerName: "localhost", Priority: v.priority, ClientSessionCache: cache}
 			if _, err := connectEcho(addr, insecure); err != nil {
 				t.Fatal(err)
@@ -102,13 +80,14 @@ func TestResumeHostileEntries(t *testing.T) {
 	evil := echoListener(t, &Config{Certificates: []tls.Certificate{otherPKI.leaf.TLS}, ServerSessionCache: NewLRUServerSessionCache(8)})
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
-			cache := &lastSessionCache{}
+			cache := &peers.LastSession{}
 			strict := clientConfig()
 			strict.Priority, strict.ClientSessionCache = v.priority, cache
 			if _, err := connectEcho(good, strict); err != nil {
 				t.Fatal(err)
 			}
-			trusted, ok := decodeEntry(cache.data)
+			entry, _ := cache.Get("")
+			trusted, ok := decodeEntry(entry)
 			if !ok || !trusted.verified || len(trusted.chain) == 0 {
 				t.Fatalf("the entry of a verified session: ok %v, verified %v, chain %d", ok, trusted.verified, len(trusted.chain))
 			}
@@ -116,7 +95,8 @@ func TestResumeHostileEntries(t *testing.T) {
 			if _, err := connectEcho(evil, insecure); err != nil {
 				t.Fatal(err)
 			}
-			untrusted, ok := decodeEntry(cache.data)
+			entry, _ = cache.Get("")
+			untrusted, ok := decodeEntry(entry)
 			if !ok || untrusted.verified {
 				t.Fatalf("the entry of an unverified session: ok %v, verified %v", ok, untrusted.verified)
 			}
@@ -125,7 +105,7 @@ func TestResumeHostileEntries(t *testing.T) {
 			// session: offered, and refused after the handshake.
 			forged := untrusted
 			forged.verified, forged.chain = true, trusted.chain
-			cache.set(encodeEntry(forged))
+			cache.Put("", encodeEntry(forged))
 			st, err := connectEcho(evil, strict)
 			if !errors.Is(err, ErrResumedPeerMismatch) {
 				t.Fatalf("a forged entry: resumed %v, verified chains %d, err %v", st.DidResume, len(st.TLS().VerifiedChains), err)
@@ -143,7 +123,7 @@ func TestResumeHostileEntries(t *testing.T) {
 				"bad chain":     encodeEntry(junk),
 				"chain too big": append([]byte("GGS2"), append(make([]byte, 13), 200)...),
 			} {
-				cache.set(b)
+				cache.Put("", b)
 				st, err := connectEcho(good, strict)
 				if err != nil || st.DidResume {
 					t.Errorf("%s: resumed %v, err %v", name, st.DidResume, err)

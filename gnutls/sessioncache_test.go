@@ -234,7 +234,7 @@ func TestServerResumeSharedCacheClientAuth(t *testing.T) {
 
 	cc := clientConfig()
 	cc.Priority, cc.SessionTicketsDisabled = versions[0].priority, true
-	cc.ClientSessionCache = &lastSessionCache{}
+	cc.ClientSessionCache = &peers.LastSession{}
 	for i := range 2 {
 		if _, err := connectEcho(openAddr, cc); err != nil {
 			t.Fatal(err)
@@ -278,7 +278,7 @@ func TestServerResumeTicketOtherPolicy(t *testing.T) {
 
 				cc := clientConfig()
 				cc.Priority, cc.Certificates = v.priority, []tls.Certificate{pki.leaf.TLS}
-				cc.ClientSessionCache = &lastSessionCache{}
+				cc.ClientSessionCache = &peers.LastSession{}
 				for i := range 2 {
 					if _, err := connectEcho(aAddr, cc); err != nil {
 						t.Fatalf("connection %d to the issuing server: %v; server %v", i, err, <-aOut)
@@ -319,7 +319,7 @@ func TestServerResumeExpiredClientCert(t *testing.T) {
 		r.addr, r.out = resumeServer(t, sc)
 		r.cc = clientConfig()
 		r.cc.Priority, r.cc.SessionTicketsDisabled, r.cc.Certificates = m.priority, m.noTicket, []tls.Certificate{client.TLS}
-		r.cc.ClientSessionCache = &lastSessionCache{}
+		r.cc.ClientSessionCache = &peers.LastSession{}
 		for j := range 2 {
 			if _, err := connectEcho(r.addr, r.cc); err != nil {
 				t.Fatalf("%s, connection %d: %v; server %v", m.name, j, err, <-r.out)

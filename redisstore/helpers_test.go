@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -54,26 +53,7 @@ func fleetConfig(keys [][32]byte, store *Store) *gnutls.Config {
 }
 
 func clientConfig() *gnutls.Config {
-	return &gnutls.Config{ServerName: "localhost", RootCAPEM: testCA.PEM, ClientSessionCache: &lastSession{}}
-}
-
-// lastSession offers the session stored last to every server, as a
-// client of a fleet behind one name does.
-type lastSession struct {
-	mu   sync.Mutex
-	data []byte
-}
-
-func (c *lastSession) Get(string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.data, c.data != nil
-}
-
-func (c *lastSession) Put(_ string, d []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.data = d
+	return &gnutls.Config{ServerName: "localhost", RootCAPEM: testCA.PEM, ClientSessionCache: &peers.LastSession{}}
 }
 
 // served is what a server saw on one connection.
