@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -24,20 +23,7 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "gnutls-cli-go-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin, err = testenv.GoBuild(dir, "github.com/go-gnutls/go-gnutls/cmd/gnutls-cli-go")
-	code := 1
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	} else {
-		code = m.Run()
-	}
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testenv.RunWithCommand(m, "github.com/go-gnutls/go-gnutls/cmd/gnutls-cli-go", &bin)
 }
 
 // pki is a CA with a certificate for localhost and 127.0.0.1, and a CA

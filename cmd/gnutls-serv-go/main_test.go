@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -26,20 +25,7 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "gnutls-serv-go-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin, err = testenv.GoBuild(dir, "github.com/go-gnutls/go-gnutls/cmd/gnutls-serv-go")
-	code := 1
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	} else {
-		code = m.Run()
-	}
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testenv.RunWithCommand(m, "github.com/go-gnutls/go-gnutls/cmd/gnutls-serv-go", &bin)
 }
 
 // pki is a CA with a certificate for localhost and the loopback addresses

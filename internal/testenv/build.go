@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"testing"
 )
 
 // GoBuild builds the command pkg (an import path) into dir with the go
@@ -33,4 +34,25 @@ func GoBuild(dir, pkg string) (string, error) {
 // GoCommand returns the go command that runs the tests, with args.
 func GoCommand(args ...string) *exec.Cmd {
 	return exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), args...)
+}
+
+// RunWithCommand builds the command pkg (an import path) as GoBuild does
+// into a temporary directory, sets *bin to the binary's path, runs the
+// tests of m and exits with their status, having removed the directory.
+// A build that fails is printed and fails the run.
+func RunWithCommand(m *testing.M, pkg string, bin *string) {
+	dir, err := os.MkdirTemp("", path.Base(pkg)+"-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*bin, err = GoBuild(dir, pkg)
+	code := 1
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
