@@ -374,8 +374,8 @@ func TestHelp(t *testing.T) {
 			t.Fatalf("%s: exit %d", flag, r.code)
 		}
 		for _, o := range optionTable {
-			if !strings.Contains(r.stdout, "--"+o.long) || (o.short != "" && !strings.Contains(r.stdout, "-"+o.short+", --"+o.long)) {
-				t.Errorf("%s does not list -%s/--%s", flag, o.short, o.long)
+			if !strings.Contains(r.stdout, "--"+o.Long) || (o.Short != "" && !strings.Contains(r.stdout, "-"+o.Short+", --"+o.Long)) {
+				t.Errorf("%s does not list -%s/--%s", flag, o.Short, o.Long)
 			}
 		}
 	}

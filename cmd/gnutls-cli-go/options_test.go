@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
+	"github.com/go-gnutls/go-gnutls/internal/cliopts"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -89,7 +90,7 @@ func TestParseArgsErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error saying %q", err, tc.want)
 			}
-			if _, ok := err.(*usageError); !ok {
+			if _, ok := err.(*cliopts.UsageError); !ok {
 				t.Errorf("%T is not a usage error", err)
 			}
 		})
@@ -105,7 +106,7 @@ func FuzzParseArgs(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line string) {
 		o, err := parseArgs(strings.Split(line, "\x00"))
 		if err != nil {
-			if _, ok := err.(*usageError); !ok {
+			if _, ok := err.(*cliopts.UsageError); !ok {
 				t.Fatalf("%T is not a usage error: %v", err, err)
 			}
 			return
@@ -127,7 +128,7 @@ func FuzzPSKOptions(f *testing.F) {
 	f.Fuzz(func(t *testing.T, identity, key string) {
 		o, err := parseArgs([]string{"--pskusername=" + identity, "--pskkey=" + key, "host"})
 		if err != nil {
-			if _, ok := err.(*usageError); !ok {
+			if _, ok := err.(*cliopts.UsageError); !ok {
 				t.Fatalf("%T is not a usage error: %v", err, err)
 			}
 			if len(key) >= 8 && strings.Contains(err.Error(), key) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/go-gnutls/go-gnutls/internal/cliopts"
 )
 
 // FuzzParseArgs: any command line is parsed or refused with a usage
@@ -15,7 +17,7 @@ func FuzzParseArgs(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		o, err := parseArgs(strings.Fields(s))
-		var ue *usageError
+		var ue *cliopts.UsageError
 		if err != nil && !errors.As(err, &ue) {
 			t.Fatalf("%q: %v is not a usage error", s, err)
 		}

@@ -5,8 +5,9 @@ import (
 	"io"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/go-gnutls/go-gnutls/internal/cliopts"
 )
 
 // options are the command line settings.
@@ -41,16 +42,6 @@ type options struct {
 const defaultMaxEarlyData = 16384
 
 func defaultOptions() *options { return &options{port: 5556} }
-
-// option is one command line option. arg names its value; "" makes it a
-// switch.
-type option struct {
-	short string
-	long  string
-	arg   string
-	help  string
-	set   func(o *options, v string) error
-}
 
 func str(p func(o *options) *string) func(*options, string) error {
 	return func(o *options, v string) error {
@@ -89,13 +80,13 @@ func number(v string, lo, hi int64) (int64, error) {
 }
 
 // optionTable lists every option, in the order --help shows them.
-var optionTable = []option{
-	{"p", "port", "PORT", "the port to listen on (default 5556; 0 picks a free one, which the listening line shows)", func(o *options, v string) error {
+var optionTable = []cliopts.Option[options]{
+	{Short: "p", Long: "port", Arg: "PORT", Help: "the port to listen on (default 5556; 0 picks a free one, which the listening line shows)", Set: func(o *options, v string) error {
 		n, err := number(v, 0, 65535)
 		o.port = int(n)
 		return err
 	}},
-	{"", "listen", "ADDR", "listen on this IP address only; repeat for more (default: every IPv4 and IPv6 address)", func(o *options, v string) error {
+	{Long: "listen", Arg: "ADDR", Help: "listen on this IP address only; repeat for more (default: every IPv4 and IPv6 address)", Set: func(o *options, v string) error {
 		a, err := netip.ParseAddr(v)
 		if err != nil || a.Zone() != "" {
 			return fmt.Errorf("%q is not an IP address", v)
@@ -103,17 +94,17 @@ var optionTable = []option{
 		o.listen = append(o.listen, a)
 		return nil
 	}},
-	{"", "http", "", "act as an HTTP server (the default): each request is one line on stdout", flag(func(o *options) *bool { return &o.http })},
-	{"", "echo", "", "act as an echo server: send back what each client sends", flag(func(o *options) *bool { return &o.echo })},
-	{"", "x509certfile", "FILE", "X.509 certificate chain file (PEM); repeat with --x509keyfile for more pairs, each certificate file paired with the key file in the same position", list(func(o *options) *[]string { return &o.certFiles })},
-	{"", "x509keyfile", "FILE", "X.509 private key file (PEM) of the certificate in the same position", list(func(o *options) *[]string { return &o.keyFiles })},
-	{"", "x509cafile", "FILE", "CA certificates (PEM) that client certificates are verified against", str(func(o *options) *string { return &o.caFile })},
-	{"r", "require-client-cert", "", "require a client certificate", flag(func(o *options) *bool { return &o.requireClientCert })},
-	{"", "verify-client-cert", "", "if a client certificate is sent then verify it (needs --x509cafile)", flag(func(o *options) *bool { return &o.verifyClientCert })},
-	{"a", "disable-client-cert", "", "do not request a client certificate", flag(func(o *options) *bool { return &o.disableClientCert })},
-	{"", "priority", "STRING", "GnuTLS priority string (default: the system's)", str(func(o *options) *string { return &o.priority })},
-	{"", "earlydata", "", "accept TLS 1.3 early data (0-RTT) on resumed sessions", flag(func(o *options) *bool { return &o.earlyData })},
-	{"", "maxearlydata", "NUM", "the maximum early data size to accept, 1 to 2147483648 (default 16384; needs --earlydata)", func(o *options, v string) error {
+	{Long: "http", Help: "act as an HTTP server (the default): each request is one line on stdout", Set: flag(func(o *options) *bool { return &o.http })},
+	{Long: "echo", Help: "act as an echo server: send back what each client sends", Set: flag(func(o *options) *bool { return &o.echo })},
+	{Long: "x509certfile", Arg: "FILE", Help: "X.509 certificate chain file (PEM); repeat with --x509keyfile for more pairs, each certificate file paired with the key file in the same position", Set: list(func(o *options) *[]string { return &o.certFiles })},
+	{Long: "x509keyfile", Arg: "FILE", Help: "X.509 private key file (PEM) of the certificate in the same position", Set: list(func(o *options) *[]string { return &o.keyFiles })},
+	{Long: "x509cafile", Arg: "FILE", Help: "CA certificates (PEM) that client certificates are verified against", Set: str(func(o *options) *string { return &o.caFile })},
+	{Short: "r", Long: "require-client-cert", Help: "require a client certificate", Set: flag(func(o *options) *bool { return &o.requireClientCert })},
+	{Long: "verify-client-cert", Help: "if a client certificate is sent then verify it (needs --x509cafile)", Set: flag(func(o *options) *bool { return &o.verifyClientCert })},
+	{Short: "a", Long: "disable-client-cert", Help: "do not request a client certificate", Set: flag(func(o *options) *bool { return &o.disableClientCert })},
+	{Long: "priority", Arg: "STRING", Help: "GnuTLS priority string (default: the system's)", Set: str(func(o *options) *string { return &o.priority })},
+	{Long: "earlydata", Help: "accept TLS 1.3 early data (0-RTT) on resumed sessions", Set: flag(func(o *options) *bool { return &o.earlyData })},
+	{Long: "maxearlydata", Arg: "NUM", Help: "the maximum early data size to accept, 1 to 2147483648 (default 16384; needs --earlydata)", Set: func(o *options, v string) error {
 		n, err := number(v, 1, 1<<31)
 		if n > 0xffffffff {
 			n = 0xffffffff
@@ -121,7 +112,7 @@ var optionTable = []option{
 		o.maxEarlyData = uint32(n)
 		return err
 	}},
-	{"", "earlydata-window", "DURATION", "the 0-RTT anti-replay window (default 10s): early data is accepted for tickets issued since the server's current window began", func(o *options, v string) error {
+	{Long: "earlydata-window", Arg: "DURATION", Help: "the 0-RTT anti-replay window (default 10s): early data is accepted for tickets issued since the server's current window began", Set: func(o *options, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Millisecond {
 			return fmt.Errorf("%q is not a duration of 1ms or more, such as 10s", v)
@@ -129,134 +120,63 @@ var optionTable = []option{
 		o.earlyDataWindow = d
 		return nil
 	}},
-	{"", "pskpasswd", "FILE", "PSK password file: lines of IDENTITY:HEXKEY", str(func(o *options) *string { return &o.pskPasswd })},
-	{"", "pskhint", "STRING", "PSK identity hint sent to TLS 1.2 clients (needs --pskpasswd)", str(func(o *options) *string { return &o.pskHint })},
-	{"", "ocsp-response", "FILE", "the OCSP response (DER) to staple for the first certificate when the client asks", str(func(o *options) *string { return &o.ocspResponse })},
-	{"", "noticket", "", "don't issue or accept session tickets", flag(func(o *options) *bool { return &o.noTicket })},
-	{"", "nodb", "", "do not use a resumption database (TLS 1.2 session IDs)", flag(func(o *options) *bool { return &o.noDB })},
-	{"", "fastopen", "", "accept TCP Fast Open on the listening sockets", flag(func(o *options) *bool { return &o.fastOpen })},
-	{"", "ticket-key-file", "FILE", "session ticket keys shared with the other servers of a fleet: one a line, base64 of 32 bytes (openssl rand -base64 32); the first issues tickets, every one is accepted", str(func(o *options) *string { return &o.ticketKeyFile })},
-	{"", "redis", "HOST:PORT", "share the 0-RTT anti-replay records and the TLS 1.2 session cache with the other servers of a fleet through this Redis server (needs --ticket-key-file)", func(o *options, v string) error {
+	{Long: "pskpasswd", Arg: "FILE", Help: "PSK password file: lines of IDENTITY:HEXKEY", Set: str(func(o *options) *string { return &o.pskPasswd })},
+	{Long: "pskhint", Arg: "STRING", Help: "PSK identity hint sent to TLS 1.2 clients (needs --pskpasswd)", Set: str(func(o *options) *string { return &o.pskHint })},
+	{Long: "ocsp-response", Arg: "FILE", Help: "the OCSP response (DER) to staple for the first certificate when the client asks", Set: str(func(o *options) *string { return &o.ocspResponse })},
+	{Long: "noticket", Help: "don't issue or accept session tickets", Set: flag(func(o *options) *bool { return &o.noTicket })},
+	{Long: "nodb", Help: "do not use a resumption database (TLS 1.2 session IDs)", Set: flag(func(o *options) *bool { return &o.noDB })},
+	{Long: "fastopen", Help: "accept TCP Fast Open on the listening sockets", Set: flag(func(o *options) *bool { return &o.fastOpen })},
+	{Long: "ticket-key-file", Arg: "FILE", Help: "session ticket keys shared with the other servers of a fleet: one a line, base64 of 32 bytes (openssl rand -base64 32); the first issues tickets, every one is accepted", Set: str(func(o *options) *string { return &o.ticketKeyFile })},
+	{Long: "redis", Arg: "HOST:PORT", Help: "share the 0-RTT anti-replay records and the TLS 1.2 session cache with the other servers of a fleet through this Redis server (needs --ticket-key-file)", Set: func(o *options, v string) error {
 		if err := checkRedisAddr(v); err != nil {
 			return err
 		}
 		o.redis = v
 		return nil
 	}},
-	{"d", "debug", "NUM", "write GnuTLS's debug messages up to this level (0 to 9999) to stderr", func(o *options, v string) error {
+	{Short: "d", Long: "debug", Arg: "NUM", Help: "write GnuTLS's debug messages up to this level (0 to 9999) to stderr", Set: func(o *options, v string) error {
 		n, err := number(v, 0, 9999)
 		o.debug = int(n)
 		return err
 	}},
-	{"h", "help", "", "display usage information and exit", flag(func(o *options) *bool { return &o.help })},
-	{"v", "version", "", "output version information and exit", flag(func(o *options) *bool { return &o.version })},
+	{Short: "h", Long: "help", Help: "display usage information and exit", Set: flag(func(o *options) *bool { return &o.help })},
+	{Short: "v", Long: "version", Help: "output version information and exit", Set: flag(func(o *options) *bool { return &o.version })},
 }
-
-func findOption(name string, long bool) *option {
-	for i := range optionTable {
-		o := &optionTable[i]
-		if (long && o.long == name) || (!long && o.short == name) {
-			return o
-		}
-	}
-	return nil
-}
-
-// usageError is a mistake on the command line.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
 
 // parseArgs reads the command line as gnutls-serv does: --name=value or
 // --name value, -x value or -xvalue, switches grouped as -ra; every
 // argument is an option.
 func parseArgs(args []string) (*options, error) {
 	o := defaultOptions()
-	apply := func(opt *option, name, v string) error {
-		if err := opt.set(o, v); err != nil {
-			return usagef("%s: %v", name, err)
-		}
-		return nil
-	}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case strings.HasPrefix(a, "--") && len(a) > 2:
-			name, v, hasV := strings.Cut(a[2:], "=")
-			opt := findOption(name, true)
-			if opt == nil {
-				return nil, usagef("unknown option --%s", name)
-			}
-			switch {
-			case opt.arg == "" && hasV:
-				return nil, usagef("--%s takes no value", name)
-			case opt.arg != "" && !hasV:
-				if i+1 >= len(args) {
-					return nil, usagef("--%s needs a value (%s)", name, opt.arg)
-				}
-				i++
-				v = args[i]
-			}
-			if err := apply(opt, "--"+name, v); err != nil {
-				return nil, err
-			}
-		case len(a) > 1 && a[0] == '-' && a[1] != '-':
-			for j := 1; j < len(a); j++ {
-				opt := findOption(a[j:j+1], false)
-				if opt == nil {
-					return nil, usagef("unknown option -%s", a[j:j+1])
-				}
-				if opt.arg == "" {
-					if err := apply(opt, "-"+opt.short, ""); err != nil {
-						return nil, err
-					}
-					continue
-				}
-				v := a[j+1:]
-				if v == "" {
-					if i+1 >= len(args) {
-						return nil, usagef("-%s needs a value (%s)", opt.short, opt.arg)
-					}
-					i++
-					v = args[i]
-				}
-				if err := apply(opt, "-"+opt.short, v); err != nil {
-					return nil, err
-				}
-				break
-			}
-		default:
-			return nil, usagef("%q is not an option: all arguments must be options", a)
-		}
+	if _, err := cliopts.Parse(optionTable, o, args, false); err != nil {
+		return nil, err
 	}
 	if o.help || o.version {
 		return o, nil
 	}
 	switch {
 	case o.echo && o.http:
-		return nil, usagef("--echo and --http exclude each other")
+		return nil, cliopts.Usagef("--echo and --http exclude each other")
 	case len(o.certFiles) != len(o.keyFiles):
-		return nil, usagef("%d --x509certfile but %d --x509keyfile: each certificate needs its key", len(o.certFiles), len(o.keyFiles))
+		return nil, cliopts.Usagef("%d --x509certfile but %d --x509keyfile: each certificate needs its key", len(o.certFiles), len(o.keyFiles))
 	case o.disableClientCert && o.requireClientCert:
-		return nil, usagef("--disable-client-cert cannot go with --require-client-cert")
+		return nil, cliopts.Usagef("--disable-client-cert cannot go with --require-client-cert")
 	case o.disableClientCert && o.verifyClientCert:
-		return nil, usagef("--disable-client-cert cannot go with --verify-client-cert")
+		return nil, cliopts.Usagef("--disable-client-cert cannot go with --verify-client-cert")
 	case o.verifyClientCert && o.caFile == "":
-		return nil, usagef("--verify-client-cert needs --x509cafile: the CAs to verify with")
+		return nil, cliopts.Usagef("--verify-client-cert needs --x509cafile: the CAs to verify with")
 	case o.earlyDataWindow != 0 && !o.earlyData:
-		return nil, usagef("--earlydata-window needs --earlydata")
+		return nil, cliopts.Usagef("--earlydata-window needs --earlydata")
 	case o.maxEarlyData != 0 && !o.earlyData:
-		return nil, usagef("--maxearlydata needs --earlydata")
+		return nil, cliopts.Usagef("--maxearlydata needs --earlydata")
 	case o.pskHint != "" && o.pskPasswd == "":
-		return nil, usagef("--pskhint needs --pskpasswd")
+		return nil, cliopts.Usagef("--pskhint needs --pskpasswd")
 	case o.redis != "" && o.ticketKeyFile == "":
-		return nil, usagef("--redis needs --ticket-key-file: the fleet's session cache is sealed under a key derived from the ticket keys")
+		return nil, cliopts.Usagef("--redis needs --ticket-key-file: the fleet's session cache is sealed under a key derived from the ticket keys")
 	case o.ocspResponse != "" && len(o.certFiles) == 0:
-		return nil, usagef("--ocsp-response needs a certificate (--x509certfile)")
+		return nil, cliopts.Usagef("--ocsp-response needs a certificate (--x509certfile)")
 	case len(o.certFiles) == 0 && o.pskPasswd == "":
-		return nil, usagef("no certificate: give --x509certfile and --x509keyfile, or --pskpasswd")
+		return nil, cliopts.Usagef("no certificate: give --x509certfile and --x509keyfile, or --pskpasswd")
 	}
 	if o.earlyData && o.maxEarlyData == 0 {
 		o.maxEarlyData = defaultMaxEarlyData
@@ -280,15 +200,5 @@ Exit status: 1 on a bad option or file, or when stopped by a signal.
 
 Options:
 `)
-	for _, o := range optionTable {
-		names := "    "
-		if o.short != "" {
-			names = "-" + o.short + ", "
-		}
-		names += "--" + o.long
-		if o.arg != "" {
-			names += "=" + o.arg
-		}
-		fmt.Fprintf(w, "  %-30s %s\n", names, o.help)
-	}
+	cliopts.PrintOptions(w, optionTable)
 }

@@ -100,8 +100,8 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("exit status %d", r.code)
 	}
 	for _, o := range optionTable {
-		if !strings.Contains(r.stdout, "--"+o.long) {
-			t.Errorf("--help lacks --%s", o.long)
+		if !strings.Contains(r.stdout, "--"+o.Long) {
+			t.Errorf("--help lacks --%s", o.Long)
 		}
 	}
 	if g := runCmd(t, testenv.LookPath(t, "gnutls-serv"), "--help"); g.code != 0 {
