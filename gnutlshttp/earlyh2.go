@@ -93,7 +93,9 @@ func (t *Transport) roundTripEarlyH2(req *http.Request, addr string, d *h2Dial) 
 		resp, err = t.roundTripH1(again, addr)
 		return resp, err
 	}
-	t.fixState(cc, resp)
+	// From the connection itself: it joins the pool (h2early) only when
+	// finish runs, which may be after the response.
+	setState(f.stateConn, resp)
 	if !tooEarly(resp, nil, f.stateConn) {
 		return resp, nil
 	}
@@ -103,25 +105,28 @@ func (t *Transport) roundTripEarlyH2(req *http.Request, addr string, d *h2Dial) 
 	}
 	resp, err = cc.RoundTrip(again)
 	if err == nil {
-		t.fixState(cc, resp)
+		setState(f.stateConn, resp)
 	}
 	return resp, err
 }
 
 // fixState puts the connection's state into resp.TLS when cc was made by
-// roundTripEarlyH2: x/net/http2 took its state when the connection was
-// made, before the handshake.
+// roundTripEarlyH2 and has joined the pool.
 func (t *Transport) fixState(cc *http2.ClientConn, resp *http.Response) {
-	if resp.TLS == nil || resp.TLS.HandshakeComplete {
-		return
-	}
 	t.mu.Lock()
 	c := t.h2early[cc]
 	t.mu.Unlock()
-	if c != nil {
-		st := c.ConnectionState()
-		resp.TLS = &st
+	setState(c, resp)
+}
+
+// setState puts c's state into resp.TLS: x/net/http2 took its state when
+// the connection was made, before the handshake.
+func setState(c *stateConn, resp *http.Response) {
+	if c == nil || resp.TLS == nil || resp.TLS.HandshakeComplete {
+		return
 	}
+	st := c.ConnectionState()
+	resp.TLS = &st
 }
 
 // firstFlight is the connection under an HTTP/2 client connection made
