@@ -136,27 +136,11 @@ func TestEarlyDataReplayRejected(t *testing.T) {
 	}
 	<-seen
 
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &flightRecorder{Conn: nc}
-	c := ClientEarly(rec, cfg)
-	if _, err := c.Write(req); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]byte, len(req))
-	if _, err := io.ReadFull(c, got); err != nil || !c.ConnectionState().EarlyData.Accepted {
-		t.Fatalf("recorded connection: %v, early data %v", err, c.ConnectionState().EarlyData)
-	}
-	c.Close()
-	if r := <-seen; !bytes.Equal(r.early, req) {
-		t.Fatalf("server, recorded connection: early data %q", r.early)
-	}
+	flight := recordFlight(t, addr, cfg, req, seen)
 	for i := 0; i < 2; i++ {
-		replayFlight(t, addr, rec.flight.Bytes())
+		replayFlight(t, addr, flight)
 		if r := <-seen; len(r.early) != 0 || r.state.EarlyDataAccepted {
-			t.Fatalf("replay %d of a %d-byte first flight: the server accepted early data %q", i, rec.flight.Len(), r.early)
+			t.Fatalf("replay %d of a %d-byte first flight: the server accepted early data %q", i, len(flight), r.early)
 		}
 	}
 }

@@ -22,22 +22,7 @@ func cachingServer(t *testing.T, cache ServerSessionCache, lifetime time.Duratio
 	t.Helper()
 	sc := serverConfig()
 	sc.ServerSessionCache, sc.SessionLifetime = cache, lifetime
-	resumed = make(chan bool, 16)
-	addr = serveOn(t, sc, func(c *Conn) {
-		c.SetDeadline(time.Now().Add(30 * time.Second))
-		if c.Handshake() == nil {
-			resumed <- c.ConnectionState().DidResume
-			buf := make([]byte, 1024)
-			for {
-				n, err := c.Read(buf)
-				if err != nil {
-					return
-				}
-				c.Write(buf[:n])
-			}
-		}
-	})
-	return addr, resumed
+	return cachingServerWith(t, sc)
 }
 
 // gnutls-cli -r and openssl s_client -reconnect, both without session
