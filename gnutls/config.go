@@ -166,9 +166,11 @@ type Config struct {
 	ticketKeys *ticketKeys
 	policyKeys *ticketKeys
 
-	// policyTicketKey is ticketKey tied to the client-auth policy
-	// (sessioncache.go).
+	// policyTicketKey is ticketKey tied to the client-auth policy, the
+	// digest policy (sessioncache.go).
 	policyTicketKey *ticketKey
+	policyOnce      sync.Once
+	policy          clientAuthPolicy
 }
 
 // DefaultFastOpenBlackhole is how long Dial avoids fast open to a

@@ -227,7 +227,14 @@ func (c *Config) resumable(clientChain [][]byte) error {
 // zero value is the policy of a session cache set on a Session alone.
 type clientAuthPolicy [sha256.Size]byte
 
+// clientAuthPolicy is computed once per Config (a Config does not change
+// after use), so that its server sessions and its ticket keys agree on it.
 func (c *Config) clientAuthPolicy() clientAuthPolicy {
+	c.policyOnce.Do(func() { c.policy = c.computeClientAuthPolicy() })
+	return c.policy
+}
+
+func (c *Config) computeClientAuthPolicy() clientAuthPolicy {
 	h := sha256.New()
 	h.Write([]byte("go-gnutls client-auth policy\x00"))
 	h.Write([]byte{byte(c.ClientAuth)})
