@@ -28,9 +28,9 @@ import (
 // data is sealed under a key derived from them (AES-256-GCM, bound to the
 // session ID), so that servers sharing the keys can share the cache and a
 // reader of it learns no secret. Data in any other form than what Put was
-// given is not resumed. Get returns nothing past expires, the session's
-// expiry as GnuTLS computes it (gnutls_db_check_entry_expire_time). It
-// must be safe for concurrent use.
+// given is not resumed. Get returns nothing from expires on: the end of
+// the second gnutls_db_check_entry_expire_time gives, the last one in
+// which GnuTLS resumes the session. It must be safe for concurrent use.
 type ServerSessionCache interface {
 	Put(sessionID string, data []byte, expires time.Time)
 	Get(sessionID string) (data []byte, ok bool)
@@ -299,7 +299,10 @@ func (h *sessionHooks) cacheStore(id string, data []byte, expires int64) C.int {
 	if len(chain) > maxEntryChain {
 		return 0
 	}
-	h.cache.Put(id, encodeServerEntry(h.policy, chain, data), time.Unix(expires, 0))
+	// GnuTLS counts whole seconds: it resumes until the clock passes the
+	// second of expires, so an entry stored in the middle of a second
+	// would otherwise lose up to a second of its lifetime.
+	h.cache.Put(id, encodeServerEntry(h.policy, chain, data), time.Unix(expires+1, 0))
 	return 0
 }
 

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,7 +97,8 @@ func TestServerSessionCacheLifetime(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
-			addr, resumed := cachingServer(t, NewLRUServerSessionCache(8), time.Second)
+			puts := &expiryCache{ServerSessionCache: NewLRUServerSessionCache(8)}
+			addr, resumed := cachingServer(t, puts, time.Second)
 			cc := clientConfig()
 			cc.Priority = v.priority
 			cc.SessionTicketsDisabled = v.want == tls.VersionTLS12
@@ -119,12 +122,45 @@ func TestServerSessionCacheLifetime(t *testing.T) {
 			if !dial() {
 				t.Fatal("the second connection did not resume")
 			}
+			// GnuTLS resumes through the second its expiry names, so an
+			// entry lasts at least the lifetime after it was stored. TLS
+			// 1.3 resumes by ticket and stores nothing.
+			short, stored := puts.shortest()
+			if stored != (v.want == tls.VersionTLS12) {
+				t.Fatalf("sessions stored in the cache: %v", stored)
+			}
+			if stored && short < time.Second {
+				t.Fatalf("an entry stored with a 1s lifetime expires %v after it was stored", short)
+			}
 			time.Sleep(2100 * time.Millisecond)
 			if dial() {
 				t.Fatal("a session resumed after its lifetime")
 			}
 		})
 	}
+}
+
+// expiryCache records, for each Put, how long the entry has left.
+type expiryCache struct {
+	ServerSessionCache
+	mu   sync.Mutex
+	left []time.Duration
+}
+
+func (c *expiryCache) Put(id string, data []byte, expires time.Time) {
+	c.mu.Lock()
+	c.left = append(c.left, time.Until(expires))
+	c.mu.Unlock()
+	c.ServerSessionCache.Put(id, data, expires)
+}
+
+func (c *expiryCache) shortest() (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.left) == 0 {
+		return 0, false
+	}
+	return slices.Min(c.left), true
 }
 
 // The in-memory cache holds at most its capacity, drops the least recently
