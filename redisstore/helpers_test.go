@@ -32,6 +32,13 @@ func redisStore(t testing.TB, opts Options) (*Store, *redis.Client, *peers.Serve
 	// No retries: a command that fails fails at once, within Timeout.
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
+	// The first command dials; a loaded machine can take longer for that
+	// than a Store's Timeout allows.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := client.Ping(ctx).Err(); err != nil {
+		t.Fatalf("redis-server at %s: %v", srv.Addr, err)
+	}
 	return New(client, opts), client, srv
 }
 

@@ -18,7 +18,9 @@ import (
 
 // Add is SET NX with an expiry, under the Store's prefix.
 func TestStoreAdd(t *testing.T) {
-	s, client, _ := redisStore(t, Options{Prefix: "a:"})
+	// A Timeout that a loaded machine cannot reach: the test is about
+	// what Add stores.
+	s, client, _ := redisStore(t, Options{Prefix: "a:", Timeout: 10 * time.Second})
 	other := New(client, Options{Prefix: "b:"})
 	ctx := context.Background()
 	key := []byte("binder \x00\xff")
@@ -48,7 +50,7 @@ func TestStoreAdd(t *testing.T) {
 // Sessions are kept until their expiry; what is not a string reads as
 // nothing.
 func TestStoreSessions(t *testing.T) {
-	s, client, _ := redisStore(t, Options{Prefix: "p:"})
+	s, client, _ := redisStore(t, Options{Prefix: "p:", Timeout: 10 * time.Second})
 	ctx := context.Background()
 	s.Put("id\x00", []byte("sealed"), time.Now().Add(time.Minute))
 	if got, ok := s.Get("id\x00"); !ok || string(got) != "sealed" {
