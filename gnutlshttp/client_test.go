@@ -53,10 +53,18 @@ func TestClientGoServer(t *testing.T) {
 			client := &http.Client{Transport: tr}
 			url := "https://" + localhost(srv.Listener.Addr().String()) + "/p"
 			proto := map[bool]string{false: "HTTP/1.1", true: "HTTP/2.0"}[h2]
+			var first *tls.ConnectionState
 			for i := range 3 {
 				resp, body := get(t, client, url)
 				if resp.Proto != proto || resp.TLS == nil {
 					t.Fatalf("request %d: proto %s, TLS %v", i, resp.Proto, resp.TLS)
+				}
+				// One connection's responses share its state, as
+				// net/http's do: it is not built again per request.
+				if first == nil {
+					first = resp.TLS
+				} else if resp.TLS != first {
+					t.Fatalf("request %d: Response.TLS is a new copy of the connection's state", i)
 				}
 				st := resp.TLS
 				if want := fmt.Sprintf("%s /p %#x", proto, st.CipherSuite); body != want {

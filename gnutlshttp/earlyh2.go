@@ -125,8 +125,7 @@ func setState(c *stateConn, resp *http.Response) {
 	if c == nil || resp.TLS == nil || resp.TLS.HandshakeComplete {
 		return
 	}
-	st := c.ConnectionState()
-	resp.TLS = &st
+	resp.TLS = c.tlsState()
 }
 
 // firstFlight is the connection under an HTTP/2 client connection made

@@ -256,8 +256,7 @@ func (t *Transport) roundTripH1(req *http.Request, addr string) (*http.Response,
 	}
 	resp.Request = req
 	if resp.TLS == nil && used != nil {
-		st := used.ConnectionState()
-		resp.TLS = &st
+		resp.TLS = used.tlsState()
 	}
 	return resp, nil
 }
