@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -199,5 +200,25 @@ func TestClientInternationalHost(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// hostPort names a URL's address as net/http does (the host in its ASCII
+// form, then JoinHostPort with 443 by default), whether or not it can
+// return the URL's own Host.
+func TestHostPort(t *testing.T) {
+	for host, want := range map[string]string{
+		"localhost":           "localhost:443",
+		"localhost:8443":      "localhost:8443",
+		"127.0.0.1:1":         "127.0.0.1:1",
+		"[::1]":               "[::1]:443",
+		"[::1]:8443":          "[::1]:8443",
+		"bücher.test:8443":    "xn--bcher-kva.test:8443",
+		"a:b:443":             "[a:b]:443",
+		"[fe80::1%eth0]:8443": "[fe80::1%eth0]:8443",
+	} {
+		if got := hostPort(&url.URL{Scheme: "https", Host: host}); got != want {
+			t.Errorf("hostPort(%q) = %q, want %q", host, got, want)
+		}
 	}
 }

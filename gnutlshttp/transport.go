@@ -10,6 +10,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -224,6 +225,11 @@ func hostPort(u *url.URL) string {
 			host = ascii
 		}
 	}
+	// u.Host is often that string already: no new one per request.
+	if h := u.Host; strings.IndexByte(host, ':') < 0 && len(h) == len(host)+1+len(port) &&
+		h[:len(host)] == host && h[len(host)] == ':' && h[len(host)+1:] == port {
+		return h
+	}
 	return net.JoinHostPort(host, port)
 }
 
@@ -246,19 +252,30 @@ func (t *Transport) roundTripH1(req *http.Request, addr string) (*http.Response,
 			return nil, err
 		}
 	}
-	var used *stateConn
-	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-		used, _ = info.Conn.(*stateConn)
-	}}
-	resp, err := t.h1For(addr).RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	ct := newConnTrace()
+	resp, err := t.h1For(addr).RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), &ct.ClientTrace)))
 	if err != nil {
 		return nil, err
 	}
 	resp.Request = req
-	if resp.TLS == nil && used != nil {
-		resp.TLS = used.tlsState()
+	if resp.TLS == nil && ct.used != nil {
+		resp.TLS = ct.used.tlsState()
 	}
 	return resp, nil
+}
+
+// connTrace is a request's trace that records the connection net/http's
+// HTTP/1.1 transport gave it, whose state goes into Response.TLS: the
+// hook and what it records share one allocation.
+type connTrace struct {
+	httptrace.ClientTrace
+	used *stateConn
+}
+
+func newConnTrace() *connTrace {
+	ct := &connTrace{}
+	ct.GotConn = func(info httptrace.GotConnInfo) { ct.used, _ = info.Conn.(*stateConn) }
+	return ct
 }
 
 // connect dials a spare connection to addr when none is open, so that a
