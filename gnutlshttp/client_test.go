@@ -147,6 +147,43 @@ func TestClientNginx(t *testing.T) {
 	}
 }
 
+// nginx closes an HTTP/2 connection after 1,000 requests with a graceful
+// GOAWAY; the streams it names as not processed go again on a new
+// connection, as x/net/http2's and net/http's transports send them,
+// rather than failing with "received Server's graceful shutdown GOAWAY".
+func TestClientNginxGoAway(t *testing.T) {
+	live.Check(t)
+	ng := peers.Nginx(t, testCA, testLeaf, peers.NginxOptions{})
+	url := "https://" + localhost(ng.Addr) + "/"
+	tr := &Transport{Config: clientConfig()}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	const workers, each = 16, 200 // three GOAWAYs
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				resp, err := client.Get(url)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if err != nil {
+					if failed.Add(1) == 1 {
+						t.Errorf("GET %s: %v", url, err)
+					}
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		t.Errorf("%d of %d workers failed", n, workers)
+	}
+}
+
 // localhost is addr (host:port) with the name the test certificate holds.
 func localhost(addr string) string {
 	_, port, _ := net.SplitHostPort(addr)

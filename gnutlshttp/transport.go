@@ -425,7 +425,7 @@ func (t *Transport) roundTripH2(req *http.Request, addr string) (resp *http.Resp
 		if err == nil {
 			t.fixState(cc, resp)
 		}
-		if err != nil && attempt == 0 && refused(err) {
+		if err != nil && attempt < maxH2Attempts-1 && notProcessed(err) {
 			if r, rerr := rewind(req); rerr == nil {
 				req = r
 				continue
@@ -435,11 +435,32 @@ func (t *Transport) roundTripH2(req *http.Request, addr string) (resp *http.Resp
 	}
 }
 
-// refused reports an HTTP/2 error after which the server has not acted on
-// the request: it refused the stream (RFC 9113, section 8.7).
-func refused(err error) bool {
+// maxH2Attempts bounds how many times an HTTP/2 request the server did
+// not process is sent.
+const maxH2Attempts = 3
+
+// x/net/http2's errors for a request its connection did not send, or
+// sent after the last stream a graceful GOAWAY names. They are
+// unexported, so they are told by their text.
+const (
+	errTextGoAway   = "http2: Transport received Server's graceful shutdown GOAWAY"
+	errTextUnusable = "http2: client conn not usable"
+)
+
+// notProcessed reports an HTTP/2 error after which the server has not
+// acted on the request, which x/net/http2's own pool sends again: the
+// server refused the stream (RFC 9113, section 8.7), its GOAWAY left the
+// stream out (section 6.8), or the connection could no longer take it.
+func notProcessed(err error) bool {
 	var se http2.StreamError
-	return errors.As(err, &se) && se.Code == http2.ErrCodeRefusedStream
+	if errors.As(err, &se) {
+		return se.Code == http2.ErrCodeRefusedStream
+	}
+	switch err.Error() {
+	case errTextGoAway, errTextUnusable:
+		return true
+	}
+	return false
 }
 
 // rewind returns req ready to be sent again, with a fresh body.
