@@ -194,11 +194,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	addr := connKey(hostPort(req.URL), proxy)
-	if resp, err, ok := t.roundTripEarly(req, addr); ok {
-		return resp, err
+	var cc *http2.ClientConn
+	if !t.DisableHTTP2 {
+		t.mu.Lock()
+		cc = t.reserveFirstH2(addr)
+		t.mu.Unlock()
+	}
+	if cc == nil {
+		// No connection is open, or the first one is full or closing.
+		if resp, err, ok := t.roundTripEarly(req, addr); ok {
+			return resp, err
+		}
 	}
 	if !t.DisableHTTP2 {
-		if resp, err, ok := t.roundTripH2(req, addr); ok {
+		if resp, err, ok := t.roundTripH2(req, addr, cc); ok {
 			return resp, err
 		}
 	}
@@ -408,18 +417,24 @@ func (t *Transport) putSpare(addr string, c *stateConn) {
 	t.mu.Unlock()
 }
 
-// roundTripH2 sends req over an HTTP/2 connection to addr, dialing one
-// when none can take it. ok is false when the server speaks only
-// HTTP/1.1: the request is then for h1.
-func (t *Transport) roundTripH2(req *http.Request, addr string) (resp *http.Response, err error, ok bool) {
+// roundTripH2 sends req over an HTTP/2 connection to addr: reserved, a
+// connection that took a stream reservation for it, or else one that
+// can take it, dialed when none can. ok is false when the server speaks
+// only HTTP/1.1: the request is then for h1.
+func (t *Transport) roundTripH2(req *http.Request, addr string, reserved *http2.ClientConn) (resp *http.Response, err error, ok bool) {
 	for attempt := 0; ; attempt++ {
-		cc, h1, err := t.h2Conn(req.Context(), addr)
-		if err != nil {
-			closeBody(req)
-			return nil, err, true
-		}
-		if h1 {
-			return nil, nil, false
+		cc := reserved
+		reserved = nil
+		if cc == nil {
+			var h1 bool
+			cc, h1, err = t.h2Conn(req.Context(), addr)
+			if err != nil {
+				closeBody(req)
+				return nil, err, true
+			}
+			if h1 {
+				return nil, nil, false
+			}
 		}
 		resp, err := cc.RoundTrip(req)
 		if err == nil {
@@ -521,13 +536,28 @@ func (t *Transport) h2Conn(ctx context.Context, addr string) (cc *http2.ClientCo
 	}
 }
 
-// reserveH2 returns a connection to addr that took a stream reservation.
-// The caller holds t.mu.
+// reserveH2 returns a connection to addr that took a stream reservation:
+// the first if it does, else one of those left once the closed and
+// closing ones are dropped. The caller holds t.mu.
 func (t *Transport) reserveH2(addr string) *http2.ClientConn {
+	if cc := t.reserveFirstH2(addr); cc != nil {
+		return cc
+	}
 	for _, cc := range t.pruneH2(addr) {
 		if cc.ReserveNewRequest() {
 			return cc
 		}
+	}
+	return nil
+}
+
+// reserveFirstH2 returns addr's first HTTP/2 connection if it took a
+// stream reservation, nil otherwise. It is a request's steady path: it
+// asks no connection for its State, which waits for the connection's
+// writes in progress. The caller holds t.mu.
+func (t *Transport) reserveFirstH2(addr string) *http2.ClientConn {
+	if conns := t.h2conns[addr]; len(conns) > 0 && conns[0].ReserveNewRequest() {
+		return conns[0]
 	}
 	return nil
 }
