@@ -59,12 +59,12 @@ bench-profile: deps bench/c/tlsbench | $(BENCH_OUT)
 	done; head -30 out/pingpong-*.txt
 
 # net/http over this package (gnutlshttp): time to the response from nginx
-# over the lab link, 20 connections per client; then the HTTP/2 server
-# under h2load and the HTTP/1.1 client on keep-alive, against net/http on
-# crypto/tls, five rounds each.
+# over the lab link, 20 connections per client; then the HTTP/2 and
+# HTTP/1.1 servers under h2load and clients on keep-alive, against net/http
+# on crypto/tls (and x/net/http2 on crypto/tls), five rounds each.
 bench-http: deps | $(BENCH_OUT)
 	cd bench && $(GO) test -run '^$$' -bench 'HTTPTTFB' -benchtime=20x -timeout 30m . | tee out/http-ttfb.txt
-	cd bench && $(GO) test -run '^$$' -bench 'HTTP2Server|HTTP1Client' -benchtime=5x -v -timeout 30m . | tee out/http-throughput.txt
+	cd bench && $(GO) test -run '^$$' -bench 'HTTP2Server|HTTP1Server|HTTP1Client|HTTP2Client' -benchtime=5x -v -timeout 30m . | tee out/http-throughput.txt
 
 # Resumed connections going round three servers sharing ticket keys, the
 # anti-replay store and session cache in memory or in redis-server.

@@ -3,17 +3,21 @@ package bench
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/gnutlshttp"
@@ -24,8 +28,8 @@ import (
 
 // net/http over this package (gnutlshttp) against net/http on crypto/tls.
 // Time to the response of a GET from nginx over the lab link at ttfbRTT;
-// requests per second of the HTTP/2 server under h2load and of the
-// HTTP/1.1 client on keep-alive connections, on loopback.
+// requests per second and CPU time per request of the servers under
+// h2load and of the clients on keep-alive connections, on loopback.
 
 // BenchmarkHTTPTTFB times GETs of nginx's /early (which answers "1" when
 // the request came in early data) over the lab link, each on a new
@@ -141,60 +145,148 @@ var smallResponse = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request
 	io.WriteString(w, "hello\n")
 })
 
-// BenchmarkHTTP2Server: h2load (10 connections, 10 streams each, 20,000
-// small responses) against this package's Server and against http.Server
-// on crypto/tls, on loopback, once each per iteration; the medians and
-// the median of the per-iteration ratios.
-func BenchmarkHTTP2Server(b *testing.B) {
-	srv := &gnutlshttp.Server{Handler: smallResponse, Config: serverConfig()}
+// A stack is one way of serving or sending the requests of a throughput
+// benchmark: run makes one batch and returns its requests per second and
+// how many requests it made.
+type stack struct {
+	name string // its metrics' prefix
+	run  func() (rate float64, n int)
+}
+
+// listen listens on a free loopback port.
+func listen(b *testing.B) net.Listener {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
+	return l
+}
+
+// serveXNetH2 serves HTTP/2 on l with x/net/http2's ServeConn over
+// crypto/tls: the HTTP/2 code gnutlshttp.Server runs, where http.Server
+// runs the copy net/http bundles, which may be another version.
+func serveXNetH2(b *testing.B, l net.Listener, h http.Handler) {
+	cfg := goServerConfig()
+	cfg.NextProtos = []string{http2.NextProtoTLS}
+	tl := tls.NewListener(l, cfg)
+	b.Cleanup(func() { tl.Close() })
+	h2 := &http2.Server{}
+	go func() {
+		for {
+			c, err := tl.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				if err := c.(*tls.Conn).Handshake(); err != nil {
+					c.Close()
+					return
+				}
+				h2.ServeConn(c, &http2.ServeConnOpts{Handler: h, BaseConfig: &http.Server{}})
+			}()
+		}
+	}()
+}
+
+// BenchmarkHTTP2Server: h2load (10 connections, 10 streams each, 20,000
+// small responses) against this package's Server, against x/net/http2's
+// ServeConn on crypto/tls (the same HTTP/2 code as ours) and against
+// http.Server on crypto/tls, on loopback, once each per iteration.
+func BenchmarkHTTP2Server(b *testing.B) {
+	srv := &gnutlshttp.Server{Handler: smallResponse, Config: serverConfig()}
+	l := listen(b)
 	go srv.Serve(l)
 	b.Cleanup(func() { srv.Close() })
-	goL, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
+	xl := listen(b)
+	serveXNetH2(b, xl, smallResponse)
+	goL := listen(b)
 	goSrv := &http.Server{Handler: smallResponse, TLSConfig: goServerConfig()}
 	go goSrv.ServeTLS(goL, "", "")
 	b.Cleanup(func() { goSrv.Close() })
 	const n = 20000
 	args := []string{"-n", strconv.Itoa(n), "-c", "10", "-m", "10"}
-	compare(b, func() (float64, int) { return h2load(b, "https://"+l.Addr().String()+"/", args...), n },
-		func() (float64, int) { return h2load(b, "https://"+goL.Addr().String()+"/", args...), n })
+	load := func(l net.Listener) func() (float64, int) {
+		return func() (float64, int) { return h2load(b, "https://"+l.Addr().String()+"/", args...), n }
+	}
+	compare(b, stack{"ours", load(l)}, stack{"xnet-h2-crypto-tls", load(xl)}, stack{"crypto-tls", load(goL)})
 }
 
-// compare runs ours and peer once each per iteration, in turn; each
-// returns its requests per second and how many requests it made. It
-// reports the medians of the rates and of this process's CPU time per
-// request (user and system, from getrusage: the side under test runs
-// here, its load generator or server in another process), and the
-// medians of the per-iteration ratios. On a shared machine the CPU time
-// is the steadier figure: other work slows the clock, not the CPU cost.
-func compare(b *testing.B, ours, peer func() (rate float64, n int)) {
-	measure := func(f func() (float64, int)) (rate, cpuPerReq float64) {
+// BenchmarkHTTP1Server: h2load --h1 (10 keep-alive connections, 20,000
+// small responses) against this package's Server and against
+// http.Server on crypto/tls, once each per iteration.
+func BenchmarkHTTP1Server(b *testing.B) {
+	srv := &gnutlshttp.Server{Handler: smallResponse, Config: serverConfig(), DisableHTTP2: true}
+	l := listen(b)
+	go srv.Serve(l)
+	b.Cleanup(func() { srv.Close() })
+	goL := listen(b)
+	goSrv := &http.Server{Handler: smallResponse, TLSConfig: goServerConfig()}
+	go goSrv.ServeTLS(goL, "", "")
+	b.Cleanup(func() { goSrv.Close() })
+	const n = 20000
+	args := []string{"--h1", "-n", strconv.Itoa(n), "-c", "10"}
+	load := func(l net.Listener) func() (float64, int) {
+		return func() (float64, int) { return h2load(b, "https://"+l.Addr().String()+"/", args...), n }
+	}
+	compare(b, stack{"ours", load(l)}, stack{"crypto-tls", load(goL)})
+}
+
+// compare runs each stack once per iteration, in turn; the last is the
+// reference, net/http on crypto/tls. It reports, for each, the medians
+// of its rate and of this process's CPU time and allocations per request
+// (user and system time from getrusage, allocations from
+// runtime.MemStats: the side under test runs here, its load generator or
+// server in another process), and the medians of the per-iteration
+// ratios to the reference: rate-ratio is ours over the reference,
+// cpu-ratio the reference's CPU time over ours, so that below 1 means
+// ours does worse in both. On a shared machine the CPU time is the
+// steadier figure: other work slows the clock, not the CPU cost; the
+// allocations do not move at all.
+func compare(b *testing.B, stacks ...stack) {
+	type round struct{ rate, cpu, allocs float64 }
+	measure := func(s stack) round {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
 		before := cpuTime(b)
-		rate, n := f()
-		return rate, float64(cpuTime(b)-before) / float64(time.Microsecond) / float64(n)
+		rate, n := s.run()
+		cpu := cpuTime(b) - before
+		runtime.ReadMemStats(&m1)
+		return round{rate, float64(cpu) / float64(time.Microsecond) / float64(n), float64(m1.Mallocs-m0.Mallocs) / float64(n)}
 	}
-	measure(ours) // warm up: connections, sessions, code paths
-	measure(peer)
-	var or, pr, oc, pc, rr, rc []float64
+	for _, s := range stacks {
+		measure(s) // warm up: connections, sessions, code paths
+	}
+	ref := len(stacks) - 1
+	rates, cpus, allocs := make([][]float64, len(stacks)), make([][]float64, len(stacks)), make([][]float64, len(stacks))
+	rateRatios, cpuRatios := make([][]float64, len(stacks)), make([][]float64, len(stacks))
 	for range b.N {
-		x, xc := measure(ours)
-		y, yc := measure(peer)
-		or, pr, oc, pc = append(or, x), append(pr, y), append(oc, xc), append(pc, yc)
-		rr, rc = append(rr, x/y), append(rc, yc/xc)
-		b.Logf("ours %.0f req/s %.1f CPU-µs/req; crypto/tls %.0f req/s %.1f CPU-µs/req", x, xc, y, yc)
+		rs := make([]round, len(stacks))
+		line := ""
+		for i, s := range stacks {
+			rs[i] = measure(s)
+			line += fmt.Sprintf("%s %.0f req/s %.1f CPU-µs/req %.1f allocs/req; ", s.name, rs[i].rate, rs[i].cpu, rs[i].allocs)
+		}
+		for i, r := range rs {
+			rates[i], cpus[i], allocs[i] = append(rates[i], r.rate), append(cpus[i], r.cpu), append(allocs[i], r.allocs)
+			rateRatios[i] = append(rateRatios[i], r.rate/rs[ref].rate)
+			cpuRatios[i] = append(cpuRatios[i], rs[ref].cpu/r.cpu)
+		}
+		b.Log(line)
 	}
-	b.ReportMetric(median(or), "ours-req/s")
-	b.ReportMetric(median(pr), "crypto-tls-req/s")
-	b.ReportMetric(median(rr), "rate-ratio")
-	b.ReportMetric(median(oc), "ours-cpu-µs/req")
-	b.ReportMetric(median(pc), "crypto-tls-cpu-µs/req")
-	b.ReportMetric(median(rc), "cpu-ratio")
+	for i, s := range stacks {
+		b.ReportMetric(median(rates[i]), s.name+"-req/s")
+		b.ReportMetric(median(cpus[i]), s.name+"-cpu-µs/req")
+		b.ReportMetric(median(allocs[i]), s.name+"-allocs/req")
+		if i == ref {
+			continue
+		}
+		prefix := "" // ours: rate-ratio and cpu-ratio, as before
+		if i > 0 {
+			prefix = s.name + "-"
+		}
+		b.ReportMetric(median(rateRatios[i]), prefix+"rate-ratio")
+		b.ReportMetric(median(cpuRatios[i]), prefix+"cpu-ratio")
+	}
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -205,6 +297,41 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// getLoop returns a batch of 4,000 GETs of url through rt by 8
+// goroutines, for compare.
+func getLoop(b *testing.B, rt http.RoundTripper, url string) func() (float64, int) {
+	client := &http.Client{Transport: rt}
+	return func() (float64, int) {
+		const workers, total = 8, 4000
+		var wg sync.WaitGroup
+		var failed error
+		var mu sync.Mutex
+		start := time.Now()
+		for range workers {
+			wg.Go(func() {
+				for range total / workers {
+					resp, err := client.Get(url)
+					if err == nil {
+						_, err = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+					if err != nil {
+						mu.Lock()
+						failed = err
+						mu.Unlock()
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if failed != nil {
+			b.Fatal(failed)
+		}
+		return total / time.Since(start).Seconds(), total
+	}
 }
 
 // BenchmarkHTTP1Client: 8 goroutines GET nginx's / over keep-alive
@@ -220,37 +347,24 @@ func BenchmarkHTTP1Client(b *testing.B) {
 	goTr := &http.Transport{TLSClientConfig: goClientConfig(), MaxIdleConnsPerHost: 8}
 	b.Cleanup(ours.CloseIdleConnections)
 	b.Cleanup(goTr.CloseIdleConnections)
-	run := func(rt http.RoundTripper) func() (float64, int) {
-		client := &http.Client{Transport: rt}
-		return func() (float64, int) {
-			const workers, total = 8, 4000
-			var wg sync.WaitGroup
-			var failed error
-			var mu sync.Mutex
-			start := time.Now()
-			for range workers {
-				wg.Go(func() {
-					for range total / workers {
-						resp, err := client.Get(url)
-						if err == nil {
-							_, err = io.Copy(io.Discard, resp.Body)
-							resp.Body.Close()
-						}
-						if err != nil {
-							mu.Lock()
-							failed = err
-							mu.Unlock()
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			if failed != nil {
-				b.Fatal(failed)
-			}
-			return total / time.Since(start).Seconds(), total
-		}
-	}
-	compare(b, run(ours), run(goTr))
+	compare(b, stack{"ours", getLoop(b, ours, url)}, stack{"crypto-tls", getLoop(b, goTr, url)})
+}
+
+// BenchmarkHTTP2Client: the same over HTTP/2 (one connection, which nginx
+// closes every 1,000 requests with a GOAWAY), through this package's
+// Transport, x/net/http2's Transport on crypto/tls (the HTTP/2 code ours
+// runs) and http.Transport on crypto/tls.
+func BenchmarkHTTP2Client(b *testing.B) {
+	ng := peers.Nginx(b, pki.ca, pki.leaf, peers.NginxOptions{EarlyData: true})
+	url := "https://localhost:" + ng.Addr[len("127.0.0.1:"):] + "/"
+	cfg := clientConfig()
+	cfg.Priority = ""
+	ours := &gnutlshttp.Transport{Config: cfg}
+	xnet := &http2.Transport{TLSClientConfig: goClientConfig()}
+	goTr := &http.Transport{TLSClientConfig: goClientConfig(), ForceAttemptHTTP2: true}
+	b.Cleanup(ours.CloseIdleConnections)
+	b.Cleanup(xnet.CloseIdleConnections)
+	b.Cleanup(goTr.CloseIdleConnections)
+	compare(b, stack{"ours", getLoop(b, ours, url)}, stack{"xnet-h2-crypto-tls", getLoop(b, xnet, url)},
+		stack{"crypto-tls", getLoop(b, goTr, url)})
 }

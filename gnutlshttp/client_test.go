@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,10 +54,18 @@ func TestClientGoServer(t *testing.T) {
 			client := &http.Client{Transport: tr}
 			url := "https://" + localhost(srv.Listener.Addr().String()) + "/p"
 			proto := map[bool]string{false: "HTTP/1.1", true: "HTTP/2.0"}[h2]
+			var first *tls.ConnectionState
 			for i := range 3 {
 				resp, body := get(t, client, url)
 				if resp.Proto != proto || resp.TLS == nil {
 					t.Fatalf("request %d: proto %s, TLS %v", i, resp.Proto, resp.TLS)
+				}
+				// One connection's responses share its state, as
+				// net/http's do: it is not built again per request.
+				if first == nil {
+					first = resp.TLS
+				} else if resp.TLS != first {
+					t.Fatalf("request %d: Response.TLS is a new copy of the connection's state", i)
 				}
 				st := resp.TLS
 				if want := fmt.Sprintf("%s /p %#x", proto, st.CipherSuite); body != want {
@@ -138,6 +147,43 @@ func TestClientNginx(t *testing.T) {
 	}
 }
 
+// nginx closes an HTTP/2 connection after 1,000 requests with a graceful
+// GOAWAY; the streams it names as not processed go again on a new
+// connection, as x/net/http2's and net/http's transports send them,
+// rather than failing with "received Server's graceful shutdown GOAWAY".
+func TestClientNginxGoAway(t *testing.T) {
+	live.Check(t)
+	ng := peers.Nginx(t, testCA, testLeaf, peers.NginxOptions{})
+	url := "https://" + localhost(ng.Addr) + "/"
+	tr := &Transport{Config: clientConfig()}
+	defer closeIdle(tr)
+	client := &http.Client{Transport: tr}
+	const workers, each = 16, 200 // three GOAWAYs
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				resp, err := client.Get(url)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if err != nil {
+					if failed.Add(1) == 1 {
+						t.Errorf("GET %s: %v", url, err)
+					}
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		t.Errorf("%d of %d workers failed", n, workers)
+	}
+}
+
 // localhost is addr (host:port) with the name the test certificate holds.
 func localhost(addr string) string {
 	_, port, _ := net.SplitHostPort(addr)
@@ -191,5 +237,25 @@ func TestClientInternationalHost(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// hostPort names a URL's address as net/http does (the host in its ASCII
+// form, then JoinHostPort with 443 by default), whether or not it can
+// return the URL's own Host.
+func TestHostPort(t *testing.T) {
+	for host, want := range map[string]string{
+		"localhost":           "localhost:443",
+		"localhost:8443":      "localhost:8443",
+		"127.0.0.1:1":         "127.0.0.1:1",
+		"[::1]":               "[::1]:443",
+		"[::1]:8443":          "[::1]:8443",
+		"bücher.test:8443":    "xn--bcher-kva.test:8443",
+		"a:b:443":             "[a:b]:443",
+		"[fe80::1%eth0]:8443": "[fe80::1%eth0]:8443",
+	} {
+		if got := hostPort(&url.URL{Scheme: "https", Host: host}); got != want {
+			t.Errorf("hostPort(%q) = %q, want %q", host, got, want)
+		}
 	}
 }

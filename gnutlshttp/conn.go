@@ -47,15 +47,21 @@ func (c *stateConn) Read(b []byte) (int, error) {
 func newStateConn(c *gnutls.Conn) *stateConn { return &stateConn{Conn: c} }
 
 // ConnectionState returns the crypto/tls form of the connection's state.
-func (c *stateConn) ConnectionState() tls.ConnectionState {
+func (c *stateConn) ConnectionState() tls.ConnectionState { return *c.tlsState() }
+
+// tlsState returns the crypto/tls form of the connection's state; once
+// the handshake is complete, the same value each time, which the
+// responses read on the connection share as net/http's share theirs.
+// Callers must not modify it.
+func (c *stateConn) tlsState() *tls.ConnectionState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state != nil {
-		return *c.state
+		return c.state
 	}
 	st := c.Conn.ConnectionState().TLS()
 	if st.HandshakeComplete {
 		c.state = &st
 	}
-	return st
+	return &st
 }

@@ -203,8 +203,7 @@ func (t *Transport) sendEarly(c *stateConn, req *http.Request, addr string, dead
 		return fail(err)
 	}
 	head.n = -1
-	st := c.ConnectionState()
-	resp.TLS = &st
+	resp.TLS = c.tlsState()
 	body := &earlyBody{ReadCloser: resp.Body}
 	body.done = func(reuse bool) {
 		open := stop()

@@ -111,8 +111,12 @@ func (t *Transport) roundTripEarlyH2(req *http.Request, addr string, d *h2Dial) 
 }
 
 // fixState puts the connection's state into resp.TLS when cc was made by
-// roundTripEarlyH2 and has joined the pool.
+// roundTripEarlyH2 and has joined the pool. Other connections' responses
+// carry a complete state already and take no lock here.
 func (t *Transport) fixState(cc *http2.ClientConn, resp *http.Response) {
+	if resp.TLS == nil || resp.TLS.HandshakeComplete {
+		return
+	}
 	t.mu.Lock()
 	c := t.h2early[cc]
 	t.mu.Unlock()
@@ -125,8 +129,7 @@ func setState(c *stateConn, resp *http.Response) {
 	if c == nil || resp.TLS == nil || resp.TLS.HandshakeComplete {
 		return
 	}
-	st := c.ConnectionState()
-	resp.TLS = &st
+	resp.TLS = c.tlsState()
 }
 
 // firstFlight is the connection under an HTTP/2 client connection made

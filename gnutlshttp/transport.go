@@ -10,6 +10,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -193,11 +194,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	addr := connKey(hostPort(req.URL), proxy)
-	if resp, err, ok := t.roundTripEarly(req, addr); ok {
-		return resp, err
+	var cc *http2.ClientConn
+	if !t.DisableHTTP2 {
+		t.mu.Lock()
+		cc = t.reserveFirstH2(addr)
+		t.mu.Unlock()
+	}
+	if cc == nil {
+		// No connection is open, or the first one is full or closing.
+		if resp, err, ok := t.roundTripEarly(req, addr); ok {
+			return resp, err
+		}
 	}
 	if !t.DisableHTTP2 {
-		if resp, err, ok := t.roundTripH2(req, addr); ok {
+		if resp, err, ok := t.roundTripH2(req, addr, cc); ok {
 			return resp, err
 		}
 	}
@@ -224,6 +234,11 @@ func hostPort(u *url.URL) string {
 			host = ascii
 		}
 	}
+	// u.Host is often that string already: no new one per request.
+	if h := u.Host; strings.IndexByte(host, ':') < 0 && len(h) == len(host)+1+len(port) &&
+		h[:len(host)] == host && h[len(host)] == ':' && h[len(host)+1:] == port {
+		return h
+	}
 	return net.JoinHostPort(host, port)
 }
 
@@ -246,20 +261,30 @@ func (t *Transport) roundTripH1(req *http.Request, addr string) (*http.Response,
 			return nil, err
 		}
 	}
-	var used *stateConn
-	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-		used, _ = info.Conn.(*stateConn)
-	}}
-	resp, err := t.h1For(addr).RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	ct := newConnTrace()
+	resp, err := t.h1For(addr).RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), &ct.ClientTrace)))
 	if err != nil {
 		return nil, err
 	}
 	resp.Request = req
-	if resp.TLS == nil && used != nil {
-		st := used.ConnectionState()
-		resp.TLS = &st
+	if resp.TLS == nil && ct.used != nil {
+		resp.TLS = ct.used.tlsState()
 	}
 	return resp, nil
+}
+
+// connTrace is a request's trace that records the connection net/http's
+// HTTP/1.1 transport gave it, whose state goes into Response.TLS: the
+// hook and what it records share one allocation.
+type connTrace struct {
+	httptrace.ClientTrace
+	used *stateConn
+}
+
+func newConnTrace() *connTrace {
+	ct := &connTrace{}
+	ct.GotConn = func(info httptrace.GotConnInfo) { ct.used, _ = info.Conn.(*stateConn) }
+	return ct
 }
 
 // connect dials a spare connection to addr when none is open, so that a
@@ -392,24 +417,30 @@ func (t *Transport) putSpare(addr string, c *stateConn) {
 	t.mu.Unlock()
 }
 
-// roundTripH2 sends req over an HTTP/2 connection to addr, dialing one
-// when none can take it. ok is false when the server speaks only
-// HTTP/1.1: the request is then for h1.
-func (t *Transport) roundTripH2(req *http.Request, addr string) (resp *http.Response, err error, ok bool) {
+// roundTripH2 sends req over an HTTP/2 connection to addr: reserved, a
+// connection that took a stream reservation for it, or else one that
+// can take it, dialed when none can. ok is false when the server speaks
+// only HTTP/1.1: the request is then for h1.
+func (t *Transport) roundTripH2(req *http.Request, addr string, reserved *http2.ClientConn) (resp *http.Response, err error, ok bool) {
 	for attempt := 0; ; attempt++ {
-		cc, h1, err := t.h2Conn(req.Context(), addr)
-		if err != nil {
-			closeBody(req)
-			return nil, err, true
-		}
-		if h1 {
-			return nil, nil, false
+		cc := reserved
+		reserved = nil
+		if cc == nil {
+			var h1 bool
+			cc, h1, err = t.h2Conn(req.Context(), addr)
+			if err != nil {
+				closeBody(req)
+				return nil, err, true
+			}
+			if h1 {
+				return nil, nil, false
+			}
 		}
 		resp, err := cc.RoundTrip(req)
 		if err == nil {
 			t.fixState(cc, resp)
 		}
-		if err != nil && attempt == 0 && refused(err) {
+		if err != nil && attempt < maxH2Attempts-1 && notProcessed(err) {
 			if r, rerr := rewind(req); rerr == nil {
 				req = r
 				continue
@@ -419,11 +450,32 @@ func (t *Transport) roundTripH2(req *http.Request, addr string) (resp *http.Resp
 	}
 }
 
-// refused reports an HTTP/2 error after which the server has not acted on
-// the request: it refused the stream (RFC 9113, section 8.7).
-func refused(err error) bool {
+// maxH2Attempts bounds how many times an HTTP/2 request the server did
+// not process is sent.
+const maxH2Attempts = 3
+
+// x/net/http2's errors for a request its connection did not send, or
+// sent after the last stream a graceful GOAWAY names. They are
+// unexported, so they are told by their text.
+const (
+	errTextGoAway   = "http2: Transport received Server's graceful shutdown GOAWAY"
+	errTextUnusable = "http2: client conn not usable"
+)
+
+// notProcessed reports an HTTP/2 error after which the server has not
+// acted on the request, which x/net/http2's own pool sends again: the
+// server refused the stream (RFC 9113, section 8.7), its GOAWAY left the
+// stream out (section 6.8), or the connection could no longer take it.
+func notProcessed(err error) bool {
 	var se http2.StreamError
-	return errors.As(err, &se) && se.Code == http2.ErrCodeRefusedStream
+	if errors.As(err, &se) {
+		return se.Code == http2.ErrCodeRefusedStream
+	}
+	switch err.Error() {
+	case errTextGoAway, errTextUnusable:
+		return true
+	}
+	return false
 }
 
 // rewind returns req ready to be sent again, with a fresh body.
@@ -484,13 +536,28 @@ func (t *Transport) h2Conn(ctx context.Context, addr string) (cc *http2.ClientCo
 	}
 }
 
-// reserveH2 returns a connection to addr that took a stream reservation.
-// The caller holds t.mu.
+// reserveH2 returns a connection to addr that took a stream reservation:
+// the first if it does, else one of those left once the closed and
+// closing ones are dropped. The caller holds t.mu.
 func (t *Transport) reserveH2(addr string) *http2.ClientConn {
+	if cc := t.reserveFirstH2(addr); cc != nil {
+		return cc
+	}
 	for _, cc := range t.pruneH2(addr) {
 		if cc.ReserveNewRequest() {
 			return cc
 		}
+	}
+	return nil
+}
+
+// reserveFirstH2 returns addr's first HTTP/2 connection if it took a
+// stream reservation, nil otherwise. It is a request's steady path: it
+// asks no connection for its State, which waits for the connection's
+// writes in progress. The caller holds t.mu.
+func (t *Transport) reserveFirstH2(addr string) *http2.ClientConn {
+	if conns := t.h2conns[addr]; len(conns) > 0 && conns[0].ReserveNewRequest() {
+		return conns[0]
 	}
 	return nil
 }
