@@ -158,6 +158,8 @@ type Config struct {
 	ticketKey *ticketKey
 	replay    *AntiReplay
 	blackhole blackholeCache
+	// chains are the server chains the client role verified (chainmemo.go).
+	chains chainMemo
 	// staples is the OCSP staple shared with Clones (ocsp.go).
 	staples *stapleGroup
 

@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
@@ -190,11 +191,26 @@ func (c *Config) resume(s *Session, key, serverName string) (limit uint32, chain
 // chain verifies now against c's roots and CRLs for c's name. The chain
 // is checked again whatever the entry says, so that a cache shared by
 // Configs that trust differently, or one that returns any entry for any
-// key, grants nothing a fresh handshake would refuse.
+// key, grants nothing a fresh handshake would refuse; a chain this Config
+// verified for the name lately counts as verified (chainMemo).
 func (c *Config) offerable(e cachedSession, serverName string, now time.Time) bool {
 	verifies := !c.InsecureSkipVerify && !c.pskOnly(true)
 	if len(e.chain) == 0 {
 		return !verifies // a session without certificates: pre-shared keys
+	}
+	if verifies && !e.verified {
+		return false
+	}
+	name := c.VerifyHostname
+	if name == "" {
+		name = serverName
+	}
+	var key [sha256.Size]byte
+	if verifies {
+		key = chainKey(e.chain, name)
+		if c.chains.verified(key, now) {
+			return true
+		}
 	}
 	leaf, err := x509.ParseCertificate(e.chain[0])
 	if err != nil || now.After(leaf.NotAfter) {
@@ -203,19 +219,15 @@ func (c *Config) offerable(e cachedSession, serverName string, now time.Time) bo
 	if !verifies {
 		return true
 	}
-	if !e.verified {
-		return false
-	}
 	creds, err := c.credentials(true)
 	if err != nil {
 		return false
 	}
-	name := c.VerifyHostname
-	if name == "" {
-		name = serverName
+	if st, err := creds.VerifyChain(e.chain, name); err != nil || st != 0 {
+		return false
 	}
-	st, err := creds.VerifyChain(e.chain, name)
-	return err == nil && st == 0
+	c.chains.remember(key, leaf, e.chain[1:], now)
+	return true
 }
 
 // ErrResumedPeerMismatch is the handshake error of a client that resumed
