@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-gnutls/go-gnutls/bench/internal/benchcfg"
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/gnutlshttp"
 	"github.com/go-gnutls/go-gnutls/internal/netlab"
@@ -137,16 +138,12 @@ func h2load(b *testing.B, url string, args ...string) float64 {
 	return rate
 }
 
-var smallResponse = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	io.WriteString(w, "hello\n")
-})
-
 // BenchmarkHTTP2Server: h2load (10 connections, 10 streams each, 20,000
 // small responses) against this package's Server and against http.Server
 // on crypto/tls, on loopback, once each per iteration; the medians and
 // the median of the per-iteration ratios.
 func BenchmarkHTTP2Server(b *testing.B) {
-	srv := &gnutlshttp.Server{Handler: smallResponse, Config: serverConfig()}
+	srv := &gnutlshttp.Server{Handler: benchcfg.SmallResponse, Config: serverConfig()}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -157,7 +154,7 @@ func BenchmarkHTTP2Server(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	goSrv := &http.Server{Handler: smallResponse, TLSConfig: goServerConfig()}
+	goSrv := &http.Server{Handler: benchcfg.SmallResponse, TLSConfig: goServerConfig()}
 	go goSrv.ServeTLS(goL, "", "")
 	b.Cleanup(func() { goSrv.Close() })
 	const n = 20000
