@@ -124,18 +124,33 @@ func BenchmarkHTTPTTFB(b *testing.B) {
 	}
 }
 
-// h2loadRate matches h2load's summary line.
-var h2loadRate = regexp.MustCompile(`finished in [0-9.]+m?s, ([0-9.]+) req/s`)
+// h2loadRate and h2loadProto match h2load's summary.
+var (
+	h2loadRate  = regexp.MustCompile(`finished in [0-9.]+m?s, ([0-9.]+) req/s`)
+	h2loadProto = regexp.MustCompile(`Application protocol: (\S+)`)
+)
 
-// h2load runs h2load against url and returns its requests per second.
-func h2load(b *testing.B, url string, args ...string) float64 {
-	out, err := exec.Command(testenv.LookPath(b, "h2load"), append(args, url)...).CombinedOutput()
+// h2load runs h2load against url, pinned to cpus (taskset -c) unless
+// cpus is empty, and returns its requests per second, having checked that
+// every request succeeded over proto ("h2" or "http/1.1").
+func h2load(tb testing.TB, cpus, proto, url string, args ...string) float64 {
+	out, err := pinned(tb, cpus, "h2load", append(args, url)...).CombinedOutput()
 	m := h2loadRate.FindSubmatch(out)
-	if err != nil || m == nil || !regexp.MustCompile(`\b0 failed, 0 errored`).Match(out) {
-		b.Fatalf("h2load: %v\n%s", err, out)
+	p := h2loadProto.FindSubmatch(out)
+	if err != nil || m == nil || p == nil || string(p[1]) != proto || !regexp.MustCompile(`\b0 failed, 0 errored`).Match(out) {
+		tb.Fatalf("h2load, want every request to succeed over %s: %v\n%s", proto, err, out)
 	}
 	rate, _ := strconv.ParseFloat(string(m[1]), 64)
 	return rate
+}
+
+// pinned is the command that runs the program name with args, on the CPUs
+// cpus (taskset -c) unless cpus is empty.
+func pinned(tb testing.TB, cpus, name string, args ...string) *exec.Cmd {
+	if cpus == "" {
+		return exec.Command(testenv.LookPath(tb, name), args...)
+	}
+	return exec.Command(testenv.LookPath(tb, "taskset"), append([]string{"-c", cpus, testenv.LookPath(tb, name)}, args...)...)
 }
 
 // BenchmarkHTTP2Server: h2load (10 connections, 10 streams each, 20,000
@@ -159,40 +174,79 @@ func BenchmarkHTTP2Server(b *testing.B) {
 	b.Cleanup(func() { goSrv.Close() })
 	const n = 20000
 	args := []string{"-n", strconv.Itoa(n), "-c", "10", "-m", "10"}
-	compare(b, func() (float64, int) { return h2load(b, "https://"+l.Addr().String()+"/", args...), n },
-		func() (float64, int) { return h2load(b, "https://"+goL.Addr().String()+"/", args...), n })
+	compare(b, inProcess(b, func() (float64, int) { return h2load(b, "", "h2", "https://"+l.Addr().String()+"/", args...), n }),
+		inProcess(b, func() (float64, int) { return h2load(b, "", "h2", "https://"+goL.Addr().String()+"/", args...), n }))
 }
 
-// compare runs ours and peer once each per iteration, in turn; each
-// returns its requests per second and how many requests it made. It
-// reports the medians of the rates and of this process's CPU time per
-// request (user and system, from getrusage: the side under test runs
-// here, its load generator or server in another process), and the
-// medians of the per-iteration ratios. On a shared machine the CPU time
-// is the steadier figure: other work slows the clock, not the CPU cost.
-func compare(b *testing.B, ours, peer func() (rate float64, n int)) {
-	measure := func(f func() (float64, int)) (rate, cpuPerReq float64) {
+// round is what one stack did in one round: requests per second, and
+// CPU time (µs), connections made and sessions resumed per request by the
+// side under test; connections and sessions are zero where not counted.
+type round struct {
+	rate, cpuPerReq, connsPerReq, resumedPerReq float64
+}
+
+// compare runs ours and peer once each per iteration, in turn, after one
+// warm-up round each that is discarded, and reports summarize's figures.
+// On a shared machine the CPU time is the steadier figure: other work
+// slows the clock, not the CPU cost.
+func compare(b *testing.B, ours, peer func() round) {
+	ours() // warm up: connections, sessions, code paths
+	peer()
+	var or, pr []round
+	for i := range b.N {
+		x, y := ours(), peer()
+		or, pr = append(or, x), append(pr, y)
+		b.Logf("round %d: ours %.0f req/s %.1f CPU-µs/req; crypto/tls %.0f req/s %.1f CPU-µs/req; ours/crypto-tls CPU %.3f",
+			i+1, x.rate, x.cpuPerReq, y.rate, y.cpuPerReq, x.cpuPerReq/y.cpuPerReq)
+	}
+	for unit, v := range summarize(or, pr) {
+		b.ReportMetric(v, unit)
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+// summarize gives, by unit, the medians of each stack's rates, CPU time
+// per request and, when not zero, connections and resumed sessions per
+// request, and the medians of the per-round ratios ours / crypto-tls of
+// rate and of CPU time; ours[i] and peer[i] ran in the same round.
+func summarize(ours, peer []round) map[string]float64 {
+	m := map[string]float64{}
+	med := func(rs []round, f func(round) float64) float64 {
+		var v []float64
+		for _, r := range rs {
+			v = append(v, f(r))
+		}
+		return median(v)
+	}
+	for name, rs := range map[string][]round{"ours": ours, "crypto-tls": peer} {
+		m[name+"-req/s"] = med(rs, func(r round) float64 { return r.rate })
+		m[name+"-cpu-µs/req"] = med(rs, func(r round) float64 { return r.cpuPerReq })
+		if c := med(rs, func(r round) float64 { return r.connsPerReq }); c > 0 {
+			m[name+"-conns/req"] = c
+		}
+		if c := med(rs, func(r round) float64 { return r.resumedPerReq }); c > 0 {
+			m[name+"-resumed/req"] = c
+		}
+	}
+	var rate, cpu []float64
+	for i := range ours {
+		rate = append(rate, ours[i].rate/peer[i].rate)
+		cpu = append(cpu, ours[i].cpuPerReq/peer[i].cpuPerReq)
+	}
+	m["rate-ours/crypto-tls"] = median(rate)
+	m["cpu-ours/crypto-tls"] = median(cpu)
+	return m
+}
+
+// inProcess measures f, which returns its requests per second and how many
+// requests it made, with this process's CPU time: the side under test runs
+// here, its load generator or server in another process.
+func inProcess(b *testing.B, f func() (rate float64, n int)) func() round {
+	return func() round {
 		before := cpuTime(b)
 		rate, n := f()
-		return rate, float64(cpuTime(b)-before) / float64(time.Microsecond) / float64(n)
+		return round{rate: rate, cpuPerReq: float64(cpuTime(b)-before) / float64(time.Microsecond) / float64(n)}
 	}
-	measure(ours) // warm up: connections, sessions, code paths
-	measure(peer)
-	var or, pr, oc, pc, rr, rc []float64
-	for range b.N {
-		x, xc := measure(ours)
-		y, yc := measure(peer)
-		or, pr, oc, pc = append(or, x), append(pr, y), append(oc, xc), append(pc, yc)
-		rr, rc = append(rr, x/y), append(rc, yc/xc)
-		b.Logf("ours %.0f req/s %.1f CPU-µs/req; crypto/tls %.0f req/s %.1f CPU-µs/req", x, xc, y, yc)
-	}
-	b.ReportMetric(median(or), "ours-req/s")
-	b.ReportMetric(median(pr), "crypto-tls-req/s")
-	b.ReportMetric(median(rr), "rate-ratio")
-	b.ReportMetric(median(oc), "ours-cpu-µs/req")
-	b.ReportMetric(median(pc), "crypto-tls-cpu-µs/req")
-	b.ReportMetric(median(rc), "cpu-ratio")
-	b.ReportMetric(0, "ns/op")
 }
 
 // cpuTime is the user and system time this process has used.
@@ -249,5 +303,5 @@ func BenchmarkHTTP1Client(b *testing.B) {
 			return total / time.Since(start).Seconds(), total
 		}
 	}
-	compare(b, run(ours), run(goTr))
+	compare(b, inProcess(b, run(ours)), inProcess(b, run(goTr)))
 }
