@@ -16,7 +16,7 @@ bench-netlab: deps
 
 BENCH_OUT := bench/out
 
-.PHONY: bench bench-ttfb bench-loopback bench-idle bench-profile bench-handshake-cost bench-http bench-http-cpu bench-fleet
+.PHONY: bench bench-ttfb bench-loopback bench-idle bench-profile bench-handshake-cost bench-http bench-http-cpu bench-tls-cpu bench-fleet
 
 bench/c/tlsbench: bench/c/tlsbench.c
 	$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags --libs gnutls) -lpthread
@@ -26,7 +26,7 @@ bench/c/earlyserv: bench/c/earlyserv.c
 	@$(MAKE) --no-print-directory deps APT_PKGS="libssl-dev"
 	$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags --libs libssl libcrypto)
 
-bench: bench-fastopen bench-netlab bench-ttfb bench-idle bench-loopback bench-profile bench-handshake-cost bench-http bench-http-cpu bench-fleet
+bench: bench-fastopen bench-netlab bench-ttfb bench-idle bench-loopback bench-profile bench-handshake-cost bench-http bench-http-cpu bench-tls-cpu bench-fleet
 
 $(BENCH_OUT):
 	mkdir -p $@
@@ -79,6 +79,11 @@ bench-http-cpu: deps | $(BENCH_OUT)
 		p=out/BenchmarkHTTPCPU-server-h2-$$s.prof; \
 		{ $(GO) tool pprof -top -nodecount=15 $$p; $(GO) tool pprof -top -cum -nodecount=15 $$p; } > out/http-cpu-profile-$$s.txt; \
 	done; cat out/http-cpu-profile-*.txt
+
+# The same for 64-byte ping-pong and full handshakes over TLS alone,
+# this package's Conn against crypto/tls, client and server.
+bench-tls-cpu: deps | $(BENCH_OUT)
+	cd bench && $(GO) test -run '^$$' -bench 'TLSCPU' -benchtime=7x -v -timeout 30m . | tee out/tls-cpu.txt
 
 # Resumed connections going round three servers sharing ticket keys, the
 # anti-replay store and session cache in memory or in redis-server.

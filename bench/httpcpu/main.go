@@ -1,25 +1,31 @@
-// Command httpcpu is one process of BenchmarkHTTPCPU (bench/httpcpu_test.go):
-// an HTTPS server or client on this module's gnutlshttp ("ours") or on
-// net/http over crypto/tls ("crypto-tls"), which reports its own CPU time
-// when asked, so that a benchmark can measure each process of a
+// Command httpcpu is one process of BenchmarkHTTPCPU and BenchmarkTLSCPU
+// (bench/httpcpu_test.go, bench/tlscpu_test.go): a server or client on
+// this module ("ours": gnutlshttp, or gnutls for TLS alone) or on crypto/tls
+// ("crypto-tls": net/http over it, or it alone), which reports its own CPU
+// time when asked, so that a benchmark can measure each process of a
 // client-server pair apart.
 //
 //	httpcpu -stack S -cert F -key F [-cpuprofile F] server
 //	httpcpu -stack S -ca F -url U [-h2] [-workers W] [-newconn] client
+//	httpcpu -stack S -cert F -key F echo
+//	httpcpu -stack S -ca F -addr A tlsclient
 //
 // The server listens on a loopback port, prints "listening HOST:PORT" and
-// serves benchcfg.SmallResponse over HTTP/2 or HTTP/1.1 as ALPN selects.
-// Then either role reads commands on stdin, one a line, and answers each
-// with one line:
+// serves benchcfg.SmallResponse over HTTP/2 or HTTP/1.1 as ALPN selects;
+// echo does the same for TLS connections, answering each 64 bytes read
+// with the same 64 bytes, and issues no session tickets. Then every role
+// reads commands on stdin, one a line, and answers each with one line:
 //
-//	cpu     "cpu_us=C conns=N resumed=R": the user and system time of the
-//	        process so far (getrusage RUSAGE_SELF, µs), connections accepted
-//	        (server) or dialed (client), and, for a client with -newconn,
-//	        responses (each on a connection of its own) that came over a
-//	        resumed TLS session
-//	run N   (client) makes N GETs of the URL with W workers, then answers
-//	        as cpu
+//	cpu           "cpu_us=C conns=N resumed=R": the user and system time
+//	              of the process so far (getrusage RUSAGE_SELF, µs),
+//	              connections accepted (servers) or dialed (clients), and,
+//	              for a client with -newconn, responses (each on a
+//	              connection of its own) that came over a resumed session
+//	run N         (client) makes N GETs of the URL with W workers
+//	pingpong N    (tlsclient) N 64-byte round trips on one connection
+//	handshakes N  (tlsclient) N connections, each a full handshake, closed
 //
+// answering the last three as cpu once done.
 // A failure is answered "error: ..." and ends the process. End of input
 // ends it too, having written the CPU profile when -cpuprofile is set.
 package main
@@ -54,6 +60,7 @@ var (
 	cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	caFile     = flag.String("ca", "", "client: the CA to trust, PEM")
 	url        = flag.String("url", "", "client: the URL to GET")
+	addr       = flag.String("addr", "", "tlsclient: the echo server's address")
 	h2         = flag.Bool("h2", false, "client: HTTP/2 (else HTTP/1.1)")
 	workers    = flag.Int("workers", 10, "client: requests in flight")
 	newConn    = flag.Bool("newconn", false, "client: a new connection per request (Request.Close), a Transport per worker")
@@ -79,7 +86,8 @@ func main() {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
-	var run func(n int) error
+	// cmds are the commands besides cpu.
+	var cmds map[string]func(n int) error
 	switch flag.Arg(0) {
 	case "server":
 		if err := serve(); err != nil {
@@ -90,25 +98,33 @@ func main() {
 		if err != nil {
 			fatal(err)
 		}
-		run = c.run
+		cmds = map[string]func(int) error{"run": c.run}
+	case "echo":
+		if err := echo(); err != nil {
+			fatal(err)
+		}
+	case "tlsclient":
+		c, err := newTLSClient()
+		if err != nil {
+			fatal(err)
+		}
+		cmds = map[string]func(int) error{"pingpong": c.pingPong, "handshakes": c.handshakes}
 	default:
-		fatal(fmt.Errorf("role %q: want server or client", flag.Arg(0)))
+		fatal(fmt.Errorf("role %q: want server, client, echo or tlsclient", flag.Arg(0)))
 	}
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		cmd, arg, _ := strings.Cut(in.Text(), " ")
-		switch {
-		case cmd == "cpu":
-		case cmd == "run" && run != nil:
+		if f := cmds[cmd]; f != nil {
 			n, err := strconv.Atoi(arg)
 			if err == nil {
-				err = run(n)
+				err = f(n)
 			}
 			if err != nil {
 				fatal(err)
 			}
-		default:
-			fatal(fmt.Errorf("command %q: want cpu or (client) run N", in.Text()))
+		} else if cmd != "cpu" {
+			fatal(fmt.Errorf("command %q: not one of %s's", in.Text(), flag.Arg(0)))
 		}
 		var ru syscall.Rusage
 		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
