@@ -81,8 +81,8 @@ bench-http-cpu: deps | $(BENCH_OUT)
 	done; cat out/http-cpu-profile-*.txt
 
 # The same for 64-byte ping-pong and full handshakes over TLS alone,
-# this package's Conn against crypto/tls, client and server.
-bench-tls-cpu: deps | $(BENCH_OUT)
+# client and server: this package's Conn, crypto/tls, GnuTLS in C.
+bench-tls-cpu: deps bench/c/tlsbench | $(BENCH_OUT)
 	cd bench && $(GO) test -run '^$$' -bench 'TLSCPU' -benchtime=7x -v -timeout 30m . | tee out/tls-cpu.txt
 
 # Resumed connections going round three servers sharing ticket keys, the

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -175,7 +176,7 @@ func BenchmarkHTTP2Server(b *testing.B) {
 	const n = 20000
 	args := []string{"-n", strconv.Itoa(n), "-c", "10", "-m", "10"}
 	compare(b, inProcess(b, func() (float64, int) { return h2load(b, "", "h2", "https://"+l.Addr().String()+"/", args...), n }),
-		inProcess(b, func() (float64, int) { return h2load(b, "", "h2", "https://"+goL.Addr().String()+"/", args...), n }))
+		stack{"crypto-tls", inProcess(b, func() (float64, int) { return h2load(b, "", "h2", "https://"+goL.Addr().String()+"/", args...), n })})
 }
 
 // round is what one stack did in one round: requests per second, and
@@ -185,21 +186,35 @@ type round struct {
 	rate, cpuPerReq, connsPerReq, resumedPerReq float64
 }
 
-// compare runs ours and peer once each per iteration, in turn, after one
-// warm-up round each that is discarded, and reports summarize's figures.
-// On a shared machine the CPU time is the steadier figure: other work
-// slows the clock, not the CPU cost.
-func compare(b *testing.B, ours, peer func() round) {
-	ours() // warm up: connections, sessions, code paths
-	peer()
-	var or, pr []round
-	for i := range b.N {
-		x, y := ours(), peer()
-		or, pr = append(or, x), append(pr, y)
-		b.Logf("round %d: ours %.0f req/s %.1f CPU-µs/req; crypto/tls %.0f req/s %.1f CPU-µs/req; ours/crypto-tls CPU %.3f",
-			i+1, x.rate, x.cpuPerReq, y.rate, y.cpuPerReq, x.cpuPerReq/y.cpuPerReq)
+// stack is one stack's round, by name ("crypto-tls", "c").
+type stack struct {
+	name  string
+	round func() round
+}
+
+// compare runs ours and each of others once per iteration, in turn, after
+// one warm-up round each that is discarded, and reports summarize's
+// figures. On a shared machine the CPU time is the steadier figure: other
+// work slows the clock, not the CPU cost.
+func compare(b *testing.B, ours func() round, others ...stack) {
+	all := append([]stack{{"ours", ours}}, others...)
+	for _, s := range all {
+		s.round() // warm up: connections, sessions, code paths
 	}
-	for unit, v := range summarize(or, pr) {
+	rounds := map[string][]round{}
+	for i := range b.N {
+		line := fmt.Sprintf("round %d:", i+1)
+		for _, s := range all {
+			r := s.round()
+			rounds[s.name] = append(rounds[s.name], r)
+			line += fmt.Sprintf(" %s %.0f/s %.1f CPU-µs;", s.name, r.rate, r.cpuPerReq)
+		}
+		for _, s := range others {
+			line += fmt.Sprintf(" ours/%s CPU %.3f", s.name, rounds["ours"][i].cpuPerReq/rounds[s.name][i].cpuPerReq)
+		}
+		b.Log(line)
+	}
+	for unit, v := range summarize(rounds) {
 		b.ReportMetric(v, unit)
 	}
 	b.ReportMetric(0, "ns/op")
@@ -207,9 +222,9 @@ func compare(b *testing.B, ours, peer func() round) {
 
 // summarize gives, by unit, the medians of each stack's rates, CPU time
 // per request and, when not zero, connections and resumed sessions per
-// request, and the medians of the per-round ratios ours / crypto-tls of
-// rate and of CPU time; ours[i] and peer[i] ran in the same round.
-func summarize(ours, peer []round) map[string]float64 {
+// request, and the medians of the per-round ratios of ours to each other
+// stack, of rate and of CPU time; rounds[name][i] ran in round i.
+func summarize(rounds map[string][]round) map[string]float64 {
 	m := map[string]float64{}
 	med := func(rs []round, f func(round) float64) float64 {
 		var v []float64
@@ -218,7 +233,8 @@ func summarize(ours, peer []round) map[string]float64 {
 		}
 		return median(v)
 	}
-	for name, rs := range map[string][]round{"ours": ours, "crypto-tls": peer} {
+	ours := rounds["ours"]
+	for name, rs := range rounds {
 		m[name+"-req/s"] = med(rs, func(r round) float64 { return r.rate })
 		m[name+"-cpu-µs/req"] = med(rs, func(r round) float64 { return r.cpuPerReq })
 		if c := med(rs, func(r round) float64 { return r.connsPerReq }); c > 0 {
@@ -227,14 +243,17 @@ func summarize(ours, peer []round) map[string]float64 {
 		if c := med(rs, func(r round) float64 { return r.resumedPerReq }); c > 0 {
 			m[name+"-resumed/req"] = c
 		}
+		if name == "ours" {
+			continue
+		}
+		var rate, cpu []float64
+		for i := range ours {
+			rate = append(rate, ours[i].rate/rs[i].rate)
+			cpu = append(cpu, ours[i].cpuPerReq/rs[i].cpuPerReq)
+		}
+		m["rate-ours/"+name] = median(rate)
+		m["cpu-ours/"+name] = median(cpu)
 	}
-	var rate, cpu []float64
-	for i := range ours {
-		rate = append(rate, ours[i].rate/peer[i].rate)
-		cpu = append(cpu, ours[i].cpuPerReq/peer[i].cpuPerReq)
-	}
-	m["rate-ours/crypto-tls"] = median(rate)
-	m["cpu-ours/crypto-tls"] = median(cpu)
 	return m
 }
 
@@ -303,5 +322,5 @@ func BenchmarkHTTP1Client(b *testing.B) {
 			return total / time.Since(start).Seconds(), total
 		}
 	}
-	compare(b, inProcess(b, run(ours)), inProcess(b, run(goTr)))
+	compare(b, inProcess(b, run(ours)), stack{"crypto-tls", inProcess(b, run(goTr))})
 }

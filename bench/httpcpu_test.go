@@ -42,8 +42,8 @@ func BenchmarkHTTPCPU(b *testing.B) {
 			if w.newConn {
 				n = httpCPUNewConn
 			}
-			ours, theirs := w.start(b, bin, under, peer, n)
-			compare(b, ours, theirs)
+			ours, others := w.start(b, bin, under, peer, n)
+			compare(b, ours, others...)
 		})
 	}
 }
@@ -69,14 +69,14 @@ const (
 
 // httpCPUWorkload starts, for each stack, the process under test (on the
 // CPUs under) and its peer (on peer), and returns a round of each, n
-// requests.
+// requests: ours, then the others.
 type httpCPUWorkload struct {
 	name    string
 	newConn bool // a new connection per request
 	start   startFunc
 }
 
-type startFunc func(tb testing.TB, bin, under, peer string, n int) (ours, theirs func() round)
+type startFunc func(tb testing.TB, bin, under, peer string, n int) (ours func() round, others []stack)
 
 var httpCPUWorkloads = []httpCPUWorkload{
 	{"server-h2", false, serverWorkload("h2", "-m", "10")},
@@ -90,9 +90,9 @@ var httpCPUWorkloads = []httpCPUWorkload{
 // serverWorkload: h2load, pinned to peer, against each stack's server,
 // pinned to under, speaking proto.
 func serverWorkload(proto string, args ...string) startFunc {
-	return func(tb testing.TB, bin, under, peer string, n int) (func() round, func() round) {
+	return func(tb testing.TB, bin, under, peer string, n int) (func() round, []stack) {
 		_, certFile, keyFile := pkiFiles(tb)
-		stack := func(name string) func() round {
+		start := func(name string) func() round {
 			flags := append(profileFlags(tb, name), "-stack", name, "-cert", certFile, "-key", keyFile, "server")
 			srv := startHTTPCPU(tb, bin, under, flags...)
 			addr, ok := strings.CutPrefix(srv.line(tb), "listening ")
@@ -106,7 +106,7 @@ func serverWorkload(proto string, args ...string) startFunc {
 				return srv.stats(tb, "cpu").since(before, n, rate)
 			}
 		}
-		return stack("ours"), stack("crypto-tls")
+		return start("ours"), []stack{{"crypto-tls", start("crypto-tls")}}
 	}
 }
 
@@ -115,14 +115,14 @@ func serverWorkload(proto string, args ...string) startFunc {
 // peer, over HTTP/2 or HTTP/1.1, on keep-alive connections or a new one
 // per request.
 func clientWorkload(h2, newConn bool) startFunc {
-	return func(tb testing.TB, bin, under, peer string, n int) (func() round, func() round) {
+	return func(tb testing.TB, bin, under, peer string, n int) (func() round, []stack) {
 		caFile, certFile, keyFile := pkiFiles(tb)
 		srv := startHTTPCPU(tb, bin, peer, "-stack", "crypto-tls", "-cert", certFile, "-key", keyFile, "server")
 		addr, ok := strings.CutPrefix(srv.line(tb), "listening ")
 		if !ok {
 			tb.Fatal("server: no address")
 		}
-		stack := func(name string) func() round {
+		start := func(name string) func() round {
 			flags := append(profileFlags(tb, name), "-stack", name, "-ca", caFile, "-url", "https://"+addr+"/",
 				"-h2="+strconv.FormatBool(h2), "-newconn="+strconv.FormatBool(newConn), "-workers", strconv.Itoa(httpCPUWorkers), "client")
 			cl := startHTTPCPU(tb, bin, under, flags...)
@@ -133,7 +133,7 @@ func clientWorkload(h2, newConn bool) startFunc {
 				return after.since(before, n, float64(n)/time.Since(start).Seconds())
 			}
 		}
-		return stack("ours"), stack("crypto-tls")
+		return start("ours"), []stack{{"crypto-tls", start("crypto-tls")}}
 	}
 }
 
@@ -270,8 +270,9 @@ func TestHTTPCPU(t *testing.T) {
 			if w.newConn {
 				n = 30
 			}
-			ours, theirs := w.start(t, bin, under, peer, n)
-			for stack, f := range map[string]func() round{"ours": ours, "crypto-tls": theirs} {
+			ours, others := w.start(t, bin, under, peer, n)
+			for _, st := range append([]stack{{"ours", ours}}, others...) {
+				stack, f := st.name, st.round
 				first, second := f(), f()
 				for i, r := range []round{first, second} {
 					if r.rate <= 0 || r.cpuPerReq <= 0 {
@@ -297,8 +298,8 @@ func TestHTTPCPU(t *testing.T) {
 					}
 				}
 			}
-			a, b := ours(), theirs()
-			m := summarize([]round{a, a, b}, []round{b, b, a})
+			a, b := ours(), others[0].round()
+			m := summarize(map[string][]round{"ours": {a, a, b}, "crypto-tls": {b, b, a}})
 			if got, want := m["cpu-ours/crypto-tls"], a.cpuPerReq/b.cpuPerReq; got != want {
 				t.Errorf("cpu-ours/crypto-tls %v, want the median of the rounds' ratios %v", got, want)
 			}

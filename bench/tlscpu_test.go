@@ -1,16 +1,21 @@
 package bench
 
 import (
+	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-gnutls/go-gnutls/bench/internal/benchcfg"
 )
 
 // BenchmarkTLSCPU: CPU time per 64-byte round trip and per full handshake
-// of this package's Conn against crypto/tls, each side in a process of its
-// own (bench/httpcpu: echo and tlsclient), pinned as in BenchmarkHTTPCPU.
-// The peer is crypto/tls in both roles; servers issue no session tickets.
+// of this package's Conn against crypto/tls and against GnuTLS in C
+// (c/tlsbench), each side in a process of its own (bench/httpcpu's echo
+// and tlsclient roles, tlsbench's echo and tlsclient modes), pinned as in
+// BenchmarkHTTPCPU. The peer is crypto/tls in both roles; servers issue no
+// session tickets.
 //
 //   - pingpong-client, pingpong-server: 20,000 round trips a round on one
 //     connection, the client or the server under test.
@@ -18,66 +23,73 @@ import (
 //     after the other, each closed (close_notify) once its handshake is
 //     complete.
 func BenchmarkTLSCPU(b *testing.B) {
-	bin := buildHTTPCPU(b)
-	for _, w := range tlsCPUWorkloads {
+	bin, c := buildHTTPCPU(b), cProgram(b)
+	for _, w := range tlsCPUWorkloads(c) {
 		b.Run(w.name, func(b *testing.B) {
 			under, peer := httpCPUs(b)
 			n := 20000
 			if w.newConn {
 				n = 1000
 			}
-			ours, theirs := w.start(b, bin, under, peer, n)
-			compare(b, ours, theirs)
+			ours, others := w.start(b, bin, under, peer, n)
+			compare(b, ours, others...)
 		})
 	}
 }
 
-var tlsCPUWorkloads = []httpCPUWorkload{
-	{"pingpong-client", false, tlsWorkload(false, "pingpong")},
-	{"pingpong-server", false, tlsWorkload(true, "pingpong")},
-	{"handshakes-client", true, tlsWorkload(false, "handshakes")},
-	{"handshakes-server", true, tlsWorkload(true, "handshakes")},
+// tlsCPUWorkloads are BenchmarkTLSCPU's workloads; with c, the path of
+// c/tlsbench, GnuTLS in C is measured too.
+func tlsCPUWorkloads(c string) []httpCPUWorkload {
+	return []httpCPUWorkload{
+		{"pingpong-client", false, tlsWorkload(c, false, "pingpong")},
+		{"pingpong-server", false, tlsWorkload(c, true, "pingpong")},
+		{"handshakes-client", true, tlsWorkload(c, false, "handshakes")},
+		{"handshakes-server", true, tlsWorkload(c, true, "handshakes")},
+	}
 }
 
 // tlsWorkload: each stack's echo server (server is true) or tlsclient,
 // pinned to under, against crypto/tls's other end pinned to peer; the
 // tlsclient runs cmd ("pingpong" or "handshakes").
-func tlsWorkload(server bool, cmd string) startFunc {
-	return func(tb testing.TB, bin, under, peer string, n int) (func() round, func() round) {
+func tlsWorkload(c string, server bool, cmd string) startFunc {
+	return func(tb testing.TB, bin, under, peer string, n int) (func() round, []stack) {
 		caFile, certFile, keyFile := pkiFiles(tb)
-		// echo and client start the process under test (on under) of a
-		// stack, or crypto/tls's peer (on peer).
-		echo := func(stack string, underTest bool) (*httpCPUProc, string) {
-			flags, cpus := []string{"-stack", stack, "-cert", certFile, "-key", keyFile, "echo"}, peer
+		// start starts a stack's process in role, under test or as the
+		// peer; addr is the server of a tlsclient.
+		start := func(stack, role string, underTest bool, addr string) *httpCPUProc {
+			cpus, args := peer, []string{"-stack", stack, "-cert", certFile, "-key", keyFile, "-ca", caFile, "-addr", addr, role}
 			if underTest {
-				flags, cpus = append(profileFlags(tb, stack), flags...), under
+				cpus, args = under, append(profileFlags(tb, stack), args...)
 			}
-			p := startHTTPCPU(tb, bin, cpus, flags...)
+			if stack != "c" {
+				return startHTTPCPU(tb, bin, cpus, args...)
+			}
+			args = []string{role, caFile, certFile, keyFile, benchcfg.Priority}
+			if _, port, err := net.SplitHostPort(addr); err == nil {
+				args = append(args, port)
+			}
+			return startHTTPCPU(tb, c, cpus, args...)
+		}
+		echo := func(stack string, underTest bool) (*httpCPUProc, string) {
+			p := start(stack, "echo", underTest, "")
 			addr, ok := strings.CutPrefix(p.line(tb), "listening ")
 			if !ok {
 				tb.Fatalf("%s echo: no address", stack)
 			}
 			return p, addr
 		}
-		client := func(stack string, underTest bool, addr string) *httpCPUProc {
-			flags, cpus := []string{"-stack", stack, "-ca", caFile, "-addr", addr, "tlsclient"}, peer
-			if underTest {
-				flags, cpus = append(profileFlags(tb, stack), flags...), under
-			}
-			return startHTTPCPU(tb, bin, cpus, flags...)
-		}
 		var peerAddr string // the clients' server
 		if !server {
 			_, peerAddr = echo("crypto-tls", false)
 		}
-		stack := func(name string) func() round {
+		stackRound := func(name string) func() round {
 			// measured is the process under test, driven the client.
 			var measured, driven *httpCPUProc
 			if server {
 				srv, addr := echo(name, true)
-				measured, driven = srv, client("crypto-tls", false, addr)
+				measured, driven = srv, start("crypto-tls", "tlsclient", false, addr)
 			} else {
-				measured = client(name, true, peerAddr)
+				measured = start(name, "tlsclient", true, peerAddr)
 				driven = measured
 			}
 			return func() round {
@@ -91,32 +103,36 @@ func tlsWorkload(server bool, cmd string) startFunc {
 				return after.since(before, n, rate)
 			}
 		}
-		return stack("ours"), stack("crypto-tls")
+		others := []stack{{"crypto-tls", stackRound("crypto-tls")}}
+		if c != "" {
+			others = append(others, stack{"c", stackRound("c")})
+		}
+		return stackRound("ours"), others
 	}
 }
 
 // TestTLSCPU runs each workload of BenchmarkTLSCPU for two short rounds
-// per stack with the real processes and checks the connections the
-// process under test reports: one per round for ping-pong, one per
-// handshake.
+// per stack, ours and crypto/tls, with the real processes and checks the
+// connections the process under test reports: one per round for
+// ping-pong, one per handshake.
 func TestTLSCPU(t *testing.T) {
 	bin := buildHTTPCPU(t)
-	for _, w := range tlsCPUWorkloads {
+	for _, w := range tlsCPUWorkloads("") {
 		t.Run(w.name, func(t *testing.T) {
 			under, peer := httpCPUs(t)
 			n, conns := 200, 1
 			if w.newConn {
 				n, conns = 20, 20
 			}
-			ours, theirs := w.start(t, bin, under, peer, n)
-			for stack, f := range map[string]func() round{"ours": ours, "crypto-tls": theirs} {
+			ours, others := w.start(t, bin, under, peer, n)
+			for _, st := range append([]stack{{"ours", ours}}, others...) {
 				for i := range 2 {
-					r := f()
+					r := st.round()
 					if r.rate <= 0 || r.cpuPerReq <= 0 {
-						t.Errorf("%s round %d: %.0f/s, %.1f CPU-µs each", stack, i+1, r.rate, r.cpuPerReq)
+						t.Errorf("%s round %d: %.0f/s, %.1f CPU-µs each", st.name, i+1, r.rate, r.cpuPerReq)
 					}
 					if got := r.connsPerReq * float64(n); got != float64(conns) {
-						t.Errorf("%s round %d: %v connections, want %d", stack, i+1, got, conns)
+						t.Errorf("%s round %d: %v connections, want %d", st.name, i+1, got, conns)
 					}
 				}
 			}
