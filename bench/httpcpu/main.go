@@ -5,10 +5,12 @@
 // time when asked, so that a benchmark can measure each process of a
 // client-server pair apart.
 //
-//	httpcpu -stack S -cert F -key F [-cpuprofile F] server
+//	httpcpu -stack S -cert F -key F server
 //	httpcpu -stack S -ca F -url U [-h2] [-workers W] [-newconn] client
 //	httpcpu -stack S -cert F -key F echo
 //	httpcpu -stack S -ca F -addr A tlsclient
+//
+// each with -cpuprofile F to profile the whole run.
 //
 // The server listens on a loopback port, prints "listening HOST:PORT" and
 // serves benchcfg.SmallResponse over HTTP/2 or HTTP/1.1 as ALPN selects;
@@ -54,11 +56,11 @@ import (
 )
 
 var (
-	stack      = flag.String("stack", "", `"ours" (gnutlshttp) or "crypto-tls" (net/http on crypto/tls)`)
-	certFile   = flag.String("cert", "", "server: certificate chain, PEM")
-	keyFile    = flag.String("key", "", "server: private key, PEM")
+	stack      = flag.String("stack", "", `"ours" (gnutlshttp, gnutls) or "crypto-tls" (net/http on crypto/tls, crypto/tls)`)
+	certFile   = flag.String("cert", "", "server, echo: certificate chain, PEM")
+	keyFile    = flag.String("key", "", "server, echo: private key, PEM")
 	cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
-	caFile     = flag.String("ca", "", "client: the CA to trust, PEM")
+	caFile     = flag.String("ca", "", "client, tlsclient: the CA to trust, PEM")
 	url        = flag.String("url", "", "client: the URL to GET")
 	addr       = flag.String("addr", "", "tlsclient: the echo server's address")
 	h2         = flag.Bool("h2", false, "client: HTTP/2 (else HTTP/1.1)")
