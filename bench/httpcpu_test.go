@@ -291,9 +291,12 @@ func TestHTTPCPU(t *testing.T) {
 						t.Errorf("%s: %v and %v connections for %d requests, %v resumed in the second round; want one each, all resumed",
 							stack, conns(first), conns(second), n, resumed(second))
 					}
-				default: // net/http may dial beside a connection about to be idle
-					if conns(first) < 1 || conns(first) >= float64(n)/10 || conns(second) >= float64(n)/10 || resumed(second) != 0 {
-						t.Errorf("%s: %v connections, then %v, for %d requests; want some, then fewer than a tenth of the requests each round",
+				default:
+					// The first round dials beside connections about to be
+					// idle, as many times as a loaded machine delays their
+					// return to the pool; the second finds them kept.
+					if conns(first) < 1 || conns(first) > float64(n) || conns(second) >= float64(n)/10 || resumed(second) != 0 {
+						t.Errorf("%s: %v connections, then %v, for %d requests; want some, then fewer than a tenth of the requests",
 							stack, conns(first), conns(second), n)
 					}
 				}
