@@ -16,7 +16,7 @@ bench-netlab: deps
 
 BENCH_OUT := bench/out
 
-.PHONY: bench bench-ttfb bench-loopback bench-idle bench-profile bench-handshake-cost bench-http bench-fleet
+.PHONY: bench bench-ttfb bench-loopback bench-idle bench-profile bench-handshake-cost bench-http bench-http-cpu bench-tls-cpu bench-fleet
 
 bench/c/tlsbench: bench/c/tlsbench.c
 	$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags --libs gnutls) -lpthread
@@ -26,7 +26,7 @@ bench/c/earlyserv: bench/c/earlyserv.c
 	@$(MAKE) --no-print-directory deps APT_PKGS="libssl-dev"
 	$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags --libs libssl libcrypto)
 
-bench: bench-fastopen bench-netlab bench-ttfb bench-idle bench-loopback bench-profile bench-handshake-cost bench-http bench-fleet
+bench: bench-fastopen bench-netlab bench-ttfb bench-idle bench-loopback bench-profile bench-handshake-cost bench-http bench-http-cpu bench-tls-cpu bench-fleet
 
 $(BENCH_OUT):
 	mkdir -p $@
@@ -65,6 +65,25 @@ bench-profile: deps bench/c/tlsbench | $(BENCH_OUT)
 bench-http: deps | $(BENCH_OUT)
 	cd bench && $(GO) test -run '^$$' -bench 'HTTPTTFB' -benchtime=20x -timeout 30m . | tee out/http-ttfb.txt
 	cd bench && $(GO) test -run '^$$' -bench 'HTTP2Server|HTTP1Server|HTTP1Client|HTTP2Client' -benchtime=5x -v -timeout 30m . | tee out/http-throughput.txt
+
+# Per-request CPU time of net/http over this package against net/http on
+# crypto/tls, each side in a process of its own pinned to a CPU (taskset,
+# from util-linux): servers under h2load, clients against a server in
+# another process; seven rounds in turn after a warm-up. Then CPU profiles
+# of the two HTTP/2 servers under h2load, their top entries flat and
+# cumulative in out/http-cpu-profile-{ours,crypto-tls}.txt.
+bench-http-cpu: deps | $(BENCH_OUT)
+	cd bench && $(GO) test -run '^$$' -bench 'HTTPCPU' -benchtime=7x -v -timeout 30m . | tee out/http-cpu.txt
+	cd bench && $(GO) test -run '^$$' -bench 'HTTPCPU/server-h2$$' -benchtime=5x -httpcpu.profile=$$(pwd)/out . >/dev/null && \
+	for s in ours crypto-tls; do \
+		p=out/BenchmarkHTTPCPU-server-h2-$$s.prof; \
+		{ $(GO) tool pprof -top -nodecount=15 $$p; $(GO) tool pprof -top -cum -nodecount=15 $$p; } > out/http-cpu-profile-$$s.txt; \
+	done; cat out/http-cpu-profile-*.txt
+
+# The same for 64-byte ping-pong and full handshakes over TLS alone,
+# client and server: this package's Conn, crypto/tls, GnuTLS in C.
+bench-tls-cpu: deps bench/c/tlsbench | $(BENCH_OUT)
+	cd bench && $(GO) test -run '^$$' -bench 'TLSCPU' -benchtime=7x -v -timeout 30m . | tee out/tls-cpu.txt
 
 # Resumed connections going round three servers sharing ticket keys, the
 # anti-replay store and session cache in memory or in redis-server.

@@ -5,7 +5,6 @@ package bench
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-gnutls/go-gnutls/bench/internal/benchcfg"
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/internal/testenv"
 	"github.com/go-gnutls/go-gnutls/internal/testpki"
@@ -29,26 +29,16 @@ var pki = struct {
 }{benchCA, benchCA.Issue(testpki.Options{}, "localhost", "127.0.0.1", "198.18.0.2")}
 
 // tls13AES128 is the priority string of the loopback benchmarks: TLS 1.3,
-// AES-128-GCM, X25519. crypto/tls picks the same on a machine with AES-NI.
-const tls13AES128 = "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:-GROUP-ALL:+GROUP-X25519"
+// AES-128-GCM, X25519.
+const tls13AES128 = benchcfg.Priority
 
-func serverConfig() *gnutls.Config {
-	return &gnutls.Config{Certificates: []tls.Certificate{pki.leaf.TLS}, Priority: tls13AES128}
-}
+func serverConfig() *gnutls.Config { return benchcfg.Server(pki.leaf.TLS) }
 
-func clientConfig() *gnutls.Config {
-	return &gnutls.Config{ServerName: "localhost", RootCAPEM: pki.ca.PEM, Priority: tls13AES128}
-}
+func clientConfig() *gnutls.Config { return benchcfg.Client(pki.ca.PEM) }
 
-func goServerConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{pki.leaf.TLS}, MinVersion: tls.VersionTLS13, CurvePreferences: []tls.CurveID{tls.X25519}}
-}
+func goServerConfig() *tls.Config { return benchcfg.GoServer(pki.leaf.TLS) }
 
-func goClientConfig() *tls.Config {
-	pool := x509.NewCertPool()
-	pool.AddCert(pki.ca.Cert)
-	return &tls.Config{ServerName: "localhost", RootCAs: pool, MinVersion: tls.VersionTLS13, CurvePreferences: []tls.CurveID{tls.X25519}}
-}
+func goClientConfig() *tls.Config { return benchcfg.GoClient(pki.ca.PEM) }
 
 // pkiFiles writes the CA, certificate and key for programs that read files.
 func pkiFiles(b testing.TB) (caFile, certFile, keyFile string) {

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"github.com/go-gnutls/go-gnutls/bench/internal/benchcfg"
 	"github.com/go-gnutls/go-gnutls/gnutls"
 	"github.com/go-gnutls/go-gnutls/gnutlshttp"
 	"github.com/go-gnutls/go-gnutls/internal/netlab"
@@ -28,8 +29,9 @@ import (
 
 // net/http over this package (gnutlshttp) against net/http on crypto/tls.
 // Time to the response of a GET from nginx over the lab link at ttfbRTT;
-// requests per second and CPU time per request of the servers under
-// h2load and of the clients on keep-alive connections, on loopback.
+// requests per second, CPU time and allocations per request of the
+// servers under h2load and of the clients on keep-alive connections, on
+// loopback.
 
 // BenchmarkHTTPTTFB times GETs of nginx's /early (which answers "1" when
 // the request came in early data) over the lab link, each on a new
@@ -127,39 +129,33 @@ func BenchmarkHTTPTTFB(b *testing.B) {
 	}
 }
 
-// h2loadRate matches h2load's summary line.
-var h2loadRate = regexp.MustCompile(`finished in [0-9.]+m?s, ([0-9.]+) req/s`)
+// h2loadRate and h2loadProto match h2load's summary.
+var (
+	h2loadRate  = regexp.MustCompile(`finished in [0-9.]+m?s, ([0-9.]+) req/s`)
+	h2loadProto = regexp.MustCompile(`Application protocol: (\S+)`)
+)
 
-// h2load runs h2load against url and returns its requests per second.
-func h2load(b *testing.B, url string, args ...string) float64 {
-	out, err := exec.Command(testenv.LookPath(b, "h2load"), append(args, url)...).CombinedOutput()
+// h2load runs h2load against url, pinned to cpus (taskset -c) unless
+// cpus is empty, and returns its requests per second, having checked that
+// every request succeeded over proto ("h2" or "http/1.1").
+func h2load(tb testing.TB, cpus, proto, url string, args ...string) float64 {
+	out, err := pinned(tb, cpus, "h2load", append(args, url)...).CombinedOutput()
 	m := h2loadRate.FindSubmatch(out)
-	if err != nil || m == nil || !regexp.MustCompile(`\b0 failed, 0 errored`).Match(out) {
-		b.Fatalf("h2load: %v\n%s", err, out)
+	p := h2loadProto.FindSubmatch(out)
+	if err != nil || m == nil || p == nil || string(p[1]) != proto || !regexp.MustCompile(`\b0 failed, 0 errored`).Match(out) {
+		tb.Fatalf("h2load, want every request to succeed over %s: %v\n%s", proto, err, out)
 	}
 	rate, _ := strconv.ParseFloat(string(m[1]), 64)
 	return rate
 }
 
-var smallResponse = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	io.WriteString(w, "hello\n")
-})
-
-// A stack is one way of serving or sending the requests of a throughput
-// benchmark: run makes one batch and returns its requests per second and
-// how many requests it made.
-type stack struct {
-	name string // its metrics' prefix
-	run  func() (rate float64, n int)
-}
-
-// listen listens on a free loopback port.
-func listen(b *testing.B) net.Listener {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
+// pinned is the command that runs the program name with args, on the CPUs
+// cpus (taskset -c) unless cpus is empty.
+func pinned(tb testing.TB, cpus, name string, args ...string) *exec.Cmd {
+	if cpus == "" {
+		return exec.Command(testenv.LookPath(tb, name), args...)
 	}
-	return l
+	return exec.Command(testenv.LookPath(tb, "taskset"), append([]string{"-c", cpus, testenv.LookPath(tb, name)}, args...)...)
 }
 
 // serveXNetH2 serves HTTP/2 on l with x/net/http2's ServeConn over
@@ -193,101 +189,148 @@ func serveXNetH2(b *testing.B, l net.Listener, h http.Handler) {
 // ServeConn on crypto/tls (the same HTTP/2 code as ours) and against
 // http.Server on crypto/tls, on loopback, once each per iteration.
 func BenchmarkHTTP2Server(b *testing.B) {
-	srv := &gnutlshttp.Server{Handler: smallResponse, Config: serverConfig()}
-	l := listen(b)
+	srv := &gnutlshttp.Server{Handler: benchcfg.SmallResponse, Config: serverConfig()}
+	l := listenLoopback(b)
 	go srv.Serve(l)
 	b.Cleanup(func() { srv.Close() })
-	xl := listen(b)
-	serveXNetH2(b, xl, smallResponse)
-	goL := listen(b)
-	goSrv := &http.Server{Handler: smallResponse, TLSConfig: goServerConfig()}
+	xl := listenLoopback(b)
+	serveXNetH2(b, xl, benchcfg.SmallResponse)
+	goL := listenLoopback(b)
+	goSrv := &http.Server{Handler: benchcfg.SmallResponse, TLSConfig: goServerConfig()}
 	go goSrv.ServeTLS(goL, "", "")
 	b.Cleanup(func() { goSrv.Close() })
 	const n = 20000
 	args := []string{"-n", strconv.Itoa(n), "-c", "10", "-m", "10"}
-	load := func(l net.Listener) func() (float64, int) {
-		return func() (float64, int) { return h2load(b, "https://"+l.Addr().String()+"/", args...), n }
+	load := func(l net.Listener) func() round {
+		return inProcess(b, func() (float64, int) { return h2load(b, "", "h2", "https://"+l.Addr().String()+"/", args...), n })
 	}
-	compare(b, stack{"ours", load(l)}, stack{"xnet-h2-crypto-tls", load(xl)}, stack{"crypto-tls", load(goL)})
+	compare(b, load(l), stack{"xnet-h2-crypto-tls", load(xl)}, stack{"crypto-tls", load(goL)})
 }
 
 // BenchmarkHTTP1Server: h2load --h1 (10 keep-alive connections, 20,000
 // small responses) against this package's Server and against
 // http.Server on crypto/tls, once each per iteration.
 func BenchmarkHTTP1Server(b *testing.B) {
-	srv := &gnutlshttp.Server{Handler: smallResponse, Config: serverConfig(), DisableHTTP2: true}
-	l := listen(b)
+	srv := &gnutlshttp.Server{Handler: benchcfg.SmallResponse, Config: serverConfig(), DisableHTTP2: true}
+	l := listenLoopback(b)
 	go srv.Serve(l)
 	b.Cleanup(func() { srv.Close() })
-	goL := listen(b)
-	goSrv := &http.Server{Handler: smallResponse, TLSConfig: goServerConfig()}
+	goL := listenLoopback(b)
+	goSrv := &http.Server{Handler: benchcfg.SmallResponse, TLSConfig: goServerConfig()}
 	go goSrv.ServeTLS(goL, "", "")
 	b.Cleanup(func() { goSrv.Close() })
 	const n = 20000
 	args := []string{"--h1", "-n", strconv.Itoa(n), "-c", "10"}
-	load := func(l net.Listener) func() (float64, int) {
-		return func() (float64, int) { return h2load(b, "https://"+l.Addr().String()+"/", args...), n }
+	load := func(l net.Listener) func() round {
+		return inProcess(b, func() (float64, int) { return h2load(b, "", "http/1.1", "https://"+l.Addr().String()+"/", args...), n })
 	}
-	compare(b, stack{"ours", load(l)}, stack{"crypto-tls", load(goL)})
+	compare(b, load(l), stack{"crypto-tls", load(goL)})
 }
 
-// compare runs each stack once per iteration, in turn; the last is the
-// reference, net/http on crypto/tls. It reports, for each, the medians
-// of its rate and of this process's CPU time and allocations per request
-// (user and system time from getrusage, allocations from
-// runtime.MemStats: the side under test runs here, its load generator or
-// server in another process), and the medians of the per-iteration
-// ratios to the reference: rate-ratio is ours over the reference,
-// cpu-ratio the reference's CPU time over ours, so that below 1 means
-// ours does worse in both. On a shared machine the CPU time is the
-// steadier figure: other work slows the clock, not the CPU cost; the
-// allocations do not move at all.
-func compare(b *testing.B, stacks ...stack) {
-	type round struct{ rate, cpu, allocs float64 }
-	measure := func(s stack) round {
-		var m0, m1 runtime.MemStats
-		runtime.ReadMemStats(&m0)
-		before := cpuTime(b)
-		rate, n := s.run()
-		cpu := cpuTime(b) - before
-		runtime.ReadMemStats(&m1)
-		return round{rate, float64(cpu) / float64(time.Microsecond) / float64(n), float64(m1.Mallocs-m0.Mallocs) / float64(n)}
+// round is what one stack did in one round: requests per second, and
+// CPU time (µs), allocations, connections made and sessions resumed per
+// request by the side under test; allocations, connections and sessions
+// are zero where not counted.
+type round struct {
+	rate, cpuPerReq, allocsPerReq, connsPerReq, resumedPerReq float64
+}
+
+// stack is one stack's round, by name ("crypto-tls", "xnet-h2-crypto-tls", "c").
+type stack struct {
+	name  string
+	round func() round
+}
+
+// compare runs ours and each of others once per iteration, in turn, after
+// one warm-up round each that is discarded, and reports summarize's
+// figures. On a shared machine the CPU time is the steadier figure: other
+// work slows the clock, not the CPU cost.
+func compare(b *testing.B, ours func() round, others ...stack) {
+	all := append([]stack{{"ours", ours}}, others...)
+	for _, s := range all {
+		s.round() // warm up: connections, sessions, code paths
 	}
-	for _, s := range stacks {
-		measure(s) // warm up: connections, sessions, code paths
-	}
-	ref := len(stacks) - 1
-	rates, cpus, allocs := make([][]float64, len(stacks)), make([][]float64, len(stacks)), make([][]float64, len(stacks))
-	rateRatios, cpuRatios := make([][]float64, len(stacks)), make([][]float64, len(stacks))
-	for range b.N {
-		rs := make([]round, len(stacks))
-		line := ""
-		for i, s := range stacks {
-			rs[i] = measure(s)
-			line += fmt.Sprintf("%s %.0f req/s %.1f CPU-µs/req %.1f allocs/req; ", s.name, rs[i].rate, rs[i].cpu, rs[i].allocs)
+	rounds := map[string][]round{}
+	for i := range b.N {
+		line := fmt.Sprintf("round %d:", i+1)
+		for _, s := range all {
+			r := s.round()
+			rounds[s.name] = append(rounds[s.name], r)
+			line += fmt.Sprintf(" %s %.0f/s %.1f CPU-µs", s.name, r.rate, r.cpuPerReq)
+			if r.allocsPerReq > 0 {
+				line += fmt.Sprintf(" %.1f allocs", r.allocsPerReq)
+			}
+			line += ";"
 		}
-		for i, r := range rs {
-			rates[i], cpus[i], allocs[i] = append(rates[i], r.rate), append(cpus[i], r.cpu), append(allocs[i], r.allocs)
-			rateRatios[i] = append(rateRatios[i], r.rate/rs[ref].rate)
-			cpuRatios[i] = append(cpuRatios[i], rs[ref].cpu/r.cpu)
+		for _, s := range others {
+			line += fmt.Sprintf(" ours/%s CPU %.3f", s.name, rounds["ours"][i].cpuPerReq/rounds[s.name][i].cpuPerReq)
 		}
 		b.Log(line)
 	}
-	for i, s := range stacks {
-		b.ReportMetric(median(rates[i]), s.name+"-req/s")
-		b.ReportMetric(median(cpus[i]), s.name+"-cpu-µs/req")
-		b.ReportMetric(median(allocs[i]), s.name+"-allocs/req")
-		if i == ref {
-			continue
-		}
-		prefix := "" // ours: rate-ratio and cpu-ratio, as before
-		if i > 0 {
-			prefix = s.name + "-"
-		}
-		b.ReportMetric(median(rateRatios[i]), prefix+"rate-ratio")
-		b.ReportMetric(median(cpuRatios[i]), prefix+"cpu-ratio")
+	for unit, v := range summarize(rounds) {
+		b.ReportMetric(v, unit)
 	}
 	b.ReportMetric(0, "ns/op")
+}
+
+// summarize gives, by unit, the medians of each stack's rates, CPU time
+// per request and, when not zero, allocations, connections and resumed
+// sessions per request, and the medians of the per-round ratios of ours to each other
+// stack, of rate and of CPU time; rounds[name][i] ran in round i.
+func summarize(rounds map[string][]round) map[string]float64 {
+	m := map[string]float64{}
+	med := func(rs []round, f func(round) float64) float64 {
+		var v []float64
+		for _, r := range rs {
+			v = append(v, f(r))
+		}
+		return median(v)
+	}
+	ours := rounds["ours"]
+	for name, rs := range rounds {
+		m[name+"-req/s"] = med(rs, func(r round) float64 { return r.rate })
+		m[name+"-cpu-µs/req"] = med(rs, func(r round) float64 { return r.cpuPerReq })
+		if a := med(rs, func(r round) float64 { return r.allocsPerReq }); a > 0 {
+			m[name+"-allocs/req"] = a
+		}
+		if c := med(rs, func(r round) float64 { return r.connsPerReq }); c > 0 {
+			m[name+"-conns/req"] = c
+		}
+		if c := med(rs, func(r round) float64 { return r.resumedPerReq }); c > 0 {
+			m[name+"-resumed/req"] = c
+		}
+		if name == "ours" {
+			continue
+		}
+		var rate, cpu []float64
+		for i := range ours {
+			rate = append(rate, ours[i].rate/rs[i].rate)
+			cpu = append(cpu, ours[i].cpuPerReq/rs[i].cpuPerReq)
+		}
+		m["rate-ours/"+name] = median(rate)
+		m["cpu-ours/"+name] = median(cpu)
+	}
+	return m
+}
+
+// inProcess measures f, which returns its requests per second and how many
+// requests it made, with this process's CPU time and allocations
+// (runtime.MemStats, which do not move with the machine's load): the side
+// under test runs here, its load generator or server in another process.
+func inProcess(b *testing.B, f func() (rate float64, n int)) func() round {
+	return func() round {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		before := cpuTime(b)
+		rate, n := f()
+		cpu := cpuTime(b) - before
+		runtime.ReadMemStats(&m1)
+		return round{
+			rate:         rate,
+			cpuPerReq:    float64(cpu) / float64(time.Microsecond) / float64(n),
+			allocsPerReq: float64(m1.Mallocs-m0.Mallocs) / float64(n),
+		}
+	}
 }
 
 // cpuTime is the user and system time this process has used.
@@ -300,7 +343,7 @@ func cpuTime(b *testing.B) time.Duration {
 }
 
 // getLoop returns a batch of 4,000 GETs of url through rt by 8
-// goroutines, for compare.
+// goroutines, for inProcess.
 func getLoop(b *testing.B, rt http.RoundTripper, url string) func() (float64, int) {
 	client := &http.Client{Transport: rt}
 	return func() (float64, int) {
@@ -347,7 +390,7 @@ func BenchmarkHTTP1Client(b *testing.B) {
 	goTr := &http.Transport{TLSClientConfig: goClientConfig(), MaxIdleConnsPerHost: 8}
 	b.Cleanup(ours.CloseIdleConnections)
 	b.Cleanup(goTr.CloseIdleConnections)
-	compare(b, stack{"ours", getLoop(b, ours, url)}, stack{"crypto-tls", getLoop(b, goTr, url)})
+	compare(b, inProcess(b, getLoop(b, ours, url)), stack{"crypto-tls", inProcess(b, getLoop(b, goTr, url))})
 }
 
 // BenchmarkHTTP2Client: the same over HTTP/2 (one connection, which nginx
@@ -365,6 +408,6 @@ func BenchmarkHTTP2Client(b *testing.B) {
 	b.Cleanup(ours.CloseIdleConnections)
 	b.Cleanup(xnet.CloseIdleConnections)
 	b.Cleanup(goTr.CloseIdleConnections)
-	compare(b, stack{"ours", getLoop(b, ours, url)}, stack{"xnet-h2-crypto-tls", getLoop(b, xnet, url)},
-		stack{"crypto-tls", getLoop(b, goTr, url)})
+	compare(b, inProcess(b, getLoop(b, ours, url)), stack{"xnet-h2-crypto-tls", inProcess(b, getLoop(b, xnet, url))},
+		stack{"crypto-tls", inProcess(b, getLoop(b, goTr, url))})
 }

@@ -8,7 +8,18 @@
  *   tlsbench handshakes CA CERT KEY PRIORITY COUNT   full handshakes, one connection each
  *   tlsbench pingpong   CA CERT KEY PRIORITY ROUNDS  64-byte request and reply
  *
- * It prints one line: "<what> <count> <seconds>". */
+ * It prints one line: "<what> <count> <seconds>".
+ *
+ * Two more modes make it one process of a pair, as bench/httpcpu's echo
+ * and tlsclient roles, with the same commands on stdin and answers
+ * ("cpu_us=C conns=N resumed=0": its own getrusage time, connections
+ * accepted or dialed):
+ *
+ *   tlsbench echo       CA CERT KEY PRIORITY         prints "listening 127.0.0.1:PORT", then
+ *                                                     answers each 64 bytes with them, one
+ *                                                     connection at a time; commands: cpu
+ *   tlsbench tlsclient  CA CERT KEY PRIORITY PORT    commands: cpu, pingpong N (on one
+ *                                                     connection), handshakes N */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +44,7 @@ static long long amount;
 static gnutls_certificate_credentials_t server_cred, client_cred;
 static int listen_fd;
 static struct sockaddr_in addr;
+static long conns; /* connections accepted or dialed, for the pair modes */
 
 static void die(const char *what, int ret)
 {
@@ -145,7 +158,74 @@ static int dial(void)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
 		die("connect", 0);
+	__atomic_add_fetch(&conns, 1, __ATOMIC_RELAXED);
 	return fd;
+}
+
+/* echo_server serves one connection at a time until the process ends. */
+static void *echo_server(void *arg)
+{
+	char buf[PING];
+	(void)arg;
+	for (;;) {
+		int fd = accept(listen_fd, NULL, NULL);
+		gnutls_session_t s;
+		if (fd < 0)
+			die("accept", 0);
+		__atomic_add_fetch(&conns, 1, __ATOMIC_RELAXED);
+		s = new_session(fd, GNUTLS_SERVER);
+		for (;;) {
+			size_t got = 0;
+			while (got < PING) {
+				ssize_t r = gnutls_record_recv(s, buf + got, PING - got);
+				if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+					continue;
+				if (r <= 0)
+					break;
+				got += r;
+			}
+			if (got < PING)
+				break;
+			send_all(s, buf, PING);
+		}
+		gnutls_deinit(s);
+		close(fd);
+	}
+	return NULL;
+}
+
+/* commands reads the pair modes' commands on stdin and answers each. */
+static void commands(int client)
+{
+	char line[64], cmd[16], buf[PING];
+	long long n;
+	while (fgets(line, sizeof line, stdin)) {
+		struct rusage ru;
+		int args = sscanf(line, "%15s %lld", cmd, &n);
+		if (client && args == 2 && strcmp(cmd, "pingpong") == 0) {
+			int fd = dial();
+			gnutls_session_t s = new_session(fd, GNUTLS_CLIENT);
+			memset(buf, 'x', sizeof buf);
+			for (long long j = 0; j < n; j++) {
+				send_all(s, buf, PING);
+				recv_all(s, buf, PING);
+			}
+			finish(s, fd);
+		} else if (client && args == 2 && strcmp(cmd, "handshakes") == 0) {
+			for (long long i = 0; i < n; i++) {
+				int fd = dial();
+				finish(new_session(fd, GNUTLS_CLIENT), fd);
+			}
+		} else if (args != 1 || strcmp(cmd, "cpu") != 0) {
+			printf("error: command %s", line);
+			exit(1);
+		}
+		getrusage(RUSAGE_SELF, &ru);
+		printf("cpu_us=%lld conns=%ld resumed=0\n",
+		       (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec,
+		       __atomic_load_n(&conns, __ATOMIC_RELAXED));
+		fflush(stdout);
+	}
 }
 
 int main(int argc, char **argv)
@@ -156,13 +236,16 @@ int main(int argc, char **argv)
 	double start, secs;
 	int ret;
 
-	if (argc != 7) {
-		fprintf(stderr, "usage: tlsbench bulk|handshakes|pingpong CA CERT KEY PRIORITY N\n");
+	mode = argc > 1 ? argv[1] : "";
+	if (argc != 7 && !(argc == 6 && strcmp(mode, "echo") == 0)) {
+		fprintf(stderr, "usage: tlsbench bulk|handshakes|pingpong CA CERT KEY PRIORITY N\n"
+				"       tlsbench echo CA CERT KEY PRIORITY\n"
+				"       tlsbench tlsclient CA CERT KEY PRIORITY PORT\n");
 		return 2;
 	}
-	mode = argv[1];
-	amount = atoll(argv[6]);
-	if (amount <= 0 || (strcmp(mode, "bulk") && strcmp(mode, "handshakes") && strcmp(mode, "pingpong"))) {
+	amount = argc == 7 ? atoll(argv[6]) : 1;
+	if (amount <= 0 || (strcmp(mode, "bulk") && strcmp(mode, "handshakes") && strcmp(mode, "pingpong") &&
+			    strcmp(mode, "echo") && strcmp(mode, "tlsclient"))) {
 		fprintf(stderr, "tlsbench: bad mode %s or count %s\n", argv[1], argv[6]);
 		return 2;
 	}
@@ -176,13 +259,25 @@ int main(int argc, char **argv)
 	if ((ret = gnutls_certificate_set_x509_trust_file(client_cred, argv[2], GNUTLS_X509_FMT_PEM)) < 0)
 		die("CA", ret);
 
-	listen_fd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&addr, 0, sizeof addr);
 	addr.sin_family = AF_INET;
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (strcmp(mode, "tlsclient") == 0) {
+		addr.sin_port = htons(amount);
+		commands(1);
+		return 0;
+	}
+	listen_fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (bind(listen_fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(listen_fd, 128) < 0 ||
 	    getsockname(listen_fd, (struct sockaddr *)&addr, &len) < 0)
 		die("listen", 0);
+	if (strcmp(mode, "echo") == 0) {
+		printf("listening 127.0.0.1:%d\n", ntohs(addr.sin_port));
+		fflush(stdout);
+		pthread_create(&th, NULL, echo_server, NULL);
+		commands(0);
+		return 0;
+	}
 	pthread_create(&th, NULL, server, NULL);
 
 	if (strcmp(mode, "handshakes") == 0) {

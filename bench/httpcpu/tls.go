@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+
+	"github.com/go-gnutls/go-gnutls/bench/internal/benchcfg"
+	"github.com/go-gnutls/go-gnutls/gnutls"
+)
+
+// pingSize is the size of a ping-pong request and of its reply.
+const pingSize = 64
+
+// echo starts the TLS echo server and prints its address.
+func echo() error {
+	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	if err != nil {
+		return err
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	var l net.Listener
+	switch *stack {
+	case "ours":
+		cfg := benchcfg.Server(cert)
+		cfg.SessionTicketsDisabled = true
+		if err := cfg.CheckServer(); err != nil {
+			return err
+		}
+		l = gnutls.NewListener(countingListener{inner}, cfg)
+	default:
+		cfg := benchcfg.GoServer(cert)
+		cfg.SessionTicketsDisabled = true
+		l = tls.NewListener(countingListener{inner}, cfg)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				fatal(err)
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, pingSize)
+				for {
+					if _, err := io.ReadFull(c, buf); err != nil {
+						return
+					}
+					if _, err := c.Write(buf); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	fmt.Printf("listening %s\n", inner.Addr())
+	return nil
+}
+
+// tlsClient dials the echo server with the stack's client: no session
+// cache, so that every handshake is a full one.
+type tlsClient struct {
+	dial func() (net.Conn, error)
+}
+
+func newTLSClient() (*tlsClient, error) {
+	ca, err := os.ReadFile(*caFile)
+	if err != nil {
+		return nil, err
+	}
+	dialer := &net.Dialer{ControlContext: func(context.Context, string, string, syscall.RawConn) error {
+		conns.Add(1)
+		return nil
+	}}
+	switch *stack {
+	case "ours":
+		d := &gnutls.Dialer{NetDialer: dialer, Config: benchcfg.Client(ca)}
+		return &tlsClient{func() (net.Conn, error) { return d.Dial("tcp", *addr) }}, nil
+	default:
+		d := &tls.Dialer{NetDialer: dialer, Config: benchcfg.GoClient(ca)}
+		return &tlsClient{func() (net.Conn, error) { return d.Dial("tcp", *addr) }}, nil
+	}
+}
+
+// pingPong makes n round trips on one new connection.
+func (c *tlsClient) pingPong(n int) error {
+	conn, err := c.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	buf := make([]byte, pingSize)
+	for range n {
+		if _, err := conn.Write(buf); err != nil {
+			return err
+		}
+		if _, err := io.ReadFull(conn, buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handshakes makes n connections, one after the other, each closed once
+// its handshake is complete (Dial completes it, for both stacks).
+func (c *tlsClient) handshakes(n int) error {
+	for range n {
+		conn, err := c.dial()
+		if err != nil {
+			return err
+		}
+		if err := conn.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
