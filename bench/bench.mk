@@ -40,10 +40,12 @@ bench-idle: deps | $(BENCH_OUT)
 	cd bench && $(GO) test -run '^$$' -bench 'Idle' -benchtime=3x -timeout 30m . | tee out/idle.txt
 
 # Bulk (1 GiB), full handshakes and 64-byte ping-pong on loopback: ours, C,
-# crypto/tls, five rounds in turn; then handshakes again with one P.
+# crypto/tls, five rounds in turn; then handshakes again with one P, and
+# with the peer, the C program, in another process.
 bench-loopback: deps bench/c/tlsbench | $(BENCH_OUT)
 	bench/rounds.sh 5 'Bulk|Handshake|PingPong' 2>&1 | tee $(BENCH_OUT)/loopback.txt
 	GOMAXPROCS=1 bench/rounds.sh 5 'Handshake/(ours|crypto-tls|c)$$' 2>&1 | tee $(BENCH_OUT)/handshake-gomaxprocs1.txt
+	BENCHFLAGS=-test.benchtime=3x bench/rounds.sh 5 'HandshakeProcesses' 2>&1 | tee $(BENCH_OUT)/handshake-processes.txt
 
 # Where a handshake's cost goes, ours against C: CPU, system calls, calls
 # into GnuTLS and nettle (perf uprobes).

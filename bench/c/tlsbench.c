@@ -8,7 +8,14 @@
  *   tlsbench handshakes CA CERT KEY PRIORITY COUNT   full handshakes, one connection each
  *   tlsbench pingpong   CA CERT KEY PRIORITY ROUNDS  64-byte request and reply
  *
- * It prints one line: "<what> <count> <seconds>". */
+ * It prints one line: "<what> <count> <seconds>". For handshakes with the
+ * peer in another process, one end alone:
+ *
+ *   tlsbench serve CA CERT KEY PRIORITY COUNT       prints "port <n>", then serves COUNT handshakes
+ *   tlsbench dial  CA CERT KEY PRIORITY COUNT PORT  COUNT handshakes with a server on 127.0.0.1:PORT
+ *
+ * and then the same line with a fourth field, the CPU seconds the process
+ * spent on the handshakes. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +52,14 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* cpu is the process's CPU time so far (user and system), in seconds. */
+static double cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static gnutls_session_t new_session(int fd, unsigned flags)
@@ -113,7 +129,7 @@ static void send_all(gnutls_session_t s, const char *buf, size_t n)
 static void *server(void *arg)
 {
 	static char buf[CHUNK];
-	long long conns = strcmp(mode, "handshakes") == 0 ? amount : 1;
+	long long conns = strcmp(mode, "handshakes") == 0 || strcmp(mode, "serve") == 0 ? amount : 1;
 	(void)arg;
 	for (long long i = 0; i < conns; i++) {
 		int fd = accept(listen_fd, NULL, NULL);
@@ -156,13 +172,15 @@ int main(int argc, char **argv)
 	double start, secs;
 	int ret;
 
-	if (argc != 7) {
-		fprintf(stderr, "usage: tlsbench bulk|handshakes|pingpong CA CERT KEY PRIORITY N\n");
+	if (argc != 7 && !(argc == 8 && strcmp(argv[1], "dial") == 0)) {
+		fprintf(stderr, "usage: tlsbench bulk|handshakes|pingpong|serve CA CERT KEY PRIORITY N\n"
+				"       tlsbench dial CA CERT KEY PRIORITY N PORT\n");
 		return 2;
 	}
 	mode = argv[1];
 	amount = atoll(argv[6]);
-	if (amount <= 0 || (strcmp(mode, "bulk") && strcmp(mode, "handshakes") && strcmp(mode, "pingpong"))) {
+	if (amount <= 0 || (strcmp(mode, "bulk") && strcmp(mode, "handshakes") && strcmp(mode, "pingpong") &&
+			    strcmp(mode, "serve") && strcmp(mode, "dial"))) {
 		fprintf(stderr, "tlsbench: bad mode %s or count %s\n", argv[1], argv[6]);
 		return 2;
 	}
@@ -176,6 +194,20 @@ int main(int argc, char **argv)
 	if ((ret = gnutls_certificate_set_x509_trust_file(client_cred, argv[2], GNUTLS_X509_FMT_PEM)) < 0)
 		die("CA", ret);
 
+	if (strcmp(mode, "dial") == 0) {
+		memset(&addr, 0, sizeof addr);
+		addr.sin_family = AF_INET;
+		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		addr.sin_port = htons(atoi(argv[7]));
+		start = now();
+		secs = cpu();
+		for (long long i = 0; i < amount; i++) {
+			int fd = dial();
+			finish(new_session(fd, GNUTLS_CLIENT), fd);
+		}
+		printf("%s %lld %.6f %.6f\n", mode, amount, now() - start, cpu() - secs);
+		return 0;
+	}
 	listen_fd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&addr, 0, sizeof addr);
 	addr.sin_family = AF_INET;
@@ -183,6 +215,15 @@ int main(int argc, char **argv)
 	if (bind(listen_fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(listen_fd, 128) < 0 ||
 	    getsockname(listen_fd, (struct sockaddr *)&addr, &len) < 0)
 		die("listen", 0);
+	if (strcmp(mode, "serve") == 0) {
+		printf("port %d\n", ntohs(addr.sin_port));
+		fflush(stdout);
+		start = now();
+		secs = cpu();
+		server(NULL);
+		printf("%s %lld %.6f %.6f\n", mode, amount, now() - start, cpu() - secs);
+		return 0;
+	}
 	pthread_create(&th, NULL, server, NULL);
 
 	if (strcmp(mode, "handshakes") == 0) {
