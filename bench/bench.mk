@@ -45,7 +45,7 @@ bench-idle: deps | $(BENCH_OUT)
 bench-loopback: deps bench/c/tlsbench | $(BENCH_OUT)
 	bench/rounds.sh 5 'Bulk|Handshake|PingPong' 2>&1 | tee $(BENCH_OUT)/loopback.txt
 	GOMAXPROCS=1 bench/rounds.sh 5 'Handshake/(ours|crypto-tls|c)$$' 2>&1 | tee $(BENCH_OUT)/handshake-gomaxprocs1.txt
-	BENCHFLAGS=-test.benchtime=3x bench/rounds.sh 5 'HandshakeProcesses' 2>&1 | tee $(BENCH_OUT)/handshake-processes.txt
+	BENCHFLAGS=-test.benchtime=3x bench/rounds.sh 5 'CrossProcess' 2>&1 | tee $(BENCH_OUT)/cross-process.txt
 
 # Where a handshake's cost goes, ours against C: CPU, system calls, calls
 # into GnuTLS and nettle (perf uprobes).
