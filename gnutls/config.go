@@ -233,6 +233,14 @@ func (c *Config) credentials(isClient bool) (*Credentials, error) {
 	return r.creds, nil
 }
 
+// ownsCredentials reports whether cr are credentials the Config built,
+// which it never closes.
+func (c *Config) ownsCredentials(cr *Credentials) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return cr == c.roles[0].creds || cr == c.roles[1].creds
+}
+
 // priorities parses the Config's priority string once; sessions share it.
 func (c *Config) priorities() (*priorityCache, error) {
 	c.mu.Lock()

@@ -36,9 +36,11 @@ type ConnectionState struct {
 	OCSPVerified bool
 
 	verified bool // GnuTLS verified the peer's chain (see TLS)
-	// issuers holds, for each certificate the peer sent, the trusted CA
-	// that issued it (DER, or nil), until ConnectionState finds the
-	// verified path (verifiedpath.go) from them.
+	// anchors are the credentials that verified the peer's chain, until
+	// ConnectionState finds the verified path (verifiedpath.go) with
+	// their trust store; issuers, for credentials that can be closed
+	// before that, are the trusted CAs found at the handshake's end.
+	anchors        *Credentials
 	issuers        [][]byte
 	verifiedChains [][]*x509.Certificate
 	ekm            *exporter // nil before the handshake
@@ -60,20 +62,24 @@ func (c *Conn) ConnectionState() ConnectionState {
 			}
 			c.state.PeerCertificates = append(c.state.PeerCertificates, cert)
 		}
+		if c.state.anchors != nil {
+			c.state.issuers = c.state.anchors.trustedIssuers(c.peerDER)
+		}
 		c.peerDER = nil
 		if c.state.issuers != nil {
 			if path := verifiedPath(c.state.PeerCertificates, c.state.issuers); path != nil {
 				c.state.verifiedChains = [][]*x509.Certificate{path}
 			}
-			c.state.issuers = nil
 		}
+		c.state.anchors, c.state.issuers = nil, nil
 	}
 	return c.state
 }
 
 // takeState records the connection's state once the handshake completed;
 // the caller holds the handshake lock. The peer's chain is kept as DER and
-// parsed by the first ConnectionState, so a handshake does not pay for it.
+// parsed by the first ConnectionState, which also looks up its trusted
+// issuers, so a handshake does not pay for either.
 func (c *Conn) takeState() {
 	s := c.sess
 	st := ConnectionState{HandshakeComplete: true, FastOpen: c.state.FastOpen}
@@ -98,7 +104,7 @@ func (c *Conn) takeState() {
 	st.ekm = s.exporter(st.Version)
 	st.verified = c.verifiedPeer()
 	if st.verified && st.VerifyStatus == 0 {
-		st.issuers = s.trustedIssuers(c.peerDER)
+		st.anchors, st.issuers = c.trustAnchors(c.peerDER)
 	}
 	st.EarlyData = c.early.state(st.EarlyDataAccepted)
 	st.KTLSRecv, st.KTLSSend = s.KTLS()

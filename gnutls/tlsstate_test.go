@@ -207,3 +207,43 @@ func TestVerifiedPathSystemTrust(t *testing.T) {
 		t.Fatal("no self-signed CA in the system bundle")
 	}
 }
+
+// A handshake does not look up the peer's trusted issuers: the first
+// ConnectionState does, after Close too, and finds the same path. With
+// credentials set through Session, which their owner may close before the
+// state is read, the lookup happens at the handshake's end instead.
+func TestVerifiedChainsLookedUpOnRead(t *testing.T) {
+	checkLeaks(t)
+	p := newChainPKI()
+	addr := goTLSServer(t, func(c *tls.Config) { c.Certificates = []tls.Certificate{p.leaf.TLS} })
+	for _, own := range []bool{false, true} {
+		cfg := &Config{ServerName: "localhost", RootCAPEM: p.root.PEM}
+		c := Client(dialTCP(t, addr), cfg)
+		var cr *Credentials
+		if own {
+			var err error
+			if cr, err = NewCredentials(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cr.AddTrustPEM(p.root.PEM); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Session().SetCredentials(cr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := issuerLookups.Load()
+		echo(t, c, "ping\n")
+		looked := issuerLookups.Load() - before
+		c.Close()
+		if own {
+			cr.Close()
+			if looked == 0 {
+				t.Fatal("credentials set through Session: no trusted issuer looked up before Close")
+			}
+		} else if looked != 0 {
+			t.Fatalf("the handshake looked up %d trusted issuers", looked)
+		}
+		p.checkPeer(t, "crypto/tls", c.ConnectionState().TLS())
+	}
+}

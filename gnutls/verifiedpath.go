@@ -8,8 +8,12 @@ import "C"
 import (
 	"bytes"
 	"crypto/x509"
+	"sync/atomic"
 	"unsafe"
 )
+
+// issuerLookups counts trust store lookups (trustedIssuer), for tests.
+var issuerLookups atomic.Int64
 
 // The verified chain (ConnectionState.TLS's VerifiedChains) is the path
 // GnuTLS verified, which it does not report: GnuTLS follows issuers from
@@ -18,20 +22,33 @@ import (
 // rest (gnutls_x509_trust_list_verify_crt2). The same walk is made here,
 // with the trust store's own answer for each step
 // (gnutls_certificate_get_issuer): the anchors are taken from the
-// credentials the handshake used, the system store included, while the
-// session is alive; the walk itself runs in Go when the state is read.
+// credentials the handshake used, the system store included, and the
+// walk runs when the state is first read (Conn.trustAnchors).
+
+// trustAnchors returns what ConnectionState needs to find the path
+// verified with the credentials of the handshake that just completed: the
+// credentials themselves when they are the Config's, which nothing closes
+// while the Conn refers to them, so the walk can wait until the state is
+// read; otherwise (set through Conn.Session, closable by their owner) the
+// trusted issuers of chain (DER), looked up now while the session holds them.
+func (c *Conn) trustAnchors(chain [][]byte) (*Credentials, [][]byte) {
+	var creds *Credentials
+	c.sess.call(func(C.gnutls_session_t) error { creds = c.sess.creds; return nil })
+	if creds == nil {
+		return nil, nil
+	}
+	if c.config.ownsCredentials(creds) {
+		return creds, nil
+	}
+	return nil, creds.trustedIssuers(chain)
+}
 
 // trustedIssuers returns, for each certificate of chain (DER), the DER of
-// the CA in the session's trust store that issued it, or nil.
-func (s *Session) trustedIssuers(chain [][]byte) [][]byte {
-	var creds *Credentials
-	s.call(func(C.gnutls_session_t) error { creds = s.creds; return nil })
-	if creds == nil {
-		return nil
-	}
+// the CA in c's trust store that issued it, or nil.
+func (c *Credentials) trustedIssuers(chain [][]byte) [][]byte {
 	issuers := make([][]byte, len(chain))
 	for i, der := range chain {
-		issuers[i] = creds.trustedIssuer(der)
+		issuers[i] = c.trustedIssuer(der)
 	}
 	return issuers
 }
@@ -44,6 +61,7 @@ func (c *Credentials) trustedIssuer(cert []byte) []byte {
 	if c.ptr == nil || len(cert) == 0 {
 		return nil
 	}
+	issuerLookups.Add(1)
 	var out *C.uchar
 	var n C.uint
 	r := withBytes(cert, func(b unsafe.Pointer, bn C.uint) C.int { return C.go_gnutls_find_issuer(c.ptr, b, bn, &out, &n) })
