@@ -406,16 +406,11 @@ func (c *Conn) closedUnder(write bool, err error) error {
 // writeLocked writes all of b; the caller holds c.out. A failure is
 // permanent (endWrites).
 func (c *Conn) writeLocked(b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := c.writeRecord(b[n:])
-		n += m
-		if err != nil {
-			c.endWrites(err)
-			return n, err
-		}
+	n, err := c.writeAll(b)
+	if err != nil {
+		c.endWrites(err)
 	}
-	return n, nil
+	return n, err
 }
 
 // CloseWrite sends close_notify; the connection can still be read. As in
