@@ -96,56 +96,53 @@ func (c *Conn) countRecords() {
 }
 
 // recv reads once for readRecord (netpoll.go). A warning alert or a
-// renegotiation request becomes ErrAgain, so that the read goes on; each
-// record taken in without data counts towards MaxEmptyRecords, found from
-// the read sequence number, which counts the records of an epoch. Where
-// the record lengths are followed (TLS 1.3), a record that carries nothing
-// counts whole and any other, part of a post-handshake message, by its
-// size (records.go): GnuTLS answers GNUTLS_E_AGAIN after either.
-func (c *Conn) recv(b []byte) (int, error) {
-	c.layer.startRead()
-	n, seq, err := c.sess.read(b)
+// renegotiation request becomes GNUTLS_E_AGAIN, so that the read goes on;
+// each record taken in without data counts towards MaxEmptyRecords, found
+// from the read sequence number, which counts the records of an epoch.
+// Where the record lengths are followed (TLS 1.3), a record that carries
+// nothing counts whole and any other, part of a post-handshake message, by
+// its size (records.go): GnuTLS answers GNUTLS_E_AGAIN after either.
+// sendBlocked is the read's (recordRead).
+func (c *Conn) recv(b []byte) (n int, res recordIO, sendBlocked bool) {
+	rr := c.sess.recvRecord(b)
 	rc := c.records
-	taken := seq - rc.seq
-	if seq < rc.seq {
-		taken = seq + 1 // a TLS 1.3 KeyUpdate began a new epoch
+	taken := rr.seq - rc.seq
+	if rr.seq < rc.seq {
+		taken = rr.seq + 1 // a TLS 1.3 KeyUpdate began a new epoch
 	}
-	rc.seq = seq
+	rc.seq = rr.seq
 	cost := taken * recordWorth
-	if empty, bytes, ok := c.sess.recordsSeen(); ok {
-		cost = (empty-rc.seenEmpty)*recordWorth + (bytes - rc.seenBytes)
-		rc.seenEmpty, rc.seenBytes = empty, bytes
+	if rr.followed {
+		cost = (rr.empty-rc.seenEmpty)*recordWorth + (rr.bytes - rc.seenBytes)
+		rc.seenEmpty, rc.seenBytes = rr.empty, rr.bytes
 	}
-	if n > 0 {
+	if rr.n > 0 {
 		rc.empty = 0
-		return n, err
+		return rr.n, rr.recordIO, false
 	}
-	e, ok := err.(*Error)
-	if !ok {
-		return n, err
-	}
-	switch e.Code {
-	case ErrAgain:
-	case ErrWarningAlertReceived, errRehandshake:
+	res = rr.recordIO
+	if res.again == 0 {
+		e, ok := res.err.(*Error)
+		if !ok || (e.Code != ErrWarningAlertReceived && e.Code != errRehandshake) {
+			return 0, res, false
+		}
 		// A warning is dropped (crypto/tls does too).
 		if e.Code == errRehandshake {
 			if err := c.refuseRenegotiation(); err != nil {
-				return 0, err
+				return 0, recordIO{err: err}, false
 			}
 			if !c.isClient {
-				return 0, &Error{Op: "read", Code: ErrUnexpectedPacket, Err: ErrRenegotiation}
+				return 0, recordIO{err: &Error{Op: "read", Code: ErrUnexpectedPacket, Err: ErrRenegotiation}}, false
 			}
 		}
-		err = &Error{Op: "read", Code: ErrAgain}
+		res = recordIO{again: ErrAgain}
 		cost = max(cost, recordWorth)
-	default:
-		return n, err
 	}
 	rc.empty += cost
 	if rc.empty > MaxEmptyRecords*recordWorth {
-		return 0, &Error{Op: "read", Code: ErrUnexpectedPacket, Err: ErrEmptyRecords}
+		return 0, recordIO{err: &Error{Op: "read", Code: ErrUnexpectedPacket, Err: ErrEmptyRecords}}, false
 	}
-	return 0, err
+	return 0, res, rr.sendBlocked
 }
 
 // readFailed ends the connection after a fatal error of Read: later Reads

@@ -46,6 +46,10 @@ type Conn struct {
 	writeErr error
 	// readErr is a fatal error Read returned, returned again (c.in).
 	readErr error
+	// plain is the data of a record a small Read took in that the caller
+	// has not read yet, in plainBuf (c.in; readSmall).
+	plain    []byte
+	plainBuf *[maxPlaintext]byte
 	// records counts records that carried no data (c.in), from the
 	// handshake's end.
 	records *recordCounter
@@ -344,10 +348,19 @@ func (c *Conn) Read(b []byte) (int, error) {
 	if c.readErr != nil {
 		return 0, c.readErr
 	}
+	if len(c.plain) > 0 {
+		return c.takePlain(b), nil
+	}
 	if n, ok := c.readEarly(b); ok {
 		return n, nil
 	}
-	n, err := c.readRecord(b)
+	var n int
+	var err error
+	if len(b) < smallRead {
+		n, err = c.readSmall(b)
+	} else {
+		n, err = c.readRecord(b)
+	}
 	if !c.sessionSaved && c.isClient {
 		c.saveSession()
 	}
@@ -356,6 +369,50 @@ func (c *Conn) Read(b []byte) (int, error) {
 		c.readFailed(err)
 	}
 	return n, err
+}
+
+// smallRead is the size under which Read takes a whole record into the
+// Conn (plain) and serves the Reads after it from there, as crypto/tls
+// does: a reader of small pieces, such as HTTP/2's frame reader (a 9-byte
+// header, then the payload), then costs one call into GnuTLS per record,
+// not one per piece. Larger Reads take from GnuTLS directly.
+const smallRead = 1024
+
+// maxPlaintext is the most application data a record carries.
+const maxPlaintext = 1 << 14
+
+// plainBufs holds the record buffers of Conns that have no data waiting in
+// theirs, so that an idle connection holds none.
+var plainBufs = sync.Pool{New: func() any { return new([maxPlaintext]byte) }}
+
+// readSmall reads a record into the Conn's buffer and returns the start
+// of it in b; the caller holds c.in.
+func (c *Conn) readSmall(b []byte) (int, error) {
+	if c.plainBuf == nil {
+		c.plainBuf = plainBufs.Get().(*[maxPlaintext]byte)
+	}
+	n, err := c.readRecord(c.plainBuf[:])
+	c.plain = c.plainBuf[:n]
+	return c.takePlain(b), err
+}
+
+// takePlain copies into b what it can of the data waiting in the Conn,
+// and gives the buffer back once it is empty; the caller holds c.in.
+func (c *Conn) takePlain(b []byte) int {
+	n := copy(b, c.plain)
+	c.plain = c.plain[n:]
+	if len(c.plain) == 0 {
+		c.dropPlain()
+	}
+	return n
+}
+
+// dropPlain gives the record buffer back; the caller holds c.in.
+func (c *Conn) dropPlain() {
+	if c.plainBuf != nil {
+		plainBufs.Put(c.plainBuf)
+	}
+	c.plainBuf, c.plain = nil, nil
 }
 
 // Write writes application data, as many records as b needs. Before the
@@ -406,16 +463,11 @@ func (c *Conn) closedUnder(write bool, err error) error {
 // writeLocked writes all of b; the caller holds c.out. A failure is
 // permanent (endWrites).
 func (c *Conn) writeLocked(b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := c.writeRecord(b[n:])
-		n += m
-		if err != nil {
-			c.endWrites(err)
-			return n, err
-		}
+	n, err := c.writeAll(b)
+	if err != nil {
+		c.endWrites(err)
 	}
-	return n, nil
+	return n, err
 }
 
 // CloseWrite sends close_notify; the connection can still be read. As in
@@ -471,6 +523,7 @@ func (c *Conn) Close() error {
 	c.handshakeMu.Lock()
 	c.in.Lock()
 	c.out.Lock()
+	c.dropPlain()
 	if c.sess != nil {
 		c.sess.Close()
 	}

@@ -107,9 +107,7 @@ func (s *synSocket) complete(st FastOpenState) FastOpenState {
 func (s *synSocket) holdsWrite() bool { return len(s.rest) > 0 }
 
 // The rest of synSocket's socketLayer: its reads are plain reads.
-func (s *synSocket) buffered() bool          { return false }
-func (s *synSocket) startRead()              {}
-func (s *synSocket) sendBlockedInRead() bool { return false }
+func (s *synSocket) buffered() bool { return false }
 
 // synSocket is the transport behind early data in the SYN: a non-blocking
 // TCP socket, not yet connected, that holds what GnuTLS writes until GnuTLS

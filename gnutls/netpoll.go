@@ -22,7 +22,9 @@ import (
 
 // socketLayer is what sits between GnuTLS and a socket Conn's fd: the
 // read-ahead buffer (readahead.go), the socket that holds the first flight
-// for the SYN (earlydata_syn.go), or nothing (plainSocket).
+// for the SYN (earlydata_syn.go), or nothing (plainSocket). Whether a
+// read's own send blocked, which poll(2) cannot see either, comes back
+// with the read (Session.recvRecord).
 type socketLayer interface {
 	// buffered reports whether received bytes wait in user space, where
 	// poll(2) on the socket cannot see them.
@@ -30,22 +32,13 @@ type socketLayer interface {
 	// holdsWrite reports whether bytes of its own wait to be written: the
 	// connection must wait to write, whatever GnuTLS last did.
 	holdsWrite() bool
-	// startRead is called before each record read.
-	startRead()
-	// sendBlockedInRead reports whether a read that returned GNUTLS_E_AGAIN
-	// with errno EAGAIN got it from a send of its own (a TLS 1.3 KeyUpdate
-	// answer) rather than from the socket being empty. A layer that cannot
-	// tell says no.
-	sendBlockedInRead() bool
 }
 
 // plainSocket is the socketLayer of a socket GnuTLS uses as it is.
 type plainSocket struct{}
 
-func (plainSocket) buffered() bool          { return false }
-func (plainSocket) holdsWrite() bool        { return false }
-func (plainSocket) startRead()              {}
-func (plainSocket) sendBlockedInRead() bool { return false }
+func (plainSocket) buffered() bool   { return false }
+func (plainSocket) holdsWrite() bool { return false }
 
 // isAgain reports whether err asks to call again (GNUTLS_E_AGAIN, GNUTLS_E_INTERRUPTED).
 func isAgain(err error) bool {
@@ -62,15 +55,16 @@ func (c *Conn) run(write bool, op func() error) error {
 	return err
 }
 
-// readRecord and writeRecord run a record read or write; unlike a closure
-// passed to run, they allocate nothing.
+// readRecord and writeAll run a record read or a write of all of b;
+// unlike a closure passed to run, they allocate nothing, and a wait
+// builds no *Error.
 func (c *Conn) readRecord(b []byte) (int, error) {
 	st := c.runFor(false)
 	st.kind, st.buf = opRead, b
 	return c.runWith(st, false)
 }
 
-func (c *Conn) writeRecord(b []byte) (int, error) {
+func (c *Conn) writeAll(b []byte) (int, error) {
 	st := c.runFor(true)
 	st.kind, st.buf = opWrite, b
 	return c.runWith(st, true)
@@ -87,13 +81,16 @@ type runState struct {
 	// pollFirst: poll(2) the socket before running the operation again.
 	pollFirst bool
 	done      bool
-	err       error
-	kind      opKind
-	buf       []byte // opRead, opWrite
-	n         int
-	fn        func() error // opFunc
-	pollFn    func(fd uintptr) bool
-	doFn      func() error
+	// io is how the last try ended: io.again set asks to try again.
+	io   recordIO
+	kind opKind
+	buf  []byte // opRead, opWrite
+	// sendBlocked: the last read's own send blocked (recordRead).
+	sendBlocked bool
+	n           int
+	fn          func() error // opFunc
+	pollFn      func(fd uintptr) bool
+	doFn        func() error
 }
 
 // opKind is the operation a run drives.
@@ -108,7 +105,7 @@ const (
 func (c *Conn) initRuns() {
 	for i := range c.runs {
 		st := &c.runs[i]
-		st.c, st.pollFn, st.doFn = c, st.poll, st.do
+		st.c, st.pollFn, st.doFn = c, st.poll, st.result
 	}
 }
 
@@ -119,17 +116,37 @@ func (c *Conn) runFor(write bool) *runState {
 	return &c.runs[0]
 }
 
-// do runs the operation once.
-func (st *runState) do() (err error) {
+// do runs the operation once: opRead reads a record, opWrite writes
+// what is left of buf.
+func (st *runState) do() {
 	switch st.kind {
 	case opRead:
-		st.n, err = st.c.recv(st.buf)
+		st.n, st.io, st.sendBlocked = st.c.recv(st.buf)
 	case opWrite:
-		st.n, err = st.c.sess.Write(st.buf)
+		w := st.c.sess.sendAll(st.buf[st.n:])
+		st.n += w.n
+		st.io = w
 	default:
-		err = st.fn()
+		err := st.fn()
+		st.io = recordIO{err: err}
+		if e, ok := err.(*Error); ok && isAgain(err) {
+			st.io.again, st.io.errno = e.Code, e.errno
+		}
 	}
-	return err
+}
+
+// result is the operation's error once it ended; doFn returns it too.
+func (st *runState) result() error {
+	st.do()
+	return st.io.error(st.op())
+}
+
+// op names the operation in an error.
+func (st *runState) op() string {
+	if st.kind == opRead {
+		return "read"
+	}
+	return "write"
 }
 
 // pollWhen says whether poll(2) looks at the socket's level before the
@@ -142,7 +159,7 @@ const (
 	pollNow                       // poll now; wait only if the socket is not ready
 )
 
-// nextWait answers, after the operation returned GNUTLS_E_AGAIN (st.err),
+// nextWait answers, after the operation returned GNUTLS_E_AGAIN (st.io),
 // which way to wait and whether to poll first.
 //
 // The poller is edge-triggered, so a wait is safe only when a system call
@@ -163,14 +180,14 @@ const (
 // to write, and a Read waits to write only when its own send blocked.
 func (st *runState) nextWait() (write bool, when pollWhen) {
 	c := st.c
-	errno := st.err.(*Error).errno
+	errno := st.io.errno
 	switch {
 	case !c.handshakeDone.Load():
 		write = c.layer.holdsWrite() || c.sess.Direction()
 	case st.kind != opRead:
 		write = true
 	default:
-		write = errno == syscall.EAGAIN && c.layer.sendBlockedInRead()
+		write = st.sendBlocked
 	}
 	switch {
 	case write != st.write || errno != syscall.EAGAIN:
@@ -189,7 +206,7 @@ func (st *runState) poll(fd uintptr) bool {
 		if st.pollFirst {
 			ok, err := c.ready(int(fd), st.write)
 			if err != nil {
-				st.err, st.done = err, true
+				st.io, st.done = recordIO{err: err}, true
 				return true
 			}
 			if !ok {
@@ -198,8 +215,8 @@ func (st *runState) poll(fd uintptr) bool {
 			}
 			st.pollFirst = false
 		}
-		st.err = st.do()
-		if !isAgain(st.err) {
+		st.do()
+		if st.io.again == 0 {
 			st.done = true
 			return true
 		}
@@ -220,7 +237,7 @@ func (st *runState) poll(fd uintptr) bool {
 // runWith drives st to completion and returns what the operation returned.
 func (c *Conn) runWith(st *runState, write bool) (n int, err error) {
 	st.n = 0
-	defer func() { st.buf, st.fn, st.err = nil, nil, nil }()
+	defer func() { st.buf, st.fn, st.io = nil, nil, recordIO{} }()
 	if c.raw == nil {
 		err = c.runCallbacks(write, st.doFn)
 		return st.n, err
@@ -233,7 +250,7 @@ func (c *Conn) runWith(st *runState, write bool) (n int, err error) {
 			err = c.raw.Read(st.pollFn)
 		}
 		if st.done {
-			return st.n, st.err
+			return st.n, st.io.err
 		}
 		if err != nil {
 			return st.n, c.opError(st.write, err)

@@ -20,7 +20,7 @@ func (s *Session) setReadahead(fd int) error {
 			return err
 		}
 		C.go_gnutls_set_readahead(p, ra)
-		s.ra = unsafe.Pointer(ra)
+		s.ra, s.raAgain = unsafe.Pointer(ra), &ra.again
 		return nil
 	})
 }
@@ -37,7 +37,7 @@ func (s *Session) readaheadAfterFastOpen() error {
 			return err
 		}
 		C.go_gnutls_set_readahead_recv(p, ra)
-		s.ra = unsafe.Pointer(ra)
+		s.ra, s.raAgain = unsafe.Pointer(ra), &ra.again
 		return nil
 	})
 }
@@ -88,20 +88,6 @@ func (r readaheadLayer) buffered() bool {
 }
 
 func (r readaheadLayer) holdsWrite() bool { return false }
-
-// startRead forgets that a read found the socket empty, so that
-// sendBlockedInRead tells about the next read.
-func (r readaheadLayer) startRead() {
-	r.with(func(ra *C.go_gnutls_readahead) bool {
-		ra.again = 0
-		return false
-	})
-}
-
-// sendBlockedInRead: the read-ahead's recv did not find the socket empty.
-func (r readaheadLayer) sendBlockedInRead() bool {
-	return r.with(func(ra *C.go_gnutls_readahead) bool { return ra.again == 0 })
-}
 
 // readaheadHeld reports whether the session uses the read-ahead and
 // whether it holds a buffer now, for tests.

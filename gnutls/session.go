@@ -3,6 +3,7 @@ package gnutls
 // #cgo pkg-config: gnutls
 // #cgo CFLAGS: -I${SRCDIR}/../include
 // #include "go_gnutls.h"
+// #include "go_gnutls_records.h"
 import "C"
 
 import (
@@ -14,6 +15,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 )
 
@@ -88,6 +90,7 @@ type sessionState struct {
 	replay      *AntiReplay    // keeps the server's anti-replay state alive
 	verify      unsafe.Pointer // C memory gnutls_session_set_verify_cert2 refers to
 	ra          unsafe.Pointer // the read-ahead transport's C state (readahead.go)
+	raAgain     *C.int         // its flag that a recv found the socket empty
 	recs        unsafe.Pointer // what the pull functions saw of records (records.go)
 	ticket      unsafe.Pointer // what the last TLS 1.3 ticket said (resumption.go)
 	tfo         bool           // the socket connects with fast open (markFastOpen)
@@ -155,7 +158,7 @@ func (st *sessionState) free() bool {
 	C.free(st.ticket)
 	st.ticket = nil
 	freeReadahead(st.ra)
-	st.ra = nil
+	st.ra, st.raAgain = nil, nil
 	C.free(st.recs)
 	st.recs = nil
 	dropHandle(st.handle)
@@ -196,13 +199,22 @@ func (s *Session) callIO(f func(p C.gnutls_session_t) error) error {
 func (s *Session) callNeeding(transport bool, f func(p C.gnutls_session_t) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.ptr == nil {
-		return net.ErrClosed
-	}
-	if transport && s.kind == noTransport {
-		return ErrNoTransport
+	if err := s.usable(transport); err != nil {
+		return err
 	}
 	return f(s.ptr)
+}
+
+// usable is net.ErrClosed after Close and, when transport is set,
+// ErrNoTransport while no transport is set; the caller holds s.mu.
+func (st *sessionState) usable(transport bool) error {
+	if st.ptr == nil {
+		return net.ErrClosed
+	}
+	if transport && st.kind == noTransport {
+		return ErrNoTransport
+	}
+	return nil
 }
 
 // get returns f's answer on the live session, or T's zero value after Close.
@@ -453,36 +465,84 @@ func (s *Session) Direction() (write bool) {
 // as a TLS 1.3 session ticket, GnuTLS returns ErrAgain even on a blocking
 // transport: call Read again (Conn does).
 func (s *Session) Read(b []byte) (int, error) {
-	n, _, err := s.read(b)
-	return n, err
+	rr := s.recvRecord(b)
+	return rr.n, rr.error("read")
 }
 
-// read is Read that also returns the read sequence number after the call
-// (see go_gnutls_read_seq).
-func (s *Session) read(b []byte) (n int, seq uint64, err error) {
-	err = s.callIO(func(p C.gnutls_session_t) error {
-		var res C.struct_go_gnutls_recv_result
-		var errno error
-		if len(b) == 0 {
-			res, errno = C.go_gnutls_recv(p, nil, 0)
-		} else {
-			res, errno = C.go_gnutls_recv(p, unsafe.Pointer(&b[0]), C.size_t(len(b)))
+// recordIO is how a record read or write ended. GNUTLS_E_AGAIN and
+// GNUTLS_E_INTERRUPTED are left in again and errno, where Conn, which
+// calls again, needs no *Error; err holds any other failure (and, for an
+// operation of run, its own *Error for those two too).
+type recordIO struct {
+	n     int
+	err   error
+	again ErrorCode
+	errno syscall.Errno
+}
+
+// error is err, or else the *Error of again.
+func (r *recordIO) error(op string) error {
+	if r.again != 0 && r.err == nil {
+		return &Error{Op: op, Code: r.again, errno: r.errno}
+	}
+	return r.err
+}
+
+// recordRead is what recvRecord returns: the read, and what Conn counts
+// records with (alerts.go).
+type recordRead struct {
+	recordIO
+	// sendBlocked: the read returned GNUTLS_E_AGAIN with errno EAGAIN
+	// while the read-ahead's recv did not find the socket empty, so a send
+	// of its own blocked (a TLS 1.3 KeyUpdate answer).
+	sendBlocked bool
+	seq         uint64 // the read sequence number after the read
+	// empty and bytes are recordsSeen after the read, when followed.
+	empty, bytes uint64
+	followed     bool
+}
+
+// recvRecord is Read in one C call under the session's lock
+// (go_gnutls_conn_recv), with the read sequence number and the records
+// followed after it.
+func (s *Session) recvRecord(b []byte) (rr recordRead) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if rr.err = s.usable(true); rr.err != nil {
+		return rr
+	}
+	recs := (*C.go_gnutls_records)(s.recs)
+	var res C.go_gnutls_conn_read
+	// &b[0] goes in the call itself: so cgo checks b alone for Go
+	// pointers, not all of what holds it (an array in a struct).
+	if len(b) == 0 {
+		res = C.go_gnutls_conn_recv(s.ptr, s.raAgain, recs, nil, 0)
+	} else {
+		res = C.go_gnutls_conn_recv(s.ptr, s.raAgain, recs, unsafe.Pointer(&b[0]), C.size_t(len(b)))
+	}
+	rr.seq, rr.empty, rr.bytes, rr.followed = uint64(res.seq), uint64(res.empty), uint64(res.bytes), recs != nil
+	switch r := res.r; {
+	case r > 0:
+		rr.n = int(r)
+	case r == 0:
+		if len(b) > 0 {
+			rr.err = io.EOF
 		}
-		r := res.r
-		seq = uint64(res.seq)
-		switch {
-		case r > 0:
-			n = int(r)
-		case r == 0:
-			if len(b) > 0 {
-				return io.EOF
-			}
-		default:
-			return s.codeError("read", C.int(r), errno)
-		}
-		return nil
-	})
-	return n, seq, err
+	default:
+		errno := syscall.Errno(res.err)
+		rr.sendBlocked = s.raAgain != nil && res.recv_blocked == 0 && errno == syscall.EAGAIN
+		s.failed(&rr.recordIO, "read", C.int(r), errno)
+	}
+	return rr
+}
+
+// failed records in rr the failure code of a record read or write.
+func (s *Session) failed(rr *recordIO, op string, code C.int, errno syscall.Errno) {
+	if c := ErrorCode(code); c == ErrAgain || c == ErrInterrupted {
+		rr.again, rr.errno = c, errno
+		return
+	}
+	rr.err = s.codeError(op, code, errno)
 }
 
 // readSeq returns the read sequence number (go_gnutls_read_seq).
@@ -507,6 +567,27 @@ func (s *Session) Write(b []byte) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// sendAll sends all of b for Conn, record after record, in one C call
+// under the session's lock (go_gnutls_conn_send). It stops at the first
+// failure; n counts the bytes of the records sent whole, and after
+// GNUTLS_E_AGAIN b[n:] must be offered again.
+func (s *Session) sendAll(b []byte) (w recordIO) {
+	if len(b) == 0 {
+		return w
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if w.err = s.usable(true); w.err != nil {
+		return w
+	}
+	res := C.go_gnutls_conn_send(s.ptr, unsafe.Pointer(&b[0]), C.size_t(len(b)))
+	w.n = int(res.sent)
+	if res.r < 0 {
+		s.failed(&w, "write", C.int(res.r), syscall.Errno(res.err))
+	}
+	return w
 }
 
 // SendAlertFor sends the alert that tells the peer why the session failed

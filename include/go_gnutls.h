@@ -110,22 +110,6 @@ static inline uint64_t go_gnutls_read_seq(gnutls_session_t s)
 	return seq;
 }
 
-/* gnutls_record_recv, and the read sequence number after it; returned by
- * value, as a Go pointer passed to C would cost an allocation per read. */
-struct go_gnutls_recv_result {
-	ssize_t r;
-	uint64_t seq;
-};
-
-static inline struct go_gnutls_recv_result go_gnutls_recv(gnutls_session_t s, void *p, size_t n)
-{
-	struct go_gnutls_recv_result res;
-	errno = 0;
-	res.r = gnutls_record_recv(s, p, n);
-	res.seq = go_gnutls_read_seq(s);
-	return res;
-}
-
 static inline ssize_t go_gnutls_send(gnutls_session_t s, const void *p, size_t n)
 {
 	errno = 0;

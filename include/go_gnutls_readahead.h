@@ -22,7 +22,7 @@ typedef struct {
 	int fd;
 	unsigned char *buf;
 	size_t off, len;
-	int again; /* a recv found the socket empty; Go clears it before each read */
+	int again; /* a recv found the socket empty; cleared before each read (go_gnutls_conn_recv) */
 	go_gnutls_records *recs; /* follows what is served, once set (records.go) */
 } go_gnutls_readahead;
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
+#include "go_gnutls.h"
 
 #define GO_GNUTLS_RECORD_HEADER 5
 
@@ -54,6 +55,65 @@ static inline void go_gnutls_records_feed(go_gnutls_records *r, const unsigned c
 				r->bytes += GO_GNUTLS_RECORD_HEADER + len;
 		}
 	}
+}
+
+/* What one record read of a Conn returns (go_gnutls_conn_recv), by value:
+ * a Go pointer passed to C would cost an allocation per read. */
+typedef struct {
+	ssize_t r;        /* gnutls_record_recv's return */
+	int err;          /* errno after it */
+	int recv_blocked; /* the read-ahead's recv found the socket empty */
+	uint64_t seq;     /* the read sequence number after it (go_gnutls_read_seq) */
+	uint64_t empty;   /* recs's counts after it, when recs is set */
+	uint64_t bytes;
+} go_gnutls_conn_read;
+
+/* go_gnutls_conn_recv is gnutls_record_recv with all that Conn looks at
+ * after it, in one call: again is the read-ahead's flag that its recv
+ * found the socket empty (cleared first, so it tells about this read), or
+ * NULL; recs follows the records pulled, or is NULL. */
+static inline go_gnutls_conn_read go_gnutls_conn_recv(gnutls_session_t s, int *again, const go_gnutls_records *recs, void *p, size_t n)
+{
+	go_gnutls_conn_read res = {0};
+	if (again != NULL)
+		*again = 0;
+	errno = 0;
+	res.r = gnutls_record_recv(s, p, n);
+	res.err = errno;
+	res.seq = go_gnutls_read_seq(s);
+	if (again != NULL)
+		res.recv_blocked = *again;
+	if (recs != NULL) {
+		res.empty = recs->empty;
+		res.bytes = recs->bytes;
+	}
+	return res;
+}
+
+/* What go_gnutls_conn_send returns, by value. */
+typedef struct {
+	ssize_t r;   /* the last gnutls_record_send's return */
+	size_t sent; /* bytes of p sent in whole records */
+	int err;     /* errno after a failed send */
+} go_gnutls_conn_write;
+
+/* go_gnutls_conn_send sends all of p, record after record, and stops at
+ * the first error, GNUTLS_E_AGAIN included. GnuTLS then holds the record
+ * it was sending: the caller must offer p + sent again. errno is cleared
+ * before each send, as go_gnutls_send does. */
+static inline go_gnutls_conn_write go_gnutls_conn_send(gnutls_session_t s, const void *p, size_t n)
+{
+	go_gnutls_conn_write res = {0};
+	while (res.sent < n) {
+		errno = 0;
+		res.r = gnutls_record_send(s, (const unsigned char *)p + res.sent, n - res.sent);
+		if (res.r <= 0) {
+			res.err = errno;
+			break;
+		}
+		res.sent += res.r;
+	}
+	return res;
 }
 
 #endif
