@@ -12,6 +12,7 @@ set -eu
 rounds=${1:?rounds}
 shift
 cd "$(dirname "$0")"
+. ./median.sh
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 go test -c -o "$dir/bench.test" .
@@ -24,13 +25,8 @@ while [ "$i" -lt "$rounds" ]; do
 		grep -q '^Benchmark' "$dir/out" || { cat "$dir/out" >&2; exit 1; }
 		echo "$i $b $(awk '{ print $1 + $2 }' "$dir/cpu")"
 	done
-done | tee /dev/stderr | awk -v first="$1" '
+done | tee /dev/stderr | awk -v first="$1" "$MEDIAN"'
 	{ v[$2] = v[$2] " " $3; round[$1 SUBSEP $2] = $3; names[$2] = 1; rs[$1] = 1 }
-	function median(s,   a, n, i, j, t) {
-		n = split(s, a, " ")
-		for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
 	END {
 		print "median CPU seconds over rounds:"
 		for (n in names) printf "  %-30s %8.2f\n", n, median(v[n])

@@ -9,6 +9,7 @@ set -eu
 rounds=${1:?rounds}
 pattern=${2:?pattern}
 cd "$(dirname "$0")"
+. ./median.sh
 bin=$(mktemp -d)/bench.test
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go test -c -o "$bin" .
@@ -17,13 +18,8 @@ while [ "$i" -lt "$rounds" ]; do
 	i=$((i + 1))
 	"$bin" -test.run '^$' -test.bench "$pattern" ${BENCHFLAGS:--test.benchtime=5x} |
 		awk -v r="$i" '/^Benchmark/ { name = $1; sub(/-[0-9]+$/, "", name); print r, name, $3, $4 }'
-done | tee /dev/stderr | awk '
+done | tee /dev/stderr | awk "$MEDIAN"'
 	{ v[$2] = v[$2] " " $3; unit[$2] = $4; round[$1 SUBSEP $2] = $3; names[$2] = 1; rs[$1] = 1 }
-	function median(s,   a, n, i, j, t) {
-		n = split(s, a, " ")
-		for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
 	END {
 		print "median over rounds:"
 		for (n in names) printf "  %-50s %10.2f %s\n", n, median(v[n]), unit[n]
