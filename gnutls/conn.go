@@ -246,6 +246,9 @@ func (c *Conn) handshake(ctx context.Context, in, out []byte) (n int, err error)
 	if err == nil {
 		err = c.checkResumed()
 	}
+	if err == nil {
+		err = c.checkKTLS()
+	}
 	if err != nil {
 		c.handshakeErr = err
 		c.endWrites(err)
