@@ -384,9 +384,7 @@ func getLoop(b *testing.B, rt http.RoundTripper, url string) func() (float64, in
 func BenchmarkHTTP1Client(b *testing.B) {
 	ng := peers.Nginx(b, pki.ca, pki.leaf, peers.NginxOptions{EarlyData: true})
 	url := "https://localhost:" + ng.Addr[len("127.0.0.1:"):] + "/"
-	cfg := clientConfig()
-	cfg.Priority = ""
-	ours := &gnutlshttp.Transport{Config: cfg, DisableHTTP2: true, MaxIdleConnsPerHost: 8}
+	ours := &gnutlshttp.Transport{Config: clientConfig(), DisableHTTP2: true, MaxIdleConnsPerHost: 8}
 	goTr := &http.Transport{TLSClientConfig: goClientConfig(), MaxIdleConnsPerHost: 8}
 	b.Cleanup(ours.CloseIdleConnections)
 	b.Cleanup(goTr.CloseIdleConnections)
@@ -400,9 +398,7 @@ func BenchmarkHTTP1Client(b *testing.B) {
 func BenchmarkHTTP2Client(b *testing.B) {
 	ng := peers.Nginx(b, pki.ca, pki.leaf, peers.NginxOptions{EarlyData: true})
 	url := "https://localhost:" + ng.Addr[len("127.0.0.1:"):] + "/"
-	cfg := clientConfig()
-	cfg.Priority = ""
-	ours := &gnutlshttp.Transport{Config: cfg}
+	ours := &gnutlshttp.Transport{Config: clientConfig()}
 	xnet := &http2.Transport{TLSClientConfig: goClientConfig()}
 	goTr := &http.Transport{TLSClientConfig: goClientConfig(), ForceAttemptHTTP2: true}
 	b.Cleanup(ours.CloseIdleConnections)
