@@ -103,19 +103,7 @@ func TestServerSessionCacheLifetime(t *testing.T) {
 			cc.Priority = v.priority
 			cc.SessionTicketsDisabled = v.want == tls.VersionTLS12
 			cc.ClientSessionCache = NewLRUClientSessionCache(1)
-			dial := func() bool {
-				t.Helper()
-				c, err := Dial("tcp", addr, cc)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				echo(t, c, "x")
-				if got := <-resumed; got != c.ConnectionState().DidResume {
-					t.Fatalf("server resumed %v, client %v", got, !got)
-				}
-				return c.ConnectionState().DidResume
-			}
+			dial := func() bool { return dialResumed(t, addr, cc, resumed) }
 			if dial() {
 				t.Fatal("the first connection resumed")
 			}
