@@ -39,8 +39,13 @@ func ktlsKeyed(version uint16, cipher string) bool {
 }
 
 // checkKTLS fails a completed handshake after which kernel TLS is on
-// without keys (ErrKTLSWithoutKeys), before any application data.
+// without keys (ErrKTLSWithoutKeys), before any application data. Only
+// GnuTLS's system configuration turns kTLS on, so without it no session
+// is asked.
 func (c *Conn) checkKTLS() error {
+	if !systemKTLS() {
+		return nil
+	}
 	recv, send := c.sess.KTLS()
 	if !recv && !send {
 		return nil
