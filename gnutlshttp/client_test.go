@@ -19,6 +19,7 @@ import (
 	"github.com/go-gnutls/go-gnutls/internal/live"
 	"github.com/go-gnutls/go-gnutls/internal/peers"
 	"github.com/go-gnutls/go-gnutls/internal/testpki"
+	"golang.org/x/net/http2"
 )
 
 // goServer starts net/http's server on crypto/tls, HTTP/2 as well when h2;
@@ -257,5 +258,88 @@ func TestHostPort(t *testing.T) {
 		if got := hostPort(&url.URL{Scheme: "https", Host: host}); got != want {
 			t.Errorf("hostPort(%q) = %q, want %q", host, got, want)
 		}
+	}
+}
+
+// firstH2Listener hands its first connection to h2, a TLS server that
+// offers HTTP/2 alone, and returns the others from Accept.
+type firstH2Listener struct {
+	net.Listener
+	once sync.Once
+	h2   func(*tls.Conn)
+}
+
+func (l *firstH2Listener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		first := false
+		l.once.Do(func() { first = true })
+		if !first {
+			return c, nil
+		}
+		go l.h2(tls.Server(c, &tls.Config{Certificates: []tls.Certificate{testLeaf.TLS}, NextProtos: []string{http2.NextProtoTLS}}))
+	}
+}
+
+// A POST that an HTTP/2 server takes whole and then leaves out with a
+// graceful GOAWAY goes again with its whole body when the next
+// connection finds the server speaking only HTTP/1.1.
+func TestClientGoAwayThenHTTP1(t *testing.T) {
+	live.Check(t)
+	body := strings.Repeat("0123456789abcdef", 1024)
+	var h2got atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %d %v", r.Proto, len(b), err)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{testLeaf.TLS}}
+	srv.Listener = &firstH2Listener{Listener: srv.Listener, h2: func(c *tls.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		preface := make([]byte, len(http2.ClientPreface))
+		if _, err := io.ReadFull(c, preface); err != nil {
+			t.Errorf("HTTP/2 server: %v", err)
+			return
+		}
+		fr := http2.NewFramer(c, c)
+		fr.WriteSettings()
+		for done := false; !done; {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				t.Errorf("HTTP/2 server: %v", err)
+				return
+			}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					fr.WriteSettingsAck()
+				}
+			case *http2.DataFrame:
+				h2got.Add(int64(len(f.Data())))
+				done = f.StreamEnded()
+			}
+		}
+		fr.WriteGoAway(0, http2.ErrCodeNo, nil)
+		io.Copy(io.Discard, c)
+	}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	tr := &Transport{Config: clientConfig()}
+	defer closeIdle(tr)
+	url := "https://" + localhost(srv.Listener.Addr().String()) + "/"
+	resp, err := (&http.Client{Transport: tr}).Post(url, "text/plain", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := fmt.Sprintf("HTTP/1.1 %d <nil>", len(body)); err != nil || string(b) != want {
+		t.Fatalf("response %q, %v; want %q", b, err, want)
+	}
+	if n := h2got.Load(); n != int64(len(body)) {
+		t.Fatalf("the HTTP/2 server took %d bytes of the body before its GOAWAY, want all %d", n, len(body))
 	}
 }

@@ -207,9 +207,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if !t.DisableHTTP2 {
-		if resp, err, ok := t.roundTripH2(req, addr, cc); ok {
+		resp, err, h1req := t.roundTripH2(req, addr, cc)
+		if h1req == nil {
 			return resp, err
 		}
+		req = h1req
 	}
 	return t.roundTripH1(req, addr)
 }
@@ -419,9 +421,10 @@ func (t *Transport) putSpare(addr string, c *stateConn) {
 
 // roundTripH2 sends req over an HTTP/2 connection to addr: reserved, a
 // connection that took a stream reservation for it, or else one that
-// can take it, dialed when none can. ok is false when the server speaks
-// only HTTP/1.1: the request is then for h1.
-func (t *Transport) roundTripH2(req *http.Request, addr string, reserved *http2.ClientConn) (resp *http.Response, err error, ok bool) {
+// can take it, dialed when none can. When the server speaks only
+// HTTP/1.1, h1req is the request to send over it: req, or the copy with a
+// fresh body that an attempt which failed left to send again.
+func (t *Transport) roundTripH2(req *http.Request, addr string, reserved *http2.ClientConn) (resp *http.Response, err error, h1req *http.Request) {
 	for attempt := 0; ; attempt++ {
 		cc := reserved
 		reserved = nil
@@ -430,10 +433,10 @@ func (t *Transport) roundTripH2(req *http.Request, addr string, reserved *http2.
 			cc, h1, err = t.h2Conn(req.Context(), addr)
 			if err != nil {
 				closeBody(req)
-				return nil, err, true
+				return nil, err, nil
 			}
 			if h1 {
-				return nil, nil, false
+				return nil, nil, req
 			}
 		}
 		resp, err := cc.RoundTrip(req)
@@ -446,7 +449,7 @@ func (t *Transport) roundTripH2(req *http.Request, addr string, reserved *http2.
 				continue
 			}
 		}
-		return resp, err, true
+		return resp, err, nil
 	}
 }
 
