@@ -2,6 +2,7 @@ package gnutls
 
 import (
 	"bytes"
+	"crypto/tls"
 	"io"
 	"strconv"
 	"testing"
@@ -77,5 +78,29 @@ func TestReadWriteStructArray(t *testing.T) {
 	}
 	if in.buf != out.buf {
 		t.Error("the echo differs from what was written")
+	}
+}
+
+// A client's handshake on a socket waits for the server's flights on the
+// netpoller alone: it starts in the read direction, so sending its first
+// flight and then waiting to read takes no poll(2) (a switch of direction
+// takes two). TLS 1.3 and 1.2, against crypto/tls.
+func TestClientHandshakePolls(t *testing.T) {
+	for _, v := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		t.Run(tls.VersionName(v), func(t *testing.T) {
+			addr := goTLSServer(t, func(c *tls.Config) { c.MinVersion, c.MaxVersion = v, v })
+			c, err := Dial("tcp", addr, clientConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if got := c.ConnectionState().Version; got != v {
+				t.Fatalf("version %#x, want %#x", got, v)
+			}
+			if n := c.polls.Load(); n != 0 {
+				t.Errorf("%d poll(2) calls in the handshake (%d netpoller waits); want none", n, c.waits.Load())
+			}
+			echo(t, c, "after the handshake")
+		})
 	}
 }

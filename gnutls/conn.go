@@ -74,6 +74,7 @@ type Conn struct {
 	syn     *synSocket
 	layer   socketLayer  // between GnuTLS and a socket (netpoll.go)
 	waits   atomic.Int64 // netpoller waits, for tests
+	polls   atomic.Int64 // poll(2) calls before an operation (ready), for tests
 	runs    [2]runState
 
 	// deadlineMu orders SetReadDeadline against useTransport, which
@@ -229,7 +230,12 @@ func (c *Conn) handshake(ctx context.Context, in, out []byte) (n int, err error)
 		c.handshakeErr = err
 		return 0, err
 	}
-	err = c.run(c.isClient, func() error { return c.handshakeStep(in, &n) })
+	// A client's first flight fits in a new socket's send buffer, and the
+	// next step is to wait for the server's: starting in the read
+	// direction spares the poll(2) calls that a switch of direction takes
+	// (nextWait). A fast-open connection is still being made: its first
+	// send must wait until the socket is writable.
+	err = c.run(c.connecting, func() error { return c.handshakeStep(in, &n) })
 	if err == errEarlyDataReady {
 		return n, nil
 	}

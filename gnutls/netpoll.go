@@ -302,6 +302,7 @@ func (c *Conn) ready(fd int, write bool) (bool, error) {
 		ev = unix.POLLOUT
 	}
 	pfd := []unix.PollFd{{Fd: int32(fd), Events: ev}}
+	c.polls.Add(1)
 	if _, err := unix.Poll(pfd, 0); err != nil && err != unix.EINTR {
 		return false, os.NewSyscallError("poll", err)
 	}
