@@ -188,8 +188,7 @@ static void *echo_server(void *arg)
 				break;
 			send_all(s, buf, PING);
 		}
-		gnutls_deinit(s);
-		close(fd);
+		finish(s, fd);
 	}
 	return NULL;
 }

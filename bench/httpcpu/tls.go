@@ -22,7 +22,9 @@ func echo() error {
 	if err != nil {
 		return err
 	}
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	// No TCP keep-alive, on either stack's sockets: the C program sets
+	// none, and Go's net would make four setsockopt calls per connection.
+	inner, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
@@ -75,7 +77,7 @@ func newTLSClient() (*tlsClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	dialer := &net.Dialer{ControlContext: func(context.Context, string, string, syscall.RawConn) error {
+	dialer := &net.Dialer{KeepAlive: -1, ControlContext: func(context.Context, string, string, syscall.RawConn) error {
 		conns.Add(1)
 		return nil
 	}}
