@@ -63,14 +63,13 @@ func (c *Conn) ConnectionState() ConnectionState {
 			c.state.PeerCertificates = append(c.state.PeerCertificates, cert)
 		}
 		if c.state.anchors != nil {
-			c.state.issuers = c.state.anchors.trustedIssuers(c.peerDER)
-		}
-		c.peerDER = nil
-		if c.state.issuers != nil {
-			if path := verifiedPath(c.state.PeerCertificates, c.state.issuers); path != nil {
-				c.state.verifiedChains = [][]*x509.Certificate{path}
+			c.state.verifiedChains = c.state.anchors.verifiedChains(c.peerDER, c.state.PeerCertificates)
+		} else if c.state.issuers != nil {
+			if p, ok := verifiedPath(c.state.PeerCertificates, c.state.issuers); ok {
+				c.state.verifiedChains = [][]*x509.Certificate{p.chain(c.state.PeerCertificates)}
 			}
 		}
+		c.peerDER = nil
 		c.state.anchors, c.state.issuers = nil, nil
 	}
 	return c.state

@@ -6,6 +6,7 @@ package gnutls
 import "C"
 
 import (
+	"crypto/sha256"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -36,6 +37,11 @@ type credState struct {
 	afterFree []func()
 	staple    *stapler
 	pin       *pinAsker
+	// paths are the verified paths found with this trust store
+	// (verifiedpath.go); pathsGen counts the changes to it, which forget
+	// them. Both under mu.
+	paths    map[[sha256.Size]byte]foundPath
+	pathsGen uint64
 }
 
 // NewCredentials returns empty certificate credentials.
@@ -73,6 +79,8 @@ func (c *Credentials) load(op string, f func(C.gnutls_certificate_credentials_t)
 	if c.closed {
 		return 0, net.ErrClosed
 	}
+	c.paths = nil
+	c.pathsGen++
 	r := f(c.ptr)
 	if r < 0 {
 		return 0, &Error{Op: op, Code: ErrorCode(r)}

@@ -196,7 +196,10 @@ func TestVerifiedPathSystemTrust(t *testing.T) {
 		// A CA re-issued under the same name and key may come back for
 		// its twin; either is an anchor that signed it.
 		issuer := cr.trustedIssuer(root.Raw)
-		path := verifiedPath([]*x509.Certificate{root}, [][]byte{issuer})
+		var path []*x509.Certificate
+		if p, ok := verifiedPath([]*x509.Certificate{root}, [][]byte{issuer}); ok {
+			path = p.chain([]*x509.Certificate{root})
+		}
 		if len(path) == 0 || !bytes.Equal(path[len(path)-1].RawSubject, root.RawSubject) ||
 			!bytes.Equal(path[len(path)-1].RawSubjectPublicKeyInfo, root.RawSubjectPublicKeyInfo) {
 			t.Fatalf("%s: path %v from the system store's %d bytes", root.Subject, path, len(issuer))
@@ -245,5 +248,55 @@ func TestVerifiedChainsLookedUpOnRead(t *testing.T) {
 			t.Fatalf("the handshake looked up %d trusted issuers", looked)
 		}
 		p.checkPeer(t, "crypto/tls", c.ConnectionState().TLS())
+	}
+}
+
+// A chain seen again, here on a second connection, gets its verified path
+// from the credentials' memo: no trusted issuer is looked up and no
+// signature checked again, and the path starts at the connection's own
+// leaf. A change to the trust store forgets it: with the intermediate
+// trusted too, the next path ends there.
+func TestVerifiedChainsRemembered(t *testing.T) {
+	checkLeaks(t)
+	p := newChainPKI()
+	addr := goTLSServer(t, func(c *tls.Config) { c.Certificates = []tls.Certificate{p.leaf.TLS} })
+	cfg := &Config{ServerName: "localhost", RootCAPEM: p.root.PEM}
+	state := func() (tls.ConnectionState, int64) {
+		t.Helper()
+		c, err := Dial("tcp", addr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		before := issuerLookups.Load()
+		st := c.ConnectionState().TLS()
+		return st, issuerLookups.Load() - before
+	}
+	st, looked := state()
+	p.checkPeer(t, "crypto/tls", st)
+	if looked == 0 {
+		t.Fatal("first connection: no trusted issuer looked up")
+	}
+	st, looked = state()
+	p.checkPeer(t, "crypto/tls", st)
+	if looked != 0 {
+		t.Errorf("second connection, same chain: %d trusted issuers looked up, want none", looked)
+	}
+	if st.VerifiedChains[0][0] != st.PeerCertificates[0] {
+		t.Error("the remembered path does not start at this connection's leaf")
+	}
+	creds, err := cfg.credentials(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := creds.AddTrustPEM(p.im.PEM); err != nil {
+		t.Fatal(err)
+	}
+	st, looked = state()
+	if looked == 0 {
+		t.Error("after a change to the trust store: no trusted issuer looked up")
+	}
+	if ch := st.VerifiedChains; len(ch) != 1 || len(ch[0]) != 2 || !ch[0][0].Equal(p.leaf.Cert) || !ch[0][1].Equal(p.im.Cert) {
+		t.Errorf("with the intermediate trusted: verified chains %v, want leaf then intermediate", ch)
 	}
 }

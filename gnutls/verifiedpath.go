@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"sync/atomic"
 	"unsafe"
@@ -74,30 +75,90 @@ func (c *Credentials) trustedIssuer(cert []byte) []byte {
 	return C.GoBytes(unsafe.Pointer(out), C.int(n))
 }
 
+// foundPath is a verified path as verifiedPath finds it: the peer's
+// certificates it takes, by index from the leaf (0), then the trust
+// store's CA that ends it, or nil when the last of them is itself one.
+type foundPath struct {
+	steps  []int
+	anchor *x509.Certificate
+}
+
+// chain is the path over peer, the certificates of the chain it was
+// found for; nil if peer is not that chain.
+func (p foundPath) chain(peer []*x509.Certificate) []*x509.Certificate {
+	path := make([]*x509.Certificate, 0, len(p.steps)+1)
+	for _, i := range p.steps {
+		if i >= len(peer) {
+			return nil
+		}
+		path = append(path, peer[i])
+	}
+	if p.anchor != nil {
+		path = append(path, p.anchor)
+	}
+	return path
+}
+
+// pathMemoMax bounds the paths a Credentials remembers; past it, the memo
+// starts over.
+const pathMemoMax = 1024
+
+// verifiedChains returns the path verified from peer, parsed from der, to
+// c's trust store. The path depends on the chain and the trust store
+// alone, so it is remembered per chain (credState.paths), and a chain
+// seen again, as on every resumed connection, costs neither the trust
+// store lookups nor the signature checks; a change to the trust store
+// forgets every path.
+func (c *Credentials) verifiedChains(der [][]byte, peer []*x509.Certificate) [][]*x509.Certificate {
+	key := chainKey(der, "")
+	c.mu.Lock()
+	p, ok := c.paths[key]
+	gen := c.pathsGen
+	c.mu.Unlock()
+	if !ok {
+		if p, ok = verifiedPath(peer, c.trustedIssuers(der)); !ok {
+			return nil
+		}
+		c.mu.Lock()
+		if c.pathsGen == gen {
+			if c.paths == nil || len(c.paths) >= pathMemoMax {
+				c.paths = make(map[[sha256.Size]byte]foundPath)
+			}
+			c.paths[key] = p
+		}
+		c.mu.Unlock()
+	}
+	if path := p.chain(peer); path != nil {
+		return [][]*x509.Certificate{path}
+	}
+	return nil
+}
+
 // verifiedPath walks from the leaf (peer[0]) to a trust anchor: at each
 // step the trusted issuer (issuers, parallel to peer) ends the path, or
 // else a certificate the peer sent whose key signed the current one
-// continues it. It returns nil when no such path exists, which after a
+// continues it. ok is false when no such path exists, which after a
 // successful verification means crypto/x509 cannot check a signature
 // GnuTLS accepted.
-func verifiedPath(peer []*x509.Certificate, issuers [][]byte) []*x509.Certificate {
+func verifiedPath(peer []*x509.Certificate, issuers [][]byte) (p foundPath, ok bool) {
 	if len(peer) == 0 || len(issuers) < len(peer) {
-		return nil
+		return p, false
 	}
-	path := []*x509.Certificate{peer[0]}
+	p.steps = []int{0}
 	used := make([]bool, len(peer))
 	used[0] = true
-	for i := 0; len(path) <= len(peer); {
-		cur := path[len(path)-1]
+	for i := 0; len(p.steps) <= len(peer); {
+		cur := peer[i]
 		if der := issuers[i]; der != nil {
 			if bytes.Equal(der, cur.Raw) {
-				return path // cur is itself an anchor
+				return p, true // cur is itself an anchor
 			}
 			anchor, err := x509.ParseCertificate(der)
 			if err != nil || !signedBy(cur, anchor) {
-				return nil
+				return p, false
 			}
-			return append(path, anchor)
+			p.anchor = anchor
+			return p, true
 		}
 		next := -1
 		for j, cand := range peer {
@@ -107,13 +168,13 @@ func verifiedPath(peer []*x509.Certificate, issuers [][]byte) []*x509.Certificat
 			}
 		}
 		if next < 0 {
-			return nil
+			return p, false
 		}
 		used[next] = true
-		path = append(path, peer[next])
+		p.steps = append(p.steps, next)
 		i = next
 	}
-	return nil
+	return p, false
 }
 
 // signedBy reports whether child names parent as its issuer and parent's
