@@ -55,24 +55,34 @@ func (c *Conn) ConnectionState() ConnectionState {
 		return ConnectionState{FastOpen: c.state.FastOpen}
 	}
 	if c.peerDER != nil {
-		for _, der := range c.peerDER {
-			cert, err := x509.ParseCertificate(der)
-			if err != nil {
-				break // as Session.PeerCertificates: the chain up to the first bad one
-			}
-			c.state.PeerCertificates = append(c.state.PeerCertificates, cert)
-		}
 		if c.state.anchors != nil {
-			c.state.verifiedChains = c.state.anchors.verifiedChains(c.peerDER, c.state.PeerCertificates)
-		} else if c.state.issuers != nil {
-			if p, ok := verifiedPath(c.state.PeerCertificates, c.state.issuers); ok {
-				c.state.verifiedChains = [][]*x509.Certificate{p.chain(c.state.PeerCertificates)}
+			c.state.PeerCertificates, c.state.verifiedChains = c.state.anchors.verifiedPeer(c.peerDER)
+		} else {
+			c.state.PeerCertificates = parseChain(c.peerDER)
+			if c.state.issuers != nil {
+				if p, ok := verifiedPath(c.state.PeerCertificates, c.state.issuers); ok {
+					c.state.verifiedChains = [][]*x509.Certificate{p.chain(c.state.PeerCertificates)}
+				}
 			}
 		}
 		c.peerDER = nil
 		c.state.anchors, c.state.issuers = nil, nil
 	}
 	return c.state
+}
+
+// parseChain parses a peer's chain (DER), up to the first certificate
+// crypto/x509 cannot parse, as Session.PeerCertificates does.
+func parseChain(der [][]byte) []*x509.Certificate {
+	var certs []*x509.Certificate
+	for _, d := range der {
+		cert, err := x509.ParseCertificate(d)
+		if err != nil {
+			break
+		}
+		certs = append(certs, cert)
+	}
+	return certs
 }
 
 // takeState records the connection's state once the handshake completed;

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 )
@@ -78,9 +79,11 @@ func (c *Credentials) trustedIssuer(cert []byte) []byte {
 // foundPath is a verified path as verifiedPath finds it: the peer's
 // certificates it takes, by index from the leaf (0), then the trust
 // store's CA that ends it, or nil when the last of them is itself one.
+// In the memo (verifiedPeer) it also holds the parsed chain.
 type foundPath struct {
 	steps  []int
 	anchor *x509.Certificate
+	peer   []*x509.Certificate
 }
 
 // chain is the path over peer, the certificates of the chain it was
@@ -103,35 +106,37 @@ func (p foundPath) chain(peer []*x509.Certificate) []*x509.Certificate {
 // starts over.
 const pathMemoMax = 1024
 
-// verifiedChains returns the path verified from peer, parsed from der, to
-// c's trust store. The path depends on the chain and the trust store
-// alone, so it is remembered per chain (credState.paths), and a chain
-// seen again, as on every resumed connection, costs neither the trust
-// store lookups nor the signature checks; a change to the trust store
-// forgets every path.
-func (c *Credentials) verifiedChains(der [][]byte, peer []*x509.Certificate) [][]*x509.Certificate {
+// verifiedPeer parses a peer chain (DER) that c verified and returns it
+// with the path verified from it to c's trust store. Both depend on the
+// chain and the trust store alone, so they are remembered per chain
+// (credState.paths): a chain seen again, as on every resumed connection,
+// is neither parsed nor walked again (no trust store lookup, no signature
+// check), and shares its parsed certificates, as crypto/tls's client
+// does. A change to the trust store forgets every path.
+func (c *Credentials) verifiedPeer(der [][]byte) ([]*x509.Certificate, [][]*x509.Certificate) {
 	key := chainKey(der, "")
 	c.mu.Lock()
 	p, ok := c.paths[key]
 	gen := c.pathsGen
 	c.mu.Unlock()
-	if !ok {
-		if p, ok = verifiedPath(peer, c.trustedIssuers(der)); !ok {
-			return nil
-		}
-		c.mu.Lock()
-		if c.pathsGen == gen {
-			if c.paths == nil || len(c.paths) >= pathMemoMax {
-				c.paths = make(map[[sha256.Size]byte]foundPath)
-			}
-			c.paths[key] = p
-		}
-		c.mu.Unlock()
+	if ok {
+		peer := slices.Clone(p.peer)
+		return peer, [][]*x509.Certificate{p.chain(peer)}
 	}
-	if path := p.chain(peer); path != nil {
-		return [][]*x509.Certificate{path}
+	peer := parseChain(der)
+	if p, ok = verifiedPath(peer, c.trustedIssuers(der)); !ok {
+		return peer, nil
 	}
-	return nil
+	p.peer = slices.Clone(peer)
+	c.mu.Lock()
+	if c.pathsGen == gen {
+		if c.paths == nil || len(c.paths) >= pathMemoMax {
+			c.paths = make(map[[sha256.Size]byte]foundPath)
+		}
+		c.paths[key] = p
+	}
+	c.mu.Unlock()
+	return peer, [][]*x509.Certificate{p.chain(peer)}
 }
 
 // verifiedPath walks from the leaf (peer[0]) to a trust anchor: at each
