@@ -22,6 +22,9 @@ import (
 //   - handshakes-client, handshakes-server: 1,000 connections a round, one
 //     after the other, each closed (close_notify) once its handshake is
 //     complete.
+//   - bulk-client, bulk-server: 20,000 writes of 16 KiB (one record each)
+//     a round on one connection, to a sink server, which answers the
+//     whole with one byte (httpcpu's sink role, tlsbench's sink mode).
 func BenchmarkTLSCPU(b *testing.B) {
 	bin, c := buildHTTPCPU(b), cProgram(b)
 	for _, w := range tlsCPUWorkloads(c) {
@@ -45,12 +48,15 @@ func tlsCPUWorkloads(c string) []httpCPUWorkload {
 		{"pingpong-server", false, tlsWorkload(c, true, "pingpong")},
 		{"handshakes-client", true, tlsWorkload(c, false, "handshakes")},
 		{"handshakes-server", true, tlsWorkload(c, true, "handshakes")},
+		{"bulk-client", false, tlsWorkload(c, false, "bulk")},
+		{"bulk-server", false, tlsWorkload(c, true, "bulk")},
 	}
 }
 
 // tlsWorkload: each stack's echo server (server is true) or tlsclient,
 // pinned to under, against crypto/tls's other end pinned to peer; the
-// tlsclient runs cmd ("pingpong" or "handshakes").
+// tlsclient runs cmd ("pingpong", "handshakes", or "bulk", whose server
+// is a sink rather than an echo server).
 func tlsWorkload(c string, server bool, cmd string) startFunc {
 	return func(tb testing.TB, bin, under, peer string, n int) (func() round, []stack) {
 		caFile, certFile, keyFile := pkiFiles(tb)
@@ -70,8 +76,12 @@ func tlsWorkload(c string, server bool, cmd string) startFunc {
 			}
 			return startHTTPCPU(tb, c, cpus, args...)
 		}
+		role := "echo"
+		if cmd == "bulk" {
+			role = "sink"
+		}
 		echo := func(stack string, underTest bool) (*httpCPUProc, string) {
-			p := start(stack, "echo", underTest, "")
+			p := start(stack, role, underTest, "")
 			addr, ok := strings.CutPrefix(p.line(tb), "listening ")
 			if !ok {
 				tb.Fatalf("%s echo: no address", stack)

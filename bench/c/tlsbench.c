@@ -18,8 +18,13 @@
  *   tlsbench echo       CA CERT KEY PRIORITY         prints "listening 127.0.0.1:PORT", then
  *                                                     answers each 64 bytes with them, one
  *                                                     connection at a time; commands: cpu
+ *   tlsbench sink       CA CERT KEY PRIORITY         the same, reading a bulk transfer per
+ *                                                     connection (an 8-byte length, then that
+ *                                                     many bytes, in 16 KiB reads) and
+ *                                                     answering it with one byte
  *   tlsbench tlsclient  CA CERT KEY PRIORITY PORT    commands: cpu, pingpong N (on one
- *                                                     connection), handshakes N */
+ *                                                     connection), handshakes N, bulk N (N
+ *                                                     writes of 16 KiB to a sink) */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -193,6 +198,39 @@ static void *echo_server(void *arg)
 	return NULL;
 }
 
+/* sink_server serves one bulk transfer per connection, one connection at
+ * a time, until the process ends. */
+static void *sink_server(void *arg)
+{
+	static char buf[CHUNK];
+	(void)arg;
+	for (;;) {
+		int fd = accept(listen_fd, NULL, NULL);
+		gnutls_session_t s;
+		unsigned long long left = 0;
+		if (fd < 0)
+			die("accept", 0);
+		__atomic_add_fetch(&conns, 1, __ATOMIC_RELAXED);
+		s = new_session(fd, GNUTLS_SERVER);
+		recv_all(s, buf, 8);
+		for (int i = 0; i < 8; i++)
+			left = left << 8 | (unsigned char)buf[i];
+		while (left > 0) {
+			ssize_t r = gnutls_record_recv(s, buf, left < CHUNK ? left : CHUNK);
+			if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+				continue;
+			if (r <= 0)
+				die("sink recv", r == 0 ? GNUTLS_E_PREMATURE_TERMINATION : (int)r);
+			left -= r;
+		}
+		send_all(s, "k", 1);
+		while (gnutls_record_recv(s, buf, sizeof buf) > 0)
+			;
+		finish(s, fd);
+	}
+	return NULL;
+}
+
 /* commands reads the pair modes' commands on stdin and answers each. */
 static void commands(int client)
 {
@@ -209,6 +247,18 @@ static void commands(int client)
 				send_all(s, buf, PING);
 				recv_all(s, buf, PING);
 			}
+			finish(s, fd);
+		} else if (client && args == 2 && strcmp(cmd, "bulk") == 0) {
+			static char chunk[CHUNK];
+			unsigned long long total = (unsigned long long)n * CHUNK;
+			int fd = dial();
+			gnutls_session_t s = new_session(fd, GNUTLS_CLIENT);
+			for (int i = 0; i < 8; i++)
+				chunk[i] = total >> (56 - 8 * i);
+			send_all(s, chunk, 8);
+			for (long long j = 0; j < n; j++)
+				send_all(s, chunk, CHUNK);
+			recv_all(s, chunk, 1);
 			finish(s, fd);
 		} else if (client && args == 2 && strcmp(cmd, "handshakes") == 0) {
 			for (long long i = 0; i < n; i++) {
@@ -236,15 +286,15 @@ int main(int argc, char **argv)
 	int ret;
 
 	mode = argc > 1 ? argv[1] : "";
-	if (argc != 7 && !(argc == 6 && strcmp(mode, "echo") == 0)) {
+	if (argc != 7 && !(argc == 6 && (strcmp(mode, "echo") == 0 || strcmp(mode, "sink") == 0))) {
 		fprintf(stderr, "usage: tlsbench bulk|handshakes|pingpong CA CERT KEY PRIORITY N\n"
-				"       tlsbench echo CA CERT KEY PRIORITY\n"
+				"       tlsbench echo|sink CA CERT KEY PRIORITY\n"
 				"       tlsbench tlsclient CA CERT KEY PRIORITY PORT\n");
 		return 2;
 	}
 	amount = argc == 7 ? atoll(argv[6]) : 1;
 	if (amount <= 0 || (strcmp(mode, "bulk") && strcmp(mode, "handshakes") && strcmp(mode, "pingpong") &&
-			    strcmp(mode, "echo") && strcmp(mode, "tlsclient"))) {
+			    strcmp(mode, "echo") && strcmp(mode, "sink") && strcmp(mode, "tlsclient"))) {
 		fprintf(stderr, "tlsbench: bad mode %s or count %s\n", argv[1], argv[6]);
 		return 2;
 	}
@@ -270,10 +320,10 @@ int main(int argc, char **argv)
 	if (bind(listen_fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(listen_fd, 128) < 0 ||
 	    getsockname(listen_fd, (struct sockaddr *)&addr, &len) < 0)
 		die("listen", 0);
-	if (strcmp(mode, "echo") == 0) {
+	if (strcmp(mode, "echo") == 0 || strcmp(mode, "sink") == 0) {
 		printf("listening 127.0.0.1:%d\n", ntohs(addr.sin_port));
 		fflush(stdout);
-		pthread_create(&th, NULL, echo_server, NULL);
+		pthread_create(&th, NULL, strcmp(mode, "echo") == 0 ? echo_server : sink_server, NULL);
 		commands(0);
 		return 0;
 	}

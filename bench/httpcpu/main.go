@@ -7,7 +7,7 @@
 //
 //	httpcpu -stack S -cert F -key F server
 //	httpcpu -stack S -ca F -url U [-h2] [-workers W] [-newconn] client
-//	httpcpu -stack S -cert F -key F echo
+//	httpcpu -stack S -cert F -key F echo|sink
 //	httpcpu -stack S -ca F -addr A tlsclient
 //
 // each with -cpuprofile F to profile the whole run.
@@ -15,7 +15,9 @@
 // The server listens on a loopback port, prints "listening HOST:PORT" and
 // serves benchcfg.SmallResponse over HTTP/2 or HTTP/1.1 as ALPN selects;
 // echo does the same for TLS connections, answering each 64 bytes read
-// with the same 64 bytes, and issues no session tickets. Then every role
+// with the same 64 bytes, and issues no session tickets; sink too, reading
+// a bulk transfer on each connection (an 8-byte length, then that many
+// bytes, in 16 KiB reads) and answering it with one byte. Then every role
 // reads commands on stdin, one a line, and answers each with one line:
 //
 //	cpu           "cpu_us=C conns=N resumed=R": the user and system time
@@ -26,8 +28,9 @@
 //	run N         (client) makes N GETs of the URL with W workers
 //	pingpong N    (tlsclient) N 64-byte round trips on one connection
 //	handshakes N  (tlsclient) N connections, each a full handshake, closed
+//	bulk N        (tlsclient) N writes of 16 KiB to a sink on one connection
 //
-// answering the last three as cpu once done.
+// answering the last four as cpu once done.
 // A failure is answered "error: ..." and ends the process. End of input
 // ends it too, having written the CPU profile when -cpuprofile is set.
 package main
@@ -57,12 +60,12 @@ import (
 
 var (
 	stack      = flag.String("stack", "", `"ours" (gnutlshttp, gnutls) or "crypto-tls" (net/http on crypto/tls, crypto/tls)`)
-	certFile   = flag.String("cert", "", "server, echo: certificate chain, PEM")
-	keyFile    = flag.String("key", "", "server, echo: private key, PEM")
+	certFile   = flag.String("cert", "", "server, echo, sink: certificate chain, PEM")
+	keyFile    = flag.String("key", "", "server, echo, sink: private key, PEM")
 	cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	caFile     = flag.String("ca", "", "client, tlsclient: the CA to trust, PEM")
 	url        = flag.String("url", "", "client: the URL to GET")
-	addr       = flag.String("addr", "", "tlsclient: the echo server's address")
+	addr       = flag.String("addr", "", "tlsclient: the echo or sink server's address")
 	h2         = flag.Bool("h2", false, "client: HTTP/2 (else HTTP/1.1)")
 	workers    = flag.Int("workers", 10, "client: requests in flight")
 	newConn    = flag.Bool("newconn", false, "client: a new connection per request (Request.Close), a Transport per worker")
@@ -105,14 +108,18 @@ func main() {
 		if err := echo(); err != nil {
 			fatal(err)
 		}
+	case "sink":
+		if err := sink(); err != nil {
+			fatal(err)
+		}
 	case "tlsclient":
 		c, err := newTLSClient()
 		if err != nil {
 			fatal(err)
 		}
-		cmds = map[string]func(int) error{"pingpong": c.pingPong, "handshakes": c.handshakes}
+		cmds = map[string]func(int) error{"pingpong": c.pingPong, "handshakes": c.handshakes, "bulk": c.bulk}
 	default:
-		fatal(fmt.Errorf("role %q: want server, client, echo or tlsclient", flag.Arg(0)))
+		fatal(fmt.Errorf("role %q: want server, client, echo, sink or tlsclient", flag.Arg(0)))
 	}
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -16,8 +17,50 @@ import (
 // pingSize is the size of a ping-pong request and of its reply.
 const pingSize = 64
 
+// bulkChunk is the size of a bulk transfer's writes and reads: a record.
+const bulkChunk = 16 << 10
+
 // echo starts the TLS echo server and prints its address.
 func echo() error {
+	return serveTLS(func(c net.Conn) {
+		buf := make([]byte, pingSize)
+		for {
+			if _, err := io.ReadFull(c, buf); err != nil {
+				return
+			}
+			if _, err := c.Write(buf); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// sink starts the TLS bulk server and prints its address: on each
+// connection it reads a transfer, an 8-byte length and that many bytes
+// in bulkChunk reads, answers one byte, and waits for the close.
+func sink() error {
+	return serveTLS(func(c net.Conn) {
+		buf := make([]byte, bulkChunk)
+		if _, err := io.ReadFull(c, buf[:8]); err != nil {
+			return
+		}
+		for left := binary.BigEndian.Uint64(buf); left > 0; {
+			n, err := c.Read(buf[:min(left, bulkChunk)])
+			if err != nil {
+				return
+			}
+			left -= uint64(n)
+		}
+		if _, err := c.Write(buf[:1]); err != nil {
+			return
+		}
+		io.Copy(io.Discard, c)
+	})
+}
+
+// serveTLS starts the stack's TLS server, which runs handle on each
+// connection and closes it after, and prints its address.
+func serveTLS(handle func(net.Conn)) error {
 	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
 	if err != nil {
 		return err
@@ -50,15 +93,7 @@ func echo() error {
 			}
 			go func() {
 				defer c.Close()
-				buf := make([]byte, pingSize)
-				for {
-					if _, err := io.ReadFull(c, buf); err != nil {
-						return
-					}
-					if _, err := c.Write(buf); err != nil {
-						return
-					}
-				}
+				handle(c)
 			}()
 		}
 	}()
@@ -108,6 +143,28 @@ func (c *tlsClient) pingPong(n int) error {
 		}
 	}
 	return nil
+}
+
+// bulk sends n chunks of bulkChunk bytes to the sink server on one new
+// connection, after their total length, and waits for its answer.
+func (c *tlsClient) bulk(n int) error {
+	conn, err := c.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	buf := make([]byte, bulkChunk)
+	binary.BigEndian.PutUint64(buf, uint64(n)*bulkChunk)
+	if _, err := conn.Write(buf[:8]); err != nil {
+		return err
+	}
+	for range n {
+		if _, err := conn.Write(buf); err != nil {
+			return err
+		}
+	}
+	_, err = io.ReadFull(conn, buf[:1])
+	return err
 }
 
 // handshakes makes n connections, one after the other, each closed once
