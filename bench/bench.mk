@@ -80,8 +80,8 @@ bench-http-cpu: deps | $(BENCH_OUT)
 		{ $(GO) tool pprof -top -nodecount=15 $$p; $(GO) tool pprof -top -cum -nodecount=15 $$p; } > out/http-cpu-profile-$$s.txt; \
 	done; cat out/http-cpu-profile-*.txt
 
-# The same for 64-byte ping-pong and full handshakes over TLS alone,
-# client and server: this package's Conn, crypto/tls, GnuTLS in C.
+# The same for 64-byte ping-pong, full handshakes and bulk transfers over
+# TLS alone, client and server: this package's Conn, crypto/tls, GnuTLS in C.
 bench-tls-cpu: deps bench/c/tlsbench | $(BENCH_OUT)
 	cd bench && $(GO) test -run '^$$' -bench 'TLSCPU' -benchtime=7x -v -timeout 30m . | tee out/tls-cpu.txt
 
