@@ -79,8 +79,6 @@ func (c *Credentials) load(op string, f func(C.gnutls_certificate_credentials_t)
 	if c.closed {
 		return 0, net.ErrClosed
 	}
-	c.paths = nil
-	c.pathsGen++
 	r := f(c.ptr)
 	if r < 0 {
 		return 0, &Error{Op: op, Code: ErrorCode(r)}
@@ -92,7 +90,10 @@ func (c *Credentials) load(op string, f func(C.gnutls_certificate_credentials_t)
 // added; none is an error, with the code GnuTLS gives an empty list
 // elsewhere (GNUTLS_E_NO_CERTIFICATE_FOUND).
 func (c *Credentials) loadCerts(what string, f func(C.gnutls_certificate_credentials_t) C.int) (int, error) {
-	n, err := c.load("load "+what, f)
+	n, err := c.load("load "+what, func(p C.gnutls_certificate_credentials_t) C.int {
+		c.forgetPaths() // the trust store changes
+		return f(p)
+	})
 	if err == nil && n == 0 {
 		return 0, &Error{Op: "load " + what, Code: ErrNoCertificateFound}
 	}

@@ -254,8 +254,9 @@ func TestVerifiedChainsLookedUpOnRead(t *testing.T) {
 // A chain seen again, here on a second connection, gets its parsed
 // certificates and its verified path from the credentials' memo: it is not
 // parsed again, no trusted issuer is looked up and no signature checked
-// again. A change to the trust store forgets it: with the intermediate
-// trusted too, the next path ends there.
+// again. Verifying a chain with the credentials keeps it; a change to the
+// trust store forgets it: with the intermediate trusted too, the next
+// path ends there.
 func TestVerifiedChainsRemembered(t *testing.T) {
 	checkLeaks(t)
 	p := newChainPKI()
@@ -287,9 +288,18 @@ func TestVerifiedChainsRemembered(t *testing.T) {
 	if st.PeerCertificates[0] != leaf || st.VerifiedChains[0][0] != leaf {
 		t.Error("the second connection parsed the chain again, or its path does not start at its leaf")
 	}
+	// Using the trust store, as offering a cached session does, keeps the
+	// paths; changing it forgets them.
 	creds, err := cfg.credentials(true)
 	if err != nil {
 		t.Fatal(err)
+	}
+	chain := [][]byte{p.leaf.Cert.Raw, p.im.Cert.Raw}
+	if status, err := creds.VerifyChain(chain, "localhost"); err != nil || status != 0 {
+		t.Fatalf("VerifyChain: %v, %v", status, err)
+	}
+	if _, looked = state(); looked != 0 {
+		t.Errorf("after VerifyChain: %d trusted issuers looked up, want none", looked)
 	}
 	if _, err := creds.AddTrustPEM(p.im.PEM); err != nil {
 		t.Fatal(err)

@@ -102,9 +102,16 @@ func (p foundPath) chain(peer []*x509.Certificate) []*x509.Certificate {
 	return path
 }
 
-// pathMemoMax bounds the paths a Credentials remembers; past it, the memo
-// starts over.
-const pathMemoMax = 1024
+// pathMemoMax bounds the paths a Credentials remembers, each with its
+// parsed chain; past it, the memo starts over.
+const pathMemoMax = 256
+
+// forgetPaths forgets the paths found so far, as the trust store is about
+// to change (loadCerts, under c.mu).
+func (c *Credentials) forgetPaths() {
+	c.paths = nil
+	c.pathsGen++
+}
 
 // verifiedPeer parses a peer chain (DER) that c verified and returns it
 // with the path verified from it to c's trust store. Both depend on the
