@@ -6,6 +6,7 @@ package bench
 import (
 	"crypto/tls"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -94,4 +95,21 @@ func cProgram(b testing.TB) string {
 		testenv.Skip(b, p+" is not built: run make bench")
 	}
 	return p
+}
+
+// buildCProgram builds c/tlsbench.c into a temporary directory, with the
+// flags of the Makefile's rule (bench/bench.mk), so that a test runs the
+// C program's pair modes where `make bench` has not run.
+func buildCProgram(tb testing.TB) string {
+	tb.Helper()
+	flags, err := exec.Command(testenv.LookPath(tb, "pkg-config"), "--cflags", "--libs", "gnutls").Output()
+	if err != nil {
+		tb.Fatalf("pkg-config gnutls: %v", err)
+	}
+	bin := filepath.Join(tb.TempDir(), "tlsbench")
+	args := append([]string{"-O2", "-Wall", "-o", bin, filepath.Join("c", "tlsbench.c")}, strings.Fields(string(flags))...)
+	if out, err := exec.Command(testenv.LookPath(tb, "cc"), append(args, "-lpthread")...).CombinedOutput(); err != nil {
+		tb.Fatalf("building c/tlsbench.c: %v\n%s", err, out)
+	}
+	return bin
 }

@@ -95,10 +95,7 @@ func serverWorkload(proto string, args ...string) startFunc {
 		start := func(name string) func() round {
 			flags := append(profileFlags(tb, name), "-stack", name, "-cert", certFile, "-key", keyFile, "server")
 			srv := startHTTPCPU(tb, bin, under, flags...)
-			addr, ok := strings.CutPrefix(srv.line(tb), "listening ")
-			if !ok {
-				tb.Fatalf("%s server: no address", name)
-			}
+			addr := srv.listening(tb)
 			h2args := append([]string{"-n", strconv.Itoa(n), "-c", strconv.Itoa(httpCPUWorkers)}, args...)
 			return func() round {
 				before := srv.stats(tb, "cpu")
@@ -118,10 +115,7 @@ func clientWorkload(h2, newConn bool) startFunc {
 	return func(tb testing.TB, bin, under, peer string, n int) (func() round, []stack) {
 		caFile, certFile, keyFile := pkiFiles(tb)
 		srv := startHTTPCPU(tb, bin, peer, "-stack", "crypto-tls", "-cert", certFile, "-key", keyFile, "server")
-		addr, ok := strings.CutPrefix(srv.line(tb), "listening ")
-		if !ok {
-			tb.Fatal("server: no address")
-		}
+		addr := srv.listening(tb)
 		start := func(name string) func() round {
 			flags := append(profileFlags(tb, name), "-stack", name, "-ca", caFile, "-url", "https://"+addr+"/",
 				"-h2="+strconv.FormatBool(h2), "-newconn="+strconv.FormatBool(newConn), "-workers", strconv.Itoa(httpCPUWorkers), "client")
@@ -216,6 +210,18 @@ func (p *httpCPUProc) line(tb testing.TB) string {
 		tb.Fatalf("httpcpu: %s", l)
 	}
 	return l
+}
+
+// listening is the address a server role prints first ("listening
+// HOST:PORT").
+func (p *httpCPUProc) listening(tb testing.TB) string {
+	tb.Helper()
+	l := p.line(tb)
+	addr, ok := strings.CutPrefix(l, "listening ")
+	if !ok {
+		tb.Fatalf("a server's first line is %q, not its address", l)
+	}
+	return addr
 }
 
 // httpCPUStats is a bench/httpcpu process's answer.

@@ -3,7 +3,6 @@ package bench
 import (
 	"net"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -82,11 +81,7 @@ func tlsWorkload(c string, server bool, cmd string) startFunc {
 		}
 		echo := func(stack string, underTest bool) (*httpCPUProc, string) {
 			p := start(stack, role, underTest, "")
-			addr, ok := strings.CutPrefix(p.line(tb), "listening ")
-			if !ok {
-				tb.Fatalf("%s echo: no address", stack)
-			}
-			return p, addr
+			return p, p.listening(tb)
 		}
 		var peerAddr string // the clients' server
 		if !server {
@@ -122,12 +117,12 @@ func tlsWorkload(c string, server bool, cmd string) startFunc {
 }
 
 // TestTLSCPU runs each workload of BenchmarkTLSCPU for two short rounds
-// per stack, ours and crypto/tls, with the real processes and checks the
-// connections the process under test reports: one per round for
-// ping-pong, one per handshake.
+// per stack, ours, crypto/tls and GnuTLS in C, with the real processes and
+// checks the connections the process under test reports: one per round
+// for ping-pong and bulk, one per handshake.
 func TestTLSCPU(t *testing.T) {
 	bin := buildHTTPCPU(t)
-	for _, w := range tlsCPUWorkloads("") {
+	for _, w := range tlsCPUWorkloads(buildCProgram(t)) {
 		t.Run(w.name, func(t *testing.T) {
 			under, peer := httpCPUs(t)
 			n, conns := 200, 1

@@ -93,9 +93,10 @@ func main() {
 	}
 	// cmds are the commands besides cpu.
 	var cmds map[string]func(n int) error
-	switch flag.Arg(0) {
-	case "server":
-		if err := serve(); err != nil {
+	switch role := flag.Arg(0); role {
+	case "server", "echo", "sink":
+		start := map[string]func() error{"server": serve, "echo": echo, "sink": sink}[role]
+		if err := start(); err != nil {
 			fatal(err)
 		}
 	case "client":
@@ -104,14 +105,6 @@ func main() {
 			fatal(err)
 		}
 		cmds = map[string]func(int) error{"run": c.run}
-	case "echo":
-		if err := echo(); err != nil {
-			fatal(err)
-		}
-	case "sink":
-		if err := sink(); err != nil {
-			fatal(err)
-		}
 	case "tlsclient":
 		c, err := newTLSClient()
 		if err != nil {
