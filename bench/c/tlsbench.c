@@ -128,6 +128,30 @@ static void send_all(gnutls_session_t s, const char *buf, size_t n)
 	}
 }
 
+/* bulk_send sends total bytes from buf (CHUNK bytes) in CHUNK writes, then
+ * waits for the receiver's one-byte answer. */
+static void bulk_send(gnutls_session_t s, char *buf, unsigned long long total)
+{
+	for (unsigned long long sent = 0; sent < total; sent += CHUNK)
+		send_all(s, buf, total - sent < CHUNK ? total - sent : CHUNK);
+	recv_all(s, buf, 1);
+}
+
+/* bulk_recv reads left bytes in CHUNK reads into buf, then answers with
+ * one byte. */
+static void bulk_recv(gnutls_session_t s, char *buf, unsigned long long left)
+{
+	while (left > 0) {
+		ssize_t r = gnutls_record_recv(s, buf, left < CHUNK ? left : CHUNK);
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (r <= 0)
+			die("bulk recv", r == 0 ? GNUTLS_E_PREMATURE_TERMINATION : (int)r);
+		left -= r;
+	}
+	send_all(s, "k", 1);
+}
+
 static void *server(void *arg)
 {
 	static char buf[CHUNK];
@@ -140,13 +164,7 @@ static void *server(void *arg)
 			die("accept", 0);
 		s = new_session(fd, GNUTLS_SERVER);
 		if (strcmp(mode, "bulk") == 0) {
-			for (long long got = 0; got < amount;) {
-				ssize_t r = gnutls_record_recv(s, buf, sizeof buf);
-				if (r <= 0)
-					die("server recv", r == 0 ? GNUTLS_E_PREMATURE_TERMINATION : (int)r);
-				got += r;
-			}
-			send_all(s, "k", 1);
+			bulk_recv(s, buf, amount);
 		} else if (strcmp(mode, "pingpong") == 0) {
 			for (long long j = 0; j < amount; j++) {
 				recv_all(s, buf, PING);
@@ -167,65 +185,55 @@ static int dial(void)
 	return fd;
 }
 
-/* echo_server serves one connection at a time until the process ends. */
-static void *echo_server(void *arg)
+/* echo_conn answers each 64 bytes of a connection with them, until the
+ * client closes it. */
+static void echo_conn(gnutls_session_t s)
 {
 	char buf[PING];
-	(void)arg;
 	for (;;) {
-		int fd = accept(listen_fd, NULL, NULL);
-		gnutls_session_t s;
-		if (fd < 0)
-			die("accept", 0);
-		__atomic_add_fetch(&conns, 1, __ATOMIC_RELAXED);
-		s = new_session(fd, GNUTLS_SERVER);
-		for (;;) {
-			size_t got = 0;
-			while (got < PING) {
-				ssize_t r = gnutls_record_recv(s, buf + got, PING - got);
-				if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
-					continue;
-				if (r <= 0)
-					break;
-				got += r;
-			}
-			if (got < PING)
-				break;
-			send_all(s, buf, PING);
-		}
-		finish(s, fd);
-	}
-	return NULL;
-}
-
-/* sink_server serves one bulk transfer per connection, one connection at
- * a time, until the process ends. */
-static void *sink_server(void *arg)
-{
-	static char buf[CHUNK];
-	(void)arg;
-	for (;;) {
-		int fd = accept(listen_fd, NULL, NULL);
-		gnutls_session_t s;
-		unsigned long long left = 0;
-		if (fd < 0)
-			die("accept", 0);
-		__atomic_add_fetch(&conns, 1, __ATOMIC_RELAXED);
-		s = new_session(fd, GNUTLS_SERVER);
-		recv_all(s, buf, 8);
-		for (int i = 0; i < 8; i++)
-			left = left << 8 | (unsigned char)buf[i];
-		while (left > 0) {
-			ssize_t r = gnutls_record_recv(s, buf, left < CHUNK ? left : CHUNK);
+		size_t got = 0;
+		while (got < PING) {
+			ssize_t r = gnutls_record_recv(s, buf + got, PING - got);
 			if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
 				continue;
 			if (r <= 0)
-				die("sink recv", r == 0 ? GNUTLS_E_PREMATURE_TERMINATION : (int)r);
-			left -= r;
+				return;
+			got += r;
 		}
-		send_all(s, "k", 1);
-		while (gnutls_record_recv(s, buf, sizeof buf) > 0)
-			;
+		send_all(s, buf, PING);
+	}
+}
+
+/* sink_conn reads a connection's bulk transfer, an 8-byte length and that
+ * many bytes, answers it, and reads on until the client closes. */
+static void sink_conn(gnutls_session_t s)
+{
+	static char buf[CHUNK];
+	unsigned long long left = 0;
+	recv_all(s, buf, 8);
+	for (int i = 0; i < 8; i++)
+		left = left << 8 | (unsigned char)buf[i];
+	bulk_recv(s, buf, left);
+	while (gnutls_record_recv(s, buf, sizeof buf) > 0)
+		;
+}
+
+/* serve_conn is the pair server's work on each connection: echo_conn or
+ * sink_conn. */
+static void (*serve_conn)(gnutls_session_t);
+
+/* pair_server serves one connection at a time until the process ends. */
+static void *pair_server(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int fd = accept(listen_fd, NULL, NULL);
+		gnutls_session_t s;
+		if (fd < 0)
+			die("accept", 0);
+		__atomic_add_fetch(&conns, 1, __ATOMIC_RELAXED);
+		s = new_session(fd, GNUTLS_SERVER);
+		serve_conn(s);
 		finish(s, fd);
 	}
 	return NULL;
@@ -256,9 +264,7 @@ static void commands(int client)
 			for (int i = 0; i < 8; i++)
 				chunk[i] = total >> (56 - 8 * i);
 			send_all(s, chunk, 8);
-			for (long long j = 0; j < n; j++)
-				send_all(s, chunk, CHUNK);
-			recv_all(s, chunk, 1);
+			bulk_send(s, chunk, total);
 			finish(s, fd);
 		} else if (client && args == 2 && strcmp(cmd, "handshakes") == 0) {
 			for (long long i = 0; i < n; i++) {
@@ -323,7 +329,8 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "echo") == 0 || strcmp(mode, "sink") == 0) {
 		printf("listening 127.0.0.1:%d\n", ntohs(addr.sin_port));
 		fflush(stdout);
-		pthread_create(&th, NULL, strcmp(mode, "echo") == 0 ? echo_server : sink_server, NULL);
+		serve_conn = strcmp(mode, "echo") == 0 ? echo_conn : sink_conn;
+		pthread_create(&th, NULL, pair_server, NULL);
 		commands(0);
 		return 0;
 	}
@@ -341,9 +348,7 @@ int main(int argc, char **argv)
 		memset(buf, 'x', sizeof buf);
 		start = now();
 		if (strcmp(mode, "bulk") == 0) {
-			for (long long sent = 0; sent < amount; sent += CHUNK)
-				send_all(s, buf, amount - sent < CHUNK ? amount - sent : CHUNK);
-			recv_all(s, buf, 1);
+			bulk_send(s, buf, amount);
 		} else {
 			for (long long j = 0; j < amount; j++) {
 				send_all(s, buf, PING);
