@@ -29,8 +29,9 @@ var (
 func redisStore(t testing.TB, opts Options) (*Store, *redis.Client, *peers.Server) {
 	t.Helper()
 	srv := peers.Redis(t, 0)
-	// No retries: a command that fails fails at once, within Timeout.
-	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
+	// No retries: a command that fails fails at once. No read timeout: a
+	// command waits for a hanging Redis as long as the Store lets it.
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, ReadTimeout: -1})
 	t.Cleanup(func() { client.Close() })
 	// The first command dials; a loaded machine can take longer for that
 	// than a Store's Timeout allows.
@@ -49,11 +50,13 @@ func newKey() [32]byte {
 }
 
 // fleetConfig is a server Config of a fleet sharing keys and store,
-// accepting early data.
+// accepting early data. Its anti-replay checks wait as long as the
+// store's commands.
 func fleetConfig(keys [][32]byte, store *Store) *gnutls.Config {
 	// A window longer than the tests: GnuTLS refuses early data of tickets
 	// issued before its window last began.
-	sc := &gnutls.Config{Certificates: []tls.Certificate{testLeaf.TLS}, MaxEarlyData: 16384, EarlyDataWindow: time.Minute}
+	sc := &gnutls.Config{Certificates: []tls.Certificate{testLeaf.TLS}, MaxEarlyData: 16384,
+		EarlyDataWindow: time.Minute, AntiReplayTimeout: store.timeout}
 	sc.SetSessionTicketKeys(keys)
 	sc.AntiReplay, sc.ServerSessionCache = store, store
 	return sc
