@@ -38,11 +38,14 @@ func setupFleet(o *options, cfg *gnutls.Config, stderr io.Writer) (func(), error
 	// go-redis heeds the store's per-command deadlines only with
 	// ContextTimeoutEnabled; without it a command the store gave up on
 	// holds its connection until the 3 s read timeout.
-	t := redisstore.DefaultTimeout
+	t := o.redisTimeout
+	if t == 0 {
+		t = redisstore.DefaultTimeout
+	}
 	client := redis.NewClient(&redis.Options{Addr: o.redis, DialTimeout: t, ReadTimeout: t, WriteTimeout: t,
 		ContextTimeoutEnabled: true, MaxRetries: -1})
-	store := redisstore.New(client, redisstore.Options{Prefix: redisPrefix})
-	cfg.AntiReplay = store
+	store := redisstore.New(client, redisstore.Options{Prefix: redisPrefix, Timeout: t})
+	cfg.AntiReplay, cfg.AntiReplayTimeout = store, t
 	if !o.noDB {
 		cfg.ServerSessionCache = store
 	}

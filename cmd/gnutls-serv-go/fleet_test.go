@@ -119,7 +119,7 @@ func get(t *testing.T, c *http.Client, url string) string {
 // share ticket keys and Redis resumes at each after its first connection.
 func TestFleetResumes(t *testing.T) {
 	rs := peers.Redis(t, 0)
-	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr)
+	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr, "--redis-timeout", redisTimeout.String())
 	cfg := tlsConfig()
 	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}
@@ -204,7 +204,7 @@ func (g *gnutlsClient) get(t *testing.T, s *proc, path string) (string, time.Dur
 // another server is accepted.
 func TestFleetReplay(t *testing.T) {
 	rs := peers.Redis(t, 0)
-	fleet := startFleet(t, "--echo", "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr)
+	fleet := startFleet(t, "--echo", "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr, "--redis-timeout", redisTimeout.String())
 	proxy := newSwitchProxy(t, fleet[0].addr)
 	cfg := &gnutls.Config{ServerName: "localhost", RootCAPEM: pki.ca.PEM, ClientSessionCache: gnutls.NewLRUClientSessionCache(1)}
 	// dial sends line on a new connection through the proxy to s, as early
@@ -250,9 +250,14 @@ func TestFleetReplay(t *testing.T) {
 	fleet[1].waitLines(t, `"genuine\n"`, 1)
 }
 
+// redisTimeout is the fleet tests' --redis-timeout: long enough for a
+// loaded machine to answer in time while Redis is up.
+const redisTimeout = 500 * time.Millisecond
+
 // redisBound is how long a request may take while Redis does not answer:
-// the store's timeouts are 100 ms.
-const redisBound = time.Second
+// a TLS 1.2 handshake looks its session up and stores a new one, each
+// waiting up to redisTimeout; the rest is slack for a loaded machine.
+const redisBound = 2*redisTimeout + time.Second
 
 // TestFleetRedisDown: while Redis is stopped (not answering) or gone, the
 // servers go on: early data is refused and TLS 1.2 sessions are not
@@ -260,7 +265,7 @@ const redisBound = time.Second
 // is accepted again.
 func TestFleetRedisDown(t *testing.T) {
 	rs := peers.Redis(t, 0)
-	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr)
+	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr, "--redis-timeout", redisTimeout.String())
 	proxy := newSwitchProxy(t, fleet[0].addr)
 	g := newGnutlsClient(t, proxy, nil)
 	// TLS 1.2 without tickets: resumed by session ID, from Redis.
@@ -282,6 +287,11 @@ func TestFleetRedisDown(t *testing.T) {
 			line, d = g12.get(t, s, "/"+name+"12/"+strconv.Itoa(i))
 			if !strings.Contains(line, "resumed=no") || d > redisBound {
 				t.Errorf("Redis %s, TLS 1.2: %q after %v, want a full handshake within %v", name, line, d, redisBound)
+			}
+			// A Redis that hangs is waited for as long as --redis-timeout
+			// says, for the session looked up and the one stored.
+			if name == "stopped" && d < 2*redisTimeout {
+				t.Errorf("Redis %s, TLS 1.2: answered after %v, before two waits of --redis-timeout %v", name, d, redisTimeout)
 			}
 		}
 	}
@@ -311,7 +321,7 @@ func TestFleetRedisDown(t *testing.T) {
 // go on.
 func TestFleetGarbageInStore(t *testing.T) {
 	rs := peers.Redis(t, 0)
-	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr)
+	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr, "--redis-timeout", redisTimeout.String())
 	proxy := newSwitchProxy(t, fleet[0].addr)
 	g12 := newGnutlsClient(t, proxy, &gnutls.Config{Priority: "NORMAL:-VERS-TLS1.3", SessionTicketsDisabled: true})
 	big := make([]byte, 1<<20)

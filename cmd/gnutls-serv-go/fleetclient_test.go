@@ -18,7 +18,7 @@ import (
 // first connection: its session cache is keyed by the server's name.
 func TestFleetResumesGnutlsClient(t *testing.T) {
 	rs := peers.Redis(t, 0)
-	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr)
+	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr, "--redis-timeout", redisTimeout.String())
 	cfg := &gnutls.Config{ServerName: "localhost", RootCAPEM: pki.ca.PEM, ClientSessionCache: gnutls.NewLRUClientSessionCache(4)}
 	for i := 0; i < 6; i++ {
 		s := fleet[i%3]

@@ -33,6 +33,7 @@ type options struct {
 	fastOpen            bool
 	ticketKeyFile       string
 	redis               string
+	redisTimeout        time.Duration
 	debug               int
 	help, version       bool
 }
@@ -134,6 +135,14 @@ var optionTable = []cliopts.Option[options]{
 		o.redis = v
 		return nil
 	}},
+	{Long: "redis-timeout", Arg: "DURATION", Help: "how long each Redis command may wait, the anti-replay check of early data included (default 100ms); past it early data is refused and the handshake goes on without the session cache (needs --redis)", Set: func(o *options, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Millisecond || d > time.Minute {
+			return fmt.Errorf("%q is not a duration from 1ms to 1m, such as 100ms", v)
+		}
+		o.redisTimeout = d
+		return nil
+	}},
 	{Short: "d", Long: "debug", Arg: "NUM", Help: "write GnuTLS's debug messages up to this level (0 to 9999) to stderr", Set: func(o *options, v string) error {
 		n, err := number(v, 0, 9999)
 		o.debug = int(n)
@@ -171,6 +180,8 @@ func parseArgs(args []string) (*options, error) {
 		return nil, cliopts.Usagef("--maxearlydata needs --earlydata")
 	case o.pskHint != "" && o.pskPasswd == "":
 		return nil, cliopts.Usagef("--pskhint needs --pskpasswd")
+	case o.redisTimeout != 0 && o.redis == "":
+		return nil, cliopts.Usagef("--redis-timeout needs --redis")
 	case o.redis != "" && o.ticketKeyFile == "":
 		return nil, cliopts.Usagef("--redis needs --ticket-key-file: the fleet's session cache is sealed under a key derived from the ticket keys")
 	case o.ocspResponse != "" && len(o.certFiles) == 0:

@@ -64,6 +64,8 @@ func TestBadOptions(t *testing.T) {
 		{append([]string{"--ticket-key-file", noKey}, pair...), "--ticket-key-file " + noKey + ": no key in the file", false},
 		{append([]string{"--redis", "127.0.0.1:6379"}, pair...), "--redis needs --ticket-key-file", false},
 		{append([]string{"--redis", "localhost"}, pair...), `--redis: "localhost" is not HOST:PORT`, false},
+		{append([]string{"--redis-timeout", "1s"}, pair...), "--redis-timeout needs --redis", false},
+		{append([]string{"--redis-timeout", "0.5us", "--redis", "127.0.0.1:6379"}, pair...), `--redis-timeout: "0.5us" is not a duration from 1ms to 1m`, false},
 		{[]string{"--listen", "localhost"}, `--listen: "localhost" is not an IP address`, false},
 		// gnutls-serv only warns, then fails every handshake.
 		{nil, "no certificate: give --x509certfile and --x509keyfile, or --pskpasswd", false},
