@@ -36,7 +36,14 @@ type Options struct {
 	Prefix string
 	// Timeout bounds each Redis command; zero means DefaultTimeout. An
 	// anti-replay check is bounded by the Config's AntiReplayTimeout too.
+	// A command the Store stopped waiting for may still reach Redis
+	// later.
 	Timeout time.Duration
+	// Report, when set, is called after each command: with nil when Redis
+	// answered (a session it does not hold included), else with why not
+	// (a timeout, a refused connection, an error reply such as a key of
+	// another type). It runs in the handshake and must not block.
+	Report func(err error)
 }
 
 // DefaultTimeout is how long a Store waits for Redis when Options.Timeout
@@ -49,6 +56,7 @@ type Store struct {
 	client  redis.UniversalClient
 	prefix  string
 	timeout time.Duration
+	report  func(error)
 }
 
 // New returns a Store on client.
@@ -56,7 +64,7 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	return &Store{client: client, prefix: opts.Prefix, timeout: opts.Timeout}
+	return &Store{client: client, prefix: opts.Prefix, timeout: opts.Timeout, report: opts.Report}
 }
 
 // Keys under the prefix: "replay:" and the hex of the anti-replay key,
@@ -69,9 +77,11 @@ func (s *Store) sessionKey(id string) string {
 // Add records key for ttl with SET NX and reports whether it was absent
 // (gnutls.AntiReplayStore).
 func (s *Store) Add(ctx context.Context, key []byte, ttl time.Duration) (bool, error) {
-	return run(ctx, s.timeout, func(ctx context.Context) (bool, error) {
+	fresh, err := run(ctx, s.timeout, func(ctx context.Context) (bool, error) {
 		return s.client.SetNX(ctx, s.replayKey(key), 1, ttl).Result()
 	})
+	s.done(err)
+	return fresh, err
 }
 
 // Put stores a session until expires (gnutls.ServerSessionCache). A
@@ -82,9 +92,10 @@ func (s *Store) Put(sessionID string, data []byte, expires time.Time) {
 		return
 	}
 	data = bytes.Clone(data) // the command may outlive the call
-	run(context.Background(), s.timeout, func(ctx context.Context) (string, error) {
+	_, err := run(context.Background(), s.timeout, func(ctx context.Context) (string, error) {
 		return s.client.Set(ctx, s.sessionKey(sessionID), data, ttl).Result()
 	})
+	s.done(err)
 }
 
 // Get returns the session stored under sessionID; a failure, or a value
@@ -93,6 +104,10 @@ func (s *Store) Get(sessionID string) ([]byte, bool) {
 	b, err := run(context.Background(), s.timeout, func(ctx context.Context) ([]byte, error) {
 		return s.client.Get(ctx, s.sessionKey(sessionID)).Bytes()
 	})
+	if err == redis.Nil {
+		err = nil
+	}
+	s.done(err)
 	if err != nil || len(b) == 0 {
 		return nil, false
 	}
@@ -101,9 +116,17 @@ func (s *Store) Get(sessionID string) ([]byte, bool) {
 
 // Delete removes the session stored under sessionID.
 func (s *Store) Delete(sessionID string) {
-	run(context.Background(), s.timeout, func(ctx context.Context) (int64, error) {
+	_, err := run(context.Background(), s.timeout, func(ctx context.Context) (int64, error) {
 		return s.client.Del(ctx, s.sessionKey(sessionID)).Result()
 	})
+	s.done(err)
+}
+
+// done hands a command's outcome to Options.Report.
+func (s *Store) done(err error) {
+	if s.report != nil {
+		s.report(err)
+	}
 }
 
 // run runs cmd with ctx bounded by timeout, and returns when either ends:

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,6 +73,64 @@ func TestStoreSessions(t *testing.T) {
 	client.RPush(ctx, s.sessionKey("list"), "a")
 	if got, ok := s.Get("list"); ok {
 		t.Errorf("a list read as a session: %q", got)
+	}
+}
+
+// Report hears of every command: nil while Redis answers, for a session
+// it does not hold too; an error for an error reply, a Redis that hangs
+// and one that is gone.
+func TestStoreReport(t *testing.T) {
+	var mu sync.Mutex
+	var reports []error
+	report := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reports = append(reports, err)
+	}
+	// take returns the reports since the last call.
+	take := func() []error {
+		mu.Lock()
+		defer mu.Unlock()
+		r := reports
+		reports = nil
+		return r
+	}
+	const timeout = time.Second
+	s, client, srv := redisStore(t, Options{Prefix: "r:", Timeout: timeout, Report: report})
+	ctx := context.Background()
+	s.Add(ctx, []byte("key"), time.Minute)
+	s.Put("id", []byte("sealed"), time.Now().Add(time.Minute))
+	s.Get("id")
+	s.Get("absent")
+	s.Delete("id")
+	if r := take(); len(r) != 5 || slices.ContainsFunc(r, func(err error) bool { return err != nil }) {
+		t.Errorf("five commands Redis answered: reports %v", r)
+	}
+	if err := client.RPush(ctx, s.sessionKey("list"), "a").Err(); err != nil {
+		t.Fatal(err)
+	}
+	s.Get("list")
+	if r := take(); len(r) != 1 || r[0] == nil || !strings.Contains(r[0].Error(), "WRONGTYPE") {
+		t.Errorf("a session key holding a list: reports %v", r)
+	}
+	if err := srv.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	s.Get("id")
+	took := time.Since(start)
+	if err := srv.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if r := take(); len(r) != 1 || !errors.Is(r[0], context.DeadlineExceeded) || took < timeout {
+		t.Errorf("Redis hanging: reports %v after %v, want a deadline exceeded after %v", r, took, timeout)
+	}
+	srv.Stop()
+	if _, err := s.Add(ctx, []byte("other"), time.Minute); err == nil {
+		t.Error("Add succeeded with Redis gone")
+	}
+	if r := take(); len(r) != 1 || r[0] == nil {
+		t.Errorf("Redis gone: reports %v", r)
 	}
 }
 

@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/gnutls"
@@ -44,7 +46,8 @@ func setupFleet(o *options, cfg *gnutls.Config, stderr io.Writer) (func(), error
 	}
 	client := redis.NewClient(&redis.Options{Addr: o.redis, DialTimeout: t, ReadTimeout: t, WriteTimeout: t,
 		ContextTimeoutEnabled: true, MaxRetries: -1})
-	store := redisstore.New(client, redisstore.Options{Prefix: redisPrefix, Timeout: t})
+	w := &redisWatch{addr: o.redis, w: stderr}
+	store := redisstore.New(client, redisstore.Options{Prefix: redisPrefix, Timeout: t, Report: w.report})
 	cfg.AntiReplay, cfg.AntiReplayTimeout = store, t
 	if !o.noDB {
 		cfg.ServerSessionCache = store
@@ -53,10 +56,31 @@ func setupFleet(o *options, cfg *gnutls.Config, stderr io.Writer) (func(), error
 	// is refused and handshakes are full ones.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		fmt.Fprintf(stderr, "Warning: --redis %s does not answer (%v): early data is refused and TLS 1.2 sessions are not resumed by ID until it does.\n", o.redis, err)
-	}
+	w.report(client.Ping(ctx).Err())
 	return func() { client.Close() }, nil
+}
+
+// redisWatch says on stderr when Redis stops answering and when it
+// answers again, once each time; an error reply is an answer.
+type redisWatch struct {
+	addr string
+	mu   sync.Mutex
+	w    io.Writer
+	down bool
+}
+
+func (r *redisWatch) report(err error) {
+	var reply redis.Error
+	down := err != nil && !errors.As(err, &reply)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case down && !r.down:
+		fmt.Fprintf(r.w, "Warning: --redis %s does not answer (%v): early data is refused and TLS 1.2 sessions are not resumed by ID until it does.\n", r.addr, err)
+	case !down && r.down:
+		fmt.Fprintf(r.w, "--redis %s answers again.\n", r.addr)
+	}
+	r.down = down
 }
 
 // readTicketKeys reads --ticket-key-file: one key a line, base64 of 32

@@ -314,6 +314,21 @@ func TestFleetRedisDown(t *testing.T) {
 			t.Fatalf("early data still refused after Redis returned: %q", line)
 		}
 	}
+	// Each server said once that Redis stopped answering, through
+	// stopped and gone; the one that served since says it answers again.
+	for i, s := range fleet {
+		stderr := s.stderr.String()
+		if n := strings.Count(stderr, "Warning: --redis "+rs.Addr+" does not answer ("); n != 1 {
+			t.Errorf("server %d warned %d times that Redis does not answer, want once:\n%s", i, n, stderr)
+		}
+		want := 0
+		if i == 2 {
+			want = 1
+		}
+		if n := strings.Count(stderr, "--redis "+rs.Addr+" answers again.\n"); n != want {
+			t.Errorf("server %d said %d times that Redis answers again, want %d:\n%s", i, n, want, stderr)
+		}
+	}
 }
 
 // TestFleetGarbageInStore: session entries overwritten with garbage in
@@ -364,5 +379,9 @@ func TestRedisAbsentAtStart(t *testing.T) {
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}
 	if line := get(t, c, "https://"+s.addr+"/no-redis"); line != "GET /no-redis HTTP/1.1 resumed=no early-data=no" {
 		t.Errorf("got %q", line)
+	}
+	// Said once, not again for each command that fails.
+	if n := strings.Count(s.stderr.String(), "does not answer"); n != 1 {
+		t.Errorf("warned %d times, want once: %s", n, s.stderr.String())
 	}
 }
