@@ -60,27 +60,29 @@ func setupFleet(o *options, cfg *gnutls.Config, stderr io.Writer) (func(), error
 	return func() { client.Close() }, nil
 }
 
-// redisWatch says on stderr when Redis stops answering and when it
-// answers again, once each time; an error reply is an answer.
+// redisWatch says on stderr when Redis starts failing and when it works
+// again, once each time. A key of the wrong type (garbage in Redis) is
+// not a failure of Redis; any other error is, error replies such as
+// READONLY included.
 type redisWatch struct {
-	addr string
-	mu   sync.Mutex
-	w    io.Writer
-	down bool
+	addr    string
+	mu      sync.Mutex
+	w       io.Writer
+	failing bool
 }
 
 func (r *redisWatch) report(err error) {
 	var reply redis.Error
-	down := err != nil && !errors.As(err, &reply)
+	failing := err != nil && !(errors.As(err, &reply) && strings.HasPrefix(reply.Error(), "WRONGTYPE"))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
-	case down && !r.down:
-		fmt.Fprintf(r.w, "Warning: --redis %s does not answer (%v): early data is refused and TLS 1.2 sessions are not resumed by ID until it does.\n", r.addr, err)
-	case !down && r.down:
-		fmt.Fprintf(r.w, "--redis %s answers again.\n", r.addr)
+	case failing && !r.failing:
+		fmt.Fprintf(r.w, "Warning: --redis %s failed (%v): early data is refused and TLS 1.2 sessions are not resumed by ID until it works again.\n", r.addr, err)
+	case !failing && r.failing:
+		fmt.Fprintf(r.w, "--redis %s works again.\n", r.addr)
 	}
-	r.down = down
+	r.failing = failing
 }
 
 // readTicketKeys reads --ticket-key-file: one key a line, base64 of 32

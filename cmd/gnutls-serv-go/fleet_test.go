@@ -314,20 +314,54 @@ func TestFleetRedisDown(t *testing.T) {
 			t.Fatalf("early data still refused after Redis returned: %q", line)
 		}
 	}
-	// Each server said once that Redis stopped answering, through
-	// stopped and gone; the one that served since says it answers again.
+	// Each server said once that Redis failed, through stopped and gone;
+	// the one that served since says it works again.
 	for i, s := range fleet {
 		stderr := s.stderr.String()
-		if n := strings.Count(stderr, "Warning: --redis "+rs.Addr+" does not answer ("); n != 1 {
-			t.Errorf("server %d warned %d times that Redis does not answer, want once:\n%s", i, n, stderr)
+		if n := strings.Count(stderr, "Warning: --redis "+rs.Addr+" failed ("); n != 1 {
+			t.Errorf("server %d warned %d times that Redis failed, want once:\n%s", i, n, stderr)
 		}
 		want := 0
 		if i == 2 {
 			want = 1
 		}
-		if n := strings.Count(stderr, "--redis "+rs.Addr+" answers again.\n"); n != want {
-			t.Errorf("server %d said %d times that Redis answers again, want %d:\n%s", i, n, want, stderr)
+		if n := strings.Count(stderr, "--redis "+rs.Addr+" works again.\n"); n != want {
+			t.Errorf("server %d said %d times that Redis works again, want %d:\n%s", i, n, want, stderr)
 		}
+	}
+}
+
+// TestFleetRedisReadOnly: a Redis that answers but refuses writes (a
+// replica, as after a fail-over gone wrong) is a failure: early data is
+// refused, the server says so once, and says when Redis works again.
+func TestFleetRedisReadOnly(t *testing.T) {
+	rs := peers.Redis(t, 0)
+	fleet := startFleet(t, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", rs.Addr, "--redis-timeout", redisTimeout.String())
+	proxy := newSwitchProxy(t, fleet[0].addr)
+	g := newGnutlsClient(t, proxy, nil)
+	g.get(t, fleet[0], "/warm")
+	// A replica of a master that is not there: reads are served, writes
+	// refused with READONLY.
+	if reply, err := redisDo(rs.Addr, "REPLICAOF", "127.0.0.1", "1"); err != nil || reply != "+OK" {
+		t.Fatalf("REPLICAOF: %q, %v", reply, err)
+	}
+	for i := range 2 {
+		if line, _ := g.get(t, fleet[1], "/read-only/"+strconv.Itoa(i)); !strings.Contains(line, "resumed=yes early-data=no") {
+			t.Errorf("Redis read-only, request %d: %q, want resumed without early data", i, line)
+		}
+	}
+	if reply, err := redisDo(rs.Addr, "REPLICAOF", "NO", "ONE"); err != nil || reply != "+OK" {
+		t.Fatalf("REPLICAOF NO ONE: %q, %v", reply, err)
+	}
+	if line, _ := g.get(t, fleet[1], "/writable"); !strings.Contains(line, "resumed=yes early-data=yes") {
+		t.Errorf("Redis writable again: %q", line)
+	}
+	stderr := fleet[1].stderr.String()
+	if n := strings.Count(stderr, "Warning: --redis "+rs.Addr+" failed (READONLY"); n != 1 {
+		t.Errorf("warned %d times of READONLY, want once:\n%s", n, stderr)
+	}
+	if n := strings.Count(stderr, "--redis "+rs.Addr+" works again.\n"); n != 1 {
+		t.Errorf("said %d times that Redis works again, want once:\n%s", n, stderr)
 	}
 }
 
@@ -371,7 +405,7 @@ func TestRedisAbsentAtStart(t *testing.T) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(peers.FreePort(t)))
 	f := pkiFiles(t)
 	s := serve(t, "--x509certfile", f.cert, "--x509keyfile", f.key, "--ticket-key-file", ticketKeyFile(t, newKey()), "--redis", addr)
-	if want := "Warning: --redis " + addr + " does not answer"; !strings.Contains(s.stderr.String(), want) {
+	if want := "Warning: --redis " + addr + " failed ("; !strings.Contains(s.stderr.String(), want) {
 		t.Errorf("stderr lacks %q", want)
 	}
 	cfg := tlsConfig()
@@ -381,7 +415,7 @@ func TestRedisAbsentAtStart(t *testing.T) {
 		t.Errorf("got %q", line)
 	}
 	// Said once, not again for each command that fails.
-	if n := strings.Count(s.stderr.String(), "does not answer"); n != 1 {
+	if n := strings.Count(s.stderr.String(), "Warning: --redis"); n != 1 {
 		t.Errorf("warned %d times, want once: %s", n, s.stderr.String())
 	}
 }
