@@ -17,6 +17,7 @@
 // reach the Store, and kept with the expiry GnuTLS gives them. When Redis
 // fails or is slow, early data is refused and TLS 1.2 sessions are not
 // resumed from the cache (tickets still are): the handshakes go on.
+// Options.Report hears of each command's outcome, to log or count.
 package redisstore
 
 import (
