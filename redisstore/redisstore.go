@@ -43,7 +43,8 @@ type Options struct {
 	// Report, when set, is called after each command: with nil when Redis
 	// answered (a session it does not hold included), else with why not
 	// (a timeout, a refused connection, an error reply such as a key of
-	// another type). It runs in the handshake and must not block.
+	// another type). It is called from the handshake's goroutines,
+	// concurrently, and must not block.
 	Report func(err error)
 }
 
