@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,8 +46,13 @@ func setupFleet(o *options, cfg *gnutls.Config, stderr io.Writer) (func(), error
 	if t == 0 {
 		t = redisstore.DefaultTimeout
 	}
-	client := redis.NewClient(&redis.Options{Addr: o.redis, DialTimeout: t, ReadTimeout: t, WriteTimeout: t,
-		ContextTimeoutEnabled: true, MaxRetries: -1})
+	ro, err := redisOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = t, t, t
+	ro.ContextTimeoutEnabled, ro.MaxRetries = true, -1
+	client := redis.NewClient(ro)
 	w := &redisWatch{addr: o.redis, w: stderr}
 	store := redisstore.New(client, redisstore.Options{Prefix: redisPrefix, Timeout: t, Report: w.report})
 	cfg.AntiReplay, cfg.AntiReplayTimeout = store, t
@@ -121,6 +128,28 @@ func parseTicketKeys(path string, b []byte) ([][32]byte, error) {
 	return keys, nil
 }
 
+// checkRedis checks --redis: HOST:PORT, or a redis:// or rediss:// URL
+// without a password.
+func checkRedis(v string) error {
+	if !strings.Contains(v, "://") {
+		return checkRedisAddr(v)
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		return fmt.Errorf("%q is neither HOST:PORT nor a redis:// or rediss:// URL", v)
+	}
+	if _, ok := u.User.Password(); ok {
+		return fmt.Errorf("%s holds a password: give it in --redis-password-file, kept off the command line", u.Redacted())
+	}
+	if err := checkRedisAddr(u.Host); err != nil {
+		return fmt.Errorf("%q: %v", v, err)
+	}
+	if _, err := redis.ParseURL(v); err != nil {
+		return fmt.Errorf("%q: %v", v, err)
+	}
+	return nil
+}
+
 // checkRedisAddr checks that --redis is HOST:PORT.
 func checkRedisAddr(v string) error {
 	host, port, err := net.SplitHostPort(v)
@@ -131,4 +160,39 @@ func checkRedisAddr(v string) error {
 		return fmt.Errorf("%q: the port must be a number from 1 to 65535", v)
 	}
 	return nil
+}
+
+// redisOptions is how to reach --redis: its address, user, database and
+// TLS, with the password of --redis-password-file and the CAs of
+// --redis-ca-file.
+func redisOptions(o *options) (*redis.Options, error) {
+	ro := &redis.Options{Addr: o.redis}
+	if strings.Contains(o.redis, "://") {
+		var err error
+		if ro, err = redis.ParseURL(o.redis); err != nil {
+			return nil, failf("--redis: %q: %v", o.redis, err)
+		}
+	}
+	if o.redisPasswordFile != "" {
+		b, err := readFile("--redis-password-file", o.redisPasswordFile)
+		if err != nil {
+			return nil, err
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if ro.Password = strings.TrimSuffix(line, "\r"); ro.Password == "" {
+			return nil, failf("--redis-password-file %s: the first line is empty", o.redisPasswordFile)
+		}
+	}
+	if o.redisCAFile != "" {
+		b, err := readFile("--redis-ca-file", o.redisCAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, failf("--redis-ca-file %s: no PEM certificate in the file", o.redisCAFile)
+		}
+		ro.TLSConfig.RootCAs = pool
+	}
+	return ro, nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/internal/cliopts"
@@ -34,6 +35,8 @@ type options struct {
 	ticketKeyFile       string
 	redis               string
 	redisTimeout        time.Duration
+	redisPasswordFile   string
+	redisCAFile         string
 	debug               int
 	help, version       bool
 }
@@ -128,8 +131,8 @@ var optionTable = []cliopts.Option[options]{
 	{Long: "nodb", Help: "do not use a resumption database (TLS 1.2 session IDs)", Set: flag(func(o *options) *bool { return &o.noDB })},
 	{Long: "fastopen", Help: "accept TCP Fast Open on the listening sockets", Set: flag(func(o *options) *bool { return &o.fastOpen })},
 	{Long: "ticket-key-file", Arg: "FILE", Help: "session ticket keys shared with the other servers of a fleet: one a line, base64 of 32 bytes (openssl rand -base64 32); the first issues tickets, every one is accepted", Set: str(func(o *options) *string { return &o.ticketKeyFile })},
-	{Long: "redis", Arg: "HOST:PORT", Help: "share the 0-RTT anti-replay records and the TLS 1.2 session cache with the other servers of a fleet through this Redis server (needs --ticket-key-file)", Set: func(o *options, v string) error {
-		if err := checkRedisAddr(v); err != nil {
+	{Long: "redis", Arg: "ADDRESS", Help: "share the 0-RTT anti-replay records and the TLS 1.2 session cache with the other servers of a fleet through this Redis server: HOST:PORT, or redis://[USER@]HOST:PORT[/DB], or rediss:// for TLS (needs --ticket-key-file)", Set: func(o *options, v string) error {
+		if err := checkRedis(v); err != nil {
 			return err
 		}
 		o.redis = v
@@ -143,6 +146,8 @@ var optionTable = []cliopts.Option[options]{
 		o.redisTimeout = d
 		return nil
 	}},
+	{Long: "redis-password-file", Arg: "FILE", Help: "the password for --redis (of its USER, if given), on the file's first line: kept off the command line, where other users of the machine can read it", Set: str(func(o *options) *string { return &o.redisPasswordFile })},
+	{Long: "redis-ca-file", Arg: "FILE", Help: "the CA certificates (PEM) that a rediss:// --redis server's certificate must chain to (default: the system's)", Set: str(func(o *options) *string { return &o.redisCAFile })},
 	{Short: "d", Long: "debug", Arg: "NUM", Help: "write GnuTLS's debug messages up to this level (0 to 9999) to stderr", Set: func(o *options, v string) error {
 		n, err := number(v, 0, 9999)
 		o.debug = int(n)
@@ -182,6 +187,10 @@ func parseArgs(args []string) (*options, error) {
 		return nil, cliopts.Usagef("--pskhint needs --pskpasswd")
 	case o.redisTimeout != 0 && o.redis == "":
 		return nil, cliopts.Usagef("--redis-timeout needs --redis")
+	case o.redisPasswordFile != "" && o.redis == "":
+		return nil, cliopts.Usagef("--redis-password-file needs --redis")
+	case o.redisCAFile != "" && !strings.HasPrefix(o.redis, "rediss://"):
+		return nil, cliopts.Usagef("--redis-ca-file needs a rediss:// --redis")
 	case o.redis != "" && o.ticketKeyFile == "":
 		return nil, cliopts.Usagef("--redis needs --ticket-key-file: the fleet's session cache is sealed under a key derived from the ticket keys")
 	case o.ocspResponse != "" && len(o.certFiles) == 0:

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,21 +15,12 @@ import (
 // command line, it exits 1 too.
 func TestBadOptions(t *testing.T) {
 	f := pkiFiles(t)
-	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	otherKey := filepath.Join(dir, "other-key.pem")
-	if err := os.WriteFile(otherKey, pki.other.Issue(testpki.Options{}, "localhost").KeyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	badPSK := write("psk.txt", "alice:not-hex\n")
-	shortKey := write("short-key", "c2hvcnQ=\n")
-	noKey := write("no-key", "# nothing\n\n")
+	otherKey := writeFile(t, "other-key.pem", string(pki.other.Issue(testpki.Options{}, "localhost").KeyPEM))
+	badPSK := writeFile(t, "psk.txt", "alice:not-hex\n")
+	shortKey := writeFile(t, "short-key", "c2hvcnQ=\n")
+	noKey := writeFile(t, "no-key", "# nothing\n\n")
+	goodKey := ticketKeyFile(t, newKey())
+	emptyPassword := writeFile(t, "empty-password", "\nsecond line\n")
 	pair := []string{"--x509certfile", f.cert, "--x509keyfile", f.key}
 	port := strconv.Itoa(peers.FreePort(t))
 	for _, c := range []struct {
@@ -65,6 +54,15 @@ func TestBadOptions(t *testing.T) {
 		{append([]string{"--redis", "127.0.0.1:6379"}, pair...), "--redis needs --ticket-key-file", false},
 		{append([]string{"--redis", "localhost"}, pair...), `--redis: "localhost" is not HOST:PORT`, false},
 		{append([]string{"--redis-timeout", "1s"}, pair...), "--redis-timeout needs --redis", false},
+		{append([]string{"--redis", "redis://fleet:s3cret@127.0.0.1:6379/1"}, pair...), "--redis: redis://fleet:xxxxx@127.0.0.1:6379/1 holds a password: give it in --redis-password-file", false},
+		{append([]string{"--redis", "http://127.0.0.1:6379"}, pair...), `--redis: "http://127.0.0.1:6379" is neither HOST:PORT nor a redis:// or rediss:// URL`, false},
+		{append([]string{"--redis", "redis://127.0.0.1"}, pair...), `--redis: "redis://127.0.0.1": "127.0.0.1" is not HOST:PORT`, false},
+		{append([]string{"--redis", "redis://127.0.0.1:6379/db"}, pair...), `--redis: "redis://127.0.0.1:6379/db": redis: invalid database number: "db"`, false},
+		{append([]string{"--redis-password-file", emptyPassword}, pair...), "--redis-password-file needs --redis", false},
+		{append([]string{"--redis-ca-file", f.ca, "--redis", "127.0.0.1:6379", "--ticket-key-file", goodKey}, pair...), "--redis-ca-file needs a rediss:// --redis", false},
+		{append([]string{"--redis", "127.0.0.1:6379", "--ticket-key-file", goodKey, "--redis-password-file", "/nonexistent"}, pair...), "--redis-password-file: cannot read /nonexistent", false},
+		{append([]string{"--redis", "127.0.0.1:6379", "--ticket-key-file", goodKey, "--redis-password-file", emptyPassword}, pair...), "--redis-password-file " + emptyPassword + ": the first line is empty", false},
+		{append([]string{"--redis", "rediss://127.0.0.1:6379", "--ticket-key-file", goodKey, "--redis-ca-file", f.key}, pair...), "--redis-ca-file " + f.key + ": no PEM certificate in the file", false},
 		{append([]string{"--redis-timeout", "0.5us", "--redis", "127.0.0.1:6379"}, pair...), `--redis-timeout: "0.5us" is not a duration from 1ms to 1m`, false},
 		{[]string{"--listen", "localhost"}, `--listen: "localhost" is not an IP address`, false},
 		// gnutls-serv only warns, then fails every handshake.
