@@ -129,7 +129,8 @@ func parseTicketKeys(path string, b []byte) ([][32]byte, error) {
 }
 
 // checkRedis checks --redis: HOST:PORT, or a redis:// or rediss:// URL
-// without a password.
+// without a password, and that does not turn off the check of Redis's
+// certificate.
 func checkRedis(v string) error {
 	if !strings.Contains(v, "://") {
 		return checkRedisAddr(v)
@@ -140,6 +141,9 @@ func checkRedis(v string) error {
 	}
 	if _, ok := u.User.Password(); ok {
 		return fmt.Errorf("%s holds a password: give it in --redis-password-file, kept off the command line", u.Redacted())
+	}
+	if u.Query().Has("skip_verify") {
+		return fmt.Errorf("%q: skip_verify would take Redis's certificate unchecked: give its CA in --redis-ca-file", v)
 	}
 	if err := checkRedisAddr(u.Host); err != nil {
 		return fmt.Errorf("%q: %v", v, err)

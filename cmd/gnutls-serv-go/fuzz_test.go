@@ -12,7 +12,7 @@ import (
 // FuzzParseArgs: any command line is parsed or refused with a usage
 // error; none panics.
 func FuzzParseArgs(f *testing.F) {
-	for _, s := range []string{"--echo -p 0", "-p", "-ra --x509certfile c --x509keyfile k", "--maxearlydata=99999999999 --earlydata", "--listen ::1 --redis h:1", "x"} {
+	for _, s := range []string{"--echo -p 0", "-p", "-ra --x509certfile c --x509keyfile k", "--maxearlydata=99999999999 --earlydata", "--listen ::1 --redis h:1", "--redis rediss://u@h:1/2?skip_verify=1 --redis-ca-file c", "x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -55,6 +55,7 @@ func TestBadOptions(t *testing.T) {
 		{append([]string{"--redis", "localhost"}, pair...), `--redis: "localhost" is not HOST:PORT`, false},
 		{append([]string{"--redis-timeout", "1s"}, pair...), "--redis-timeout needs --redis", false},
 		{append([]string{"--redis", "redis://fleet:s3cret@127.0.0.1:6379/1"}, pair...), "--redis: redis://fleet:xxxxx@127.0.0.1:6379/1 holds a password: give it in --redis-password-file", false},
+		{append([]string{"--redis", "rediss://127.0.0.1:6379?skip_verify=true"}, pair...), `--redis: "rediss://127.0.0.1:6379?skip_verify=true": skip_verify would take Redis's certificate unchecked: give its CA in --redis-ca-file`, false},
 		{append([]string{"--redis", "http://127.0.0.1:6379"}, pair...), `--redis: "http://127.0.0.1:6379" is neither HOST:PORT nor a redis:// or rediss:// URL`, false},
 		{append([]string{"--redis", "redis://127.0.0.1"}, pair...), `--redis: "redis://127.0.0.1": "127.0.0.1" is not HOST:PORT`, false},
 		{append([]string{"--redis", "redis://127.0.0.1:6379/db"}, pair...), `--redis: "redis://127.0.0.1:6379/db": redis: invalid database number: "db"`, false},
