@@ -60,8 +60,8 @@ func (c *Conn) ConnectionState() ConnectionState {
 		} else {
 			c.state.PeerCertificates = parseChain(c.peerDER)
 			if c.state.issuers != nil {
-				if p, ok := verifiedPath(c.state.PeerCertificates, c.state.issuers); ok {
-					c.state.verifiedChains = [][]*x509.Certificate{p.chain(c.state.PeerCertificates)}
+				if path := verifiedPath(c.state.PeerCertificates, c.state.issuers); path != nil {
+					c.state.verifiedChains = [][]*x509.Certificate{path}
 				}
 			}
 		}

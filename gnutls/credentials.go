@@ -40,7 +40,7 @@ type credState struct {
 	// paths are the verified paths found with this trust store
 	// (verifiedpath.go); pathsGen counts the changes to it, which forget
 	// them. Both under mu.
-	paths    map[[sha256.Size]byte]foundPath
+	paths    map[[sha256.Size]byte]memoPath
 	pathsGen uint64
 }
 

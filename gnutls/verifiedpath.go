@@ -76,30 +76,10 @@ func (c *Credentials) trustedIssuer(cert []byte) []byte {
 	return C.GoBytes(unsafe.Pointer(out), C.int(n))
 }
 
-// foundPath is a verified path as verifiedPath finds it: the peer's
-// certificates it takes, by index from the leaf (0), then the trust
-// store's CA that ends it, or nil when the last of them is itself one.
-// In the memo (verifiedPeer) it also holds the parsed chain.
-type foundPath struct {
-	steps  []int
-	anchor *x509.Certificate
-	peer   []*x509.Certificate
-}
-
-// chain is the path over peer, the certificates of the chain it was
-// found for; nil if peer is not that chain.
-func (p foundPath) chain(peer []*x509.Certificate) []*x509.Certificate {
-	path := make([]*x509.Certificate, 0, len(p.steps)+1)
-	for _, i := range p.steps {
-		if i >= len(peer) {
-			return nil
-		}
-		path = append(path, peer[i])
-	}
-	if p.anchor != nil {
-		path = append(path, p.anchor)
-	}
-	return path
+// memoPath is a peer chain as verifiedPeer remembers it: parsed, and
+// the verified path over its certificates.
+type memoPath struct {
+	peer, path []*x509.Certificate
 }
 
 // pathMemoMax bounds the paths a Credentials remembers, each with its
@@ -123,54 +103,52 @@ func (c *Credentials) forgetPaths() {
 func (c *Credentials) verifiedPeer(der [][]byte) ([]*x509.Certificate, [][]*x509.Certificate) {
 	key := chainKey(der, "")
 	c.mu.Lock()
-	p, ok := c.paths[key]
+	m, ok := c.paths[key]
 	gen := c.pathsGen
 	c.mu.Unlock()
 	if ok {
-		peer := slices.Clone(p.peer)
-		return peer, [][]*x509.Certificate{p.chain(peer)}
+		return slices.Clone(m.peer), [][]*x509.Certificate{slices.Clone(m.path)}
 	}
 	peer := parseChain(der)
-	if p, ok = verifiedPath(peer, c.trustedIssuers(der)); !ok {
+	path := verifiedPath(peer, c.trustedIssuers(der))
+	if path == nil {
 		return peer, nil
 	}
-	p.peer = slices.Clone(peer)
 	c.mu.Lock()
 	if c.pathsGen == gen {
 		if c.paths == nil || len(c.paths) >= pathMemoMax {
-			c.paths = make(map[[sha256.Size]byte]foundPath)
+			c.paths = make(map[[sha256.Size]byte]memoPath)
 		}
-		c.paths[key] = p
+		c.paths[key] = memoPath{slices.Clone(peer), slices.Clone(path)}
 	}
 	c.mu.Unlock()
-	return peer, [][]*x509.Certificate{p.chain(peer)}
+	return peer, [][]*x509.Certificate{path}
 }
 
 // verifiedPath walks from the leaf (peer[0]) to a trust anchor: at each
 // step the trusted issuer (issuers, parallel to peer) ends the path, or
 // else a certificate the peer sent whose key signed the current one
-// continues it. ok is false when no such path exists, which after a
+// continues it. It returns nil when no such path exists, which after a
 // successful verification means crypto/x509 cannot check a signature
 // GnuTLS accepted.
-func verifiedPath(peer []*x509.Certificate, issuers [][]byte) (p foundPath, ok bool) {
+func verifiedPath(peer []*x509.Certificate, issuers [][]byte) []*x509.Certificate {
 	if len(peer) == 0 || len(issuers) < len(peer) {
-		return p, false
+		return nil
 	}
-	p.steps = []int{0}
+	path := []*x509.Certificate{peer[0]}
 	used := make([]bool, len(peer))
 	used[0] = true
-	for i := 0; len(p.steps) <= len(peer); {
+	for i := 0; len(path) <= len(peer); {
 		cur := peer[i]
 		if der := issuers[i]; der != nil {
 			if bytes.Equal(der, cur.Raw) {
-				return p, true // cur is itself an anchor
+				return path // cur is itself an anchor
 			}
 			anchor, err := x509.ParseCertificate(der)
 			if err != nil || !signedBy(cur, anchor) {
-				return p, false
+				return nil
 			}
-			p.anchor = anchor
-			return p, true
+			return append(path, anchor)
 		}
 		next := -1
 		for j, cand := range peer {
@@ -180,13 +158,13 @@ func verifiedPath(peer []*x509.Certificate, issuers [][]byte) (p foundPath, ok b
 			}
 		}
 		if next < 0 {
-			return p, false
+			return nil
 		}
 		used[next] = true
-		p.steps = append(p.steps, next)
+		path = append(path, peer[next])
 		i = next
 	}
-	return p, false
+	return nil
 }
 
 // signedBy reports whether child names parent as its issuer and parent's
