@@ -128,30 +128,31 @@ func parseTicketKeys(path string, b []byte) ([][32]byte, error) {
 	return keys, nil
 }
 
-// checkRedis checks --redis: HOST:PORT, or a redis:// or rediss:// URL
+// parseRedis reads --redis: HOST:PORT, or a redis:// or rediss:// URL
 // without a password, and that does not turn off the check of Redis's
 // certificate.
-func checkRedis(v string) error {
+func parseRedis(v string) (*redis.Options, error) {
 	if !strings.Contains(v, "://") {
-		return checkRedisAddr(v)
+		return &redis.Options{Addr: v}, checkRedisAddr(v)
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		return fmt.Errorf("%q is neither HOST:PORT nor a redis:// or rediss:// URL", v)
+		return nil, fmt.Errorf("%q is neither HOST:PORT nor a redis:// or rediss:// URL", v)
 	}
 	if _, ok := u.User.Password(); ok {
-		return fmt.Errorf("%s holds a password: give it in --redis-password-file, kept off the command line", u.Redacted())
+		return nil, fmt.Errorf("%s holds a password: give it in --redis-password-file, kept off the command line", u.Redacted())
 	}
 	if u.Query().Has("skip_verify") {
-		return fmt.Errorf("%q: skip_verify would take Redis's certificate unchecked: give its CA in --redis-ca-file", v)
+		return nil, fmt.Errorf("%q: skip_verify would take Redis's certificate unchecked: give its CA in --redis-ca-file", v)
 	}
 	if err := checkRedisAddr(u.Host); err != nil {
-		return fmt.Errorf("%q: %v", v, err)
+		return nil, fmt.Errorf("%q: %v", v, err)
 	}
-	if _, err := redis.ParseURL(v); err != nil {
-		return fmt.Errorf("%q: %v", v, err)
+	ro, err := redis.ParseURL(v)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %v", v, err)
 	}
-	return nil
+	return ro, nil
 }
 
 // checkRedisAddr checks that --redis is HOST:PORT.
@@ -166,17 +167,10 @@ func checkRedisAddr(v string) error {
 	return nil
 }
 
-// redisOptions is how to reach --redis: its address, user, database and
-// TLS, with the password of --redis-password-file and the CAs of
-// --redis-ca-file.
+// redisOptions is how to reach --redis, with the password of
+// --redis-password-file and the CAs of --redis-ca-file.
 func redisOptions(o *options) (*redis.Options, error) {
-	ro := &redis.Options{Addr: o.redis}
-	if strings.Contains(o.redis, "://") {
-		var err error
-		if ro, err = redis.ParseURL(o.redis); err != nil {
-			return nil, failf("--redis: %q: %v", o.redis, err)
-		}
-	}
+	ro := o.redisOpts
 	if o.redisPasswordFile != "" {
 		b, err := readFile("--redis-password-file", o.redisPasswordFile)
 		if err != nil {

@@ -5,10 +5,10 @@ import (
 	"io"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-gnutls/go-gnutls/internal/cliopts"
+	"github.com/redis/go-redis/v9"
 )
 
 // options are the command line settings.
@@ -34,6 +34,7 @@ type options struct {
 	fastOpen            bool
 	ticketKeyFile       string
 	redis               string
+	redisOpts           *redis.Options // how to reach --redis
 	redisTimeout        time.Duration
 	redisPasswordFile   string
 	redisCAFile         string
@@ -132,10 +133,11 @@ var optionTable = []cliopts.Option[options]{
 	{Long: "fastopen", Help: "accept TCP Fast Open on the listening sockets", Set: flag(func(o *options) *bool { return &o.fastOpen })},
 	{Long: "ticket-key-file", Arg: "FILE", Help: "session ticket keys shared with the other servers of a fleet: one a line, base64 of 32 bytes (openssl rand -base64 32); the first issues tickets, every one is accepted", Set: str(func(o *options) *string { return &o.ticketKeyFile })},
 	{Long: "redis", Arg: "ADDRESS", Help: "share the 0-RTT anti-replay records and the TLS 1.2 session cache with the other servers of a fleet through this Redis server: HOST:PORT, or redis://[USER@]HOST:PORT[/DB], or rediss:// for TLS (needs --ticket-key-file)", Set: func(o *options, v string) error {
-		if err := checkRedis(v); err != nil {
+		ro, err := parseRedis(v)
+		if err != nil {
 			return err
 		}
-		o.redis = v
+		o.redis, o.redisOpts = v, ro
 		return nil
 	}},
 	{Long: "redis-timeout", Arg: "DURATION", Help: "how long each Redis command may wait, the anti-replay check of early data included (default 100ms); past it early data is refused and the handshake goes on without the session cache (needs --redis)", Set: func(o *options, v string) error {
@@ -189,7 +191,7 @@ func parseArgs(args []string) (*options, error) {
 		return nil, cliopts.Usagef("--redis-timeout needs --redis")
 	case o.redisPasswordFile != "" && o.redis == "":
 		return nil, cliopts.Usagef("--redis-password-file needs --redis")
-	case o.redisCAFile != "" && !strings.HasPrefix(o.redis, "rediss://"):
+	case o.redisCAFile != "" && (o.redisOpts == nil || o.redisOpts.TLSConfig == nil):
 		return nil, cliopts.Usagef("--redis-ca-file needs a rediss:// --redis")
 	case o.redis != "" && o.ticketKeyFile == "":
 		return nil, cliopts.Usagef("--redis needs --ticket-key-file: the fleet's session cache is sealed under a key derived from the ticket keys")

@@ -53,8 +53,8 @@ func checkFleetShares(t *testing.T, fleet []*proc) {
 
 // TestFleetRedisAuth: --redis as a URL naming a user and a database, the
 // user's password in --redis-password-file: the fleet shares a Redis
-// that lets in no one else, its keys in that database. Without the
-// password the server warns and refuses early data.
+// that lets in no one else, its keys in that database. A user Redis
+// refuses gets a warning that does not show the password.
 func TestFleetRedisAuth(t *testing.T) {
 	b := make([]byte, 12)
 	rand.Read(b)
@@ -80,11 +80,15 @@ func TestFleetRedisAuth(t *testing.T) {
 		t.Errorf("keys of the fleet in database 0: %q", got)
 	}
 
+	// The password, given for a user Redis does not know: refused, and
+	// the warning does not show it.
 	f := pkiFiles(t)
+	other := "redis://nobody@" + rs.Addr + "/3"
 	s := serve(t, "--listen", "127.0.0.4", "--earlydata", "--x509certfile", f.cert, "--x509keyfile", f.key,
-		"--ticket-key-file", keys, "--redis", addr, "--redis-timeout", redisTimeout.String())
-	if want := "Warning: --redis " + addr + " failed (NOAUTH"; !strings.Contains(s.stderr.String(), want) {
-		t.Errorf("without the password: stderr lacks %q: %s", want, s.stderr.String())
+		"--ticket-key-file", keys, "--redis", other, "--redis-password-file", writeFile(t, "password", password+"\n"),
+		"--redis-timeout", redisTimeout.String())
+	if want := "Warning: --redis " + other + " failed (WRONGPASS"; !strings.Contains(s.stderr.String(), want) {
+		t.Errorf("another user: stderr lacks %q: %s", want, s.stderr.String())
 	}
 	if strings.Contains(s.stderr.String(), password) {
 		t.Error("the password was written to stderr")
